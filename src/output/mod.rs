@@ -1,0 +1,128 @@
+//! Output callbacks. The engine reports what happens through [`Callback`]; the default
+//! callback prints what ansible-playbook's default stdout callback prints, the json callback
+//! collects Ansible's json structure and prints it at the end.
+
+use serde_json::{Map, Value};
+
+pub mod default;
+pub mod json;
+
+/// What a host's task came to, as the default callback distinguishes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+}
+
+/// The task as the output knows it.
+#[derive(Clone, Debug, Default)]
+pub struct TaskInfo {
+    /// The name as Ansible shows it: the task's templated name, or the action when it has none.
+    pub name: String,
+    /// `role_name : ` prefix source; empty outside roles.
+    pub role: Option<String>,
+    /// The action (module) name as written, e.g. `ansible.builtin.debug` or `debug`.
+    pub action: String,
+    pub is_handler: bool,
+    /// file:line of the task, for `-vv` (`task path: ...`).
+    pub path: String,
+    pub no_log: bool,
+    /// True when the task has a loop: per-item results are reported through `item_result`.
+    pub is_loop: bool,
+    /// Verbosity at which `debug` prints (debug's `verbosity` argument).
+    pub check_mode: bool,
+}
+
+/// One host's result for a task (or for one loop item).
+#[derive(Clone, Debug)]
+pub struct RunnerResult {
+    pub host: String,
+    /// Set when the task ran delegated (`delegate_to`): shown as `[host -> other]`.
+    pub delegated_to: Option<String>,
+    pub status: Status,
+    /// The module's result as Ansible returns it: `changed`, `msg`, `rc`, `results` for loops, ...
+    pub result: Map<String, Value>,
+    /// The loop item (already reduced to its label), when this is a per-item result.
+    pub item: Option<Value>,
+    /// The failure was ignored (`ignore_errors`): the default callback prints `...ignoring`.
+    pub ignored: bool,
+}
+
+/// Per-host counters for the PLAY RECAP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failures: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+/// The recap: hosts in the order Ansible prints them (sorted by name).
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub hosts: indexmap::IndexMap<String, HostStats>,
+}
+
+/// Events in the order the engine emits them; names follow Ansible's callback API.
+pub trait Callback: Send {
+    fn playbook_start(&mut self, _playbook: &str) {}
+    fn play_start(&mut self, _name: &str, _hosts_pattern: &str, _check_mode: bool) {}
+    fn no_hosts_matched(&mut self) {}
+    fn no_hosts_remaining(&mut self) {}
+    fn task_start(&mut self, _task: &TaskInfo) {}
+    fn handler_task_start(&mut self, _task: &TaskInfo) {}
+    /// A host's final result for a task (for a loop: the aggregate with `results`).
+    fn runner_result(&mut self, _task: &TaskInfo, _result: &RunnerResult) {}
+    /// One loop item's result.
+    fn item_result(&mut self, _task: &TaskInfo, _result: &RunnerResult) {}
+    /// A retry of an `until` loop: `FAILED - RETRYING: [host]: name (N retries left).`
+    fn retry(&mut self, _task: &TaskInfo, _host: &str, _retries_left: u32, _result: &Map<String, Value>) {}
+    /// `included: <file> for host1, host2` (with the item when the include loops).
+    fn include(&mut self, _file: &str, _hosts: &[String], _item: Option<&Value>) {}
+    fn warning(&mut self, _msg: &str) {}
+    fn deprecation(&mut self, _msg: &str) {}
+    /// A message shown at a verbosity level (like Ansible's display.vvv).
+    fn verbose(&mut self, _level: u8, _msg: &str) {}
+    /// A fatal error that ends the run ("ERROR! ..."), before or during execution.
+    fn error(&mut self, _msg: &str) {}
+    fn stats(&mut self, _stats: &Stats) {}
+}
+
+/// Options the callbacks read from the command line and ansible.cfg.
+#[derive(Clone, Debug)]
+pub struct OutputOptions {
+    pub verbosity: u8,
+    pub display_skipped_hosts: bool,
+    pub display_ok_hosts: bool,
+    pub show_custom_stats: bool,
+    pub check_mode_markers: bool,
+    pub diff: bool,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            verbosity: 0,
+            display_skipped_hosts: true,
+            display_ok_hosts: true,
+            show_custom_stats: false,
+            check_mode_markers: false,
+            diff: false,
+        }
+    }
+}
+
+/// The callback named by `stdout_callback` (ansible.cfg / ANSIBLE_STDOUT_CALLBACK).
+pub fn by_name(name: &str, opts: OutputOptions) -> Option<Box<dyn Callback>> {
+    match name.trim_start_matches("ansible.builtin.") {
+        "default" => Some(Box::new(default::DefaultCallback::new(opts))),
+        "json" => Some(Box::new(json::JsonCallback::new(opts))),
+        _ => None,
+    }
+}
