@@ -5,7 +5,31 @@
 use serde_json::{Map, Value};
 
 pub mod default;
+pub mod diff;
+pub mod display;
+pub mod dump;
 pub mod json;
+pub mod lists;
+pub mod pyjson;
+
+/// Key under which the engine puts, in a failed or unreachable result, the error report the
+/// default callback prints as `[ERROR]: <text>` just before the `fatal:` line, e.g.
+/// `Task failed: Module failed: <msg>\nOrigin: <file>:<line>:<col>\n\n<source excerpt>`.
+/// Like every `_ansible_*` key it is never shown in dumps or registered variables.
+pub const ERROR_TEXT_KEY: &str = "_ansible_error_text";
+
+/// A play as the callbacks know it (see [`Callback::play_start_info`]).
+#[derive(Clone, Debug, Default)]
+pub struct PlayInfo {
+    /// `play.get_name()`: the name, or the host patterns joined with `,` when unnamed.
+    pub name: String,
+    pub hosts_pattern: String,
+    pub check_mode: bool,
+    /// `file:line` of the play (the json callback's `play.path`).
+    pub path: String,
+    /// The strategy plugin name (`linear`, `free`, `host_pinned`, ...).
+    pub strategy: String,
+}
 
 /// What a host's task came to, as the default callback distinguishes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +97,11 @@ pub struct Stats {
 pub trait Callback: Send {
     fn playbook_start(&mut self, _playbook: &str) {}
     fn play_start(&mut self, _name: &str, _hosts_pattern: &str, _check_mode: bool) {}
+    /// Like [`Callback::play_start`] with everything the callbacks can use (path, strategy);
+    /// the engine should call this one. By default it forwards to `play_start`.
+    fn play_start_info(&mut self, play: &PlayInfo) {
+        self.play_start(&play.name, &play.hosts_pattern, play.check_mode)
+    }
     fn no_hosts_matched(&mut self) {}
     fn no_hosts_remaining(&mut self) {}
     fn task_start(&mut self, _task: &TaskInfo) {}
@@ -81,8 +110,23 @@ pub trait Callback: Send {
     fn runner_result(&mut self, _task: &TaskInfo, _result: &RunnerResult) {}
     /// One loop item's result.
     fn item_result(&mut self, _task: &TaskInfo, _result: &RunnerResult) {}
+    /// A host starts the task (Ansible's `v2_runner_on_start`).
+    fn runner_start(&mut self, _task: &TaskInfo, _host: &str) {}
+    /// In diff mode (`--diff` or the task's `diff: true`), before `runner_result` of a
+    /// non-loop ok/changed result and before `item_result` of each ok/changed loop item
+    /// whose result has a `diff`.
+    fn file_diff(&mut self, _task: &TaskInfo, _result: &RunnerResult) {}
+    /// A handler was notified for a host (`NOTIFIED HANDLER h for host` at -vv).
+    fn handler_notified(&mut self, _handler: &str, _host: &str) {}
     /// A retry of an `until` loop: `FAILED - RETRYING: [host]: name (N retries left).`
-    fn retry(&mut self, _task: &TaskInfo, _host: &str, _retries_left: u32, _result: &Map<String, Value>) {}
+    fn retry(
+        &mut self,
+        _task: &TaskInfo,
+        _host: &str,
+        _retries_left: u32,
+        _result: &Map<String, Value>,
+    ) {
+    }
     /// `included: <file> for host1, host2` (with the item when the include loops).
     fn include(&mut self, _file: &str, _hosts: &[String], _item: Option<&Value>) {}
     fn warning(&mut self, _msg: &str) {}
@@ -91,6 +135,9 @@ pub trait Callback: Send {
     fn verbose(&mut self, _level: u8, _msg: &str) {}
     /// A fatal error that ends the run ("ERROR! ..."), before or during execution.
     fn error(&mut self, _msg: &str) {}
+    /// `set_stats` data, sent just before `stats`: host name -> data, and `_run` for the
+    /// data that is not per host.
+    fn custom_stats(&mut self, _custom: &Map<String, Value>) {}
     fn stats(&mut self, _stats: &Stats) {}
 }
 
@@ -103,6 +150,18 @@ pub struct OutputOptions {
     pub show_custom_stats: bool,
     pub check_mode_markers: bool,
     pub diff: bool,
+    /// `--check`: with `check_mode_markers`, the `DRY RUN` banners.
+    pub check: bool,
+    /// `display_failed_stderr`: failures and unreachables on stderr.
+    pub display_failed_stderr: bool,
+    /// `display_included_hosts`: the `included: ...` lines.
+    pub display_included_hosts: bool,
+    /// `show_task_path_on_failure`: `task path:` before a failure below -vv.
+    pub show_task_path_on_failure: bool,
+    /// `show_per_host_start`: ` [started TASK: name on host]` lines.
+    pub show_per_host_start: bool,
+    /// The json callback's `json_indent` (ANSIBLE_JSON_INDENT); <= 0 means one line.
+    pub json_indent: i64,
 }
 
 impl Default for OutputOptions {
@@ -114,6 +173,12 @@ impl Default for OutputOptions {
             show_custom_stats: false,
             check_mode_markers: false,
             diff: false,
+            check: false,
+            display_failed_stderr: false,
+            display_included_hosts: true,
+            show_task_path_on_failure: false,
+            show_per_host_start: false,
+            json_indent: 4,
         }
     }
 }
