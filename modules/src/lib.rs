@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 pub mod args;
 pub mod command;
-//pub mod copy;
+pub mod copy;
 pub mod file;
-//pub mod lineinfile;
+pub mod lineinfile;
 pub mod ping;
 //pub mod setup;
 pub mod slurp;
@@ -66,8 +66,8 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "raw" => command::raw(args, ctx, &m),
         "stat" => stat::run(args, ctx, &m),
         "file" => file::run(args, ctx, &m),
-        //"copy" => copy::run(args, ctx, &m),
-        //"lineinfile" => lineinfile::run(args, ctx, &m),
+        "copy" => copy::run(args, ctx, &m),
+        "lineinfile" => lineinfile::run(args, ctx, &m),
         "slurp" => slurp::run(args, ctx, &m),
         "ping" => ping::run(args, ctx, &m),
         //"setup" | "gather_facts" => setup::run(args, ctx, &m),

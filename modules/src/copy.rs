@@ -1,0 +1,330 @@
+//! `copy`, the part that runs on the target. The data comes from `content`, from
+//! `_play_src` (the controller's local file, base64-encoded) or, like Ansible's module,
+//! from `src` as a path on the target (`remote_src`).
+//!
+//! The result has the shape ansible-playbook reports after its action plugin: when the
+//! destination already has the same content only attributes are fixed and the result
+//! carries `path`/`checksum`; otherwise the file is written atomically and the result has
+//! `src`, `md5sum`, `checksum`, `backup_file`. `diff` is a list, as Ansible's copy gives.
+
+use crate::args::{b, file_common, p, r, s, Spec};
+use crate::util::{
+    add_path_info_result, apply_attrs, atomic_write, backup_local, digest, splitlines, Failure,
+    FileAttrs, MResult,
+};
+use crate::{Args, ModuleContext, ModuleResult};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Ansible's DEFAULT_MAX_FILE_SIZE_FOR_DIFF.
+const MAX_DIFF: usize = 104448;
+
+fn spec() -> Spec {
+    let mut opts = vec![
+        p("src"),
+        s("_original_basename"),
+        s("content"),
+        p("dest").required(),
+        b("backup").default(false),
+        b("force").default(true),
+        s("validate"),
+        r("directory_mode"),
+        b("remote_src").default(false),
+        b("local_follow"),
+        s("checksum"),
+        b("follow").default(false),
+    ];
+    opts.extend(file_common());
+    Spec::new(opts)
+}
+
+fn diff_entry(dest: &str, old: Option<&[u8]>, new: &[u8]) -> Value {
+    let mut d = Map::new();
+    match old {
+        Some(o) => {
+            d.insert("before_header".into(), json!(dest));
+            if o.len() > MAX_DIFF {
+                d.insert("dst_larger".into(), json!(MAX_DIFF));
+            } else if o.contains(&0) || std::str::from_utf8(o).is_err() {
+                d.insert("dst_binary".into(), json!(1));
+            } else {
+                d.insert("before".into(), json!(String::from_utf8_lossy(o)));
+            }
+        }
+        None => {
+            d.insert("before".into(), json!(""));
+        }
+    }
+    d.insert("after_header".into(), json!(dest));
+    if new.len() > MAX_DIFF {
+        d.insert("src_larger".into(), json!(MAX_DIFF));
+    } else if new.contains(&0) || std::str::from_utf8(new).is_err() {
+        d.insert("src_binary".into(), json!(1));
+    } else {
+        d.insert("after".into(), json!(String::from_utf8_lossy(new)));
+    }
+    Value::Object(d)
+}
+
+pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
+    let mut args = args.clone();
+    let play_src = args.remove("_play_src");
+    let params = match spec().validate(module, &args) {
+        Ok(p) => p,
+        Err(e) => return Failure::new(e).into_result(),
+    };
+    let mut r = match run_inner(&params, play_src, ctx) {
+        Ok(r) => r,
+        Err(f) => f.into_result(),
+    };
+    if !r.contains_key("diff") {
+        r.insert("diff".into(), json!([]));
+    }
+    add_path_info_result(&mut r);
+    r
+}
+
+fn run_inner(
+    params: &crate::args::Params,
+    play_src: Option<Value>,
+    ctx: &ModuleContext,
+) -> MResult<Map<String, Value>> {
+    let content = params
+        .get("content")
+        .and_then(|v| v.as_str())
+        .map(|s| s.as_bytes().to_vec());
+    let src_param = params.string("src");
+    if content.is_some() && src_param.is_some() {
+        return Err(Failure::new("src and content are mutually exclusive"));
+    }
+    let mut src_path: Option<String> = None;
+    let data: Vec<u8> = if let Some(ps) = play_src {
+        let text = ps.as_str().unwrap_or_default();
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| Failure::new(format!("_play_src is not valid base64: {e}")))?
+    } else if let Some(c) = content {
+        c
+    } else if let Some(src) = &src_param {
+        if fs::metadata(src).is_err() {
+            return Err(Failure::new(format!("Source {src} not found")));
+        }
+        if !crate::stat::access(src, libc::R_OK) {
+            return Err(Failure::new(format!("Source {src} not readable")));
+        }
+        if Path::new(src).is_dir() {
+            return Err(Failure::new(format!(
+                "Cannot copy invalid source '{src}': not a file"
+            )));
+        }
+        src_path = Some(src.clone());
+        fs::read(src).map_err(|e| Failure::new(format!("Source {src} not readable: {e}")))?
+    } else {
+        return Err(Failure::new("src (or content) is required"));
+    };
+    let from_content = params.is_set("content") && src_path.is_none();
+    let mut dest = params.string("dest").unwrap_or_default();
+    if !dest.contains('/') {
+        dest = format!("./{dest}");
+    }
+    if from_content && (dest.ends_with('/') || Path::new(&dest).is_dir()) {
+        return Err(Failure::new("can not use content with a dir as dest"));
+    }
+    let checksum_src = digest(&data, "sha1");
+    let md5_src = digest(&data, "md5");
+    if let Some(expected) = params.str("checksum") {
+        if expected != checksum_src {
+            return Err(Failure::new(
+                "Copied file does not match the expected checksum. Transfer failed.",
+            )
+            .with("checksum", checksum_src.clone())
+            .with("expected_checksum", expected));
+        }
+    }
+    let basename = params.string("_original_basename").or_else(|| {
+        src_path.as_ref().and_then(|s| {
+            Path::new(s)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+    });
+    let mut changed = false;
+    if dest.ends_with('/') {
+        if let Some(b) = &basename {
+            dest = format!("{dest}{b}");
+        }
+        let dir = Path::new(&dest)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if !dir.exists() {
+            if ctx.check_mode {
+                let mut r = Map::new();
+                r.insert(
+                    "msg".into(),
+                    json!(format!("dest directory {} would be created", dir.display())),
+                );
+                r.insert("changed".into(), json!(true));
+                r.insert("src".into(), json!(src_path));
+                return Ok(r);
+            }
+            fs::create_dir_all(&dir)
+                .map_err(|e| Failure::new(format!("Failed to create {}: {e}", dir.display())))?;
+            changed = true;
+            if let Some(dm) = params.get("directory_mode") {
+                let fa = FileAttrs {
+                    mode: Some(dm.clone()),
+                    owner: params.string("owner"),
+                    group: params.string("group"),
+                };
+                apply_attrs(&dir, &fa, true, false, None, &dir.display().to_string())?;
+            }
+        }
+    }
+    if Path::new(&dest).is_dir() {
+        let b = basename
+            .clone()
+            .ok_or_else(|| Failure::new("can not use content with a dir as dest"))?;
+        dest = Path::new(&dest).join(b).display().to_string();
+    }
+    let follow = params.bool("follow");
+    let dest_is_link = fs::symlink_metadata(&dest)
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false);
+    let mut old: Option<Vec<u8>> = None;
+    if Path::new(&dest).exists() {
+        if dest_is_link && follow {
+            dest = fs::canonicalize(&dest)
+                .map(|p| p.display().to_string())
+                .unwrap_or(dest);
+        }
+        if !params.bool("force") {
+            let mut r = Map::new();
+            r.insert("msg".into(), json!("file already exists"));
+            r.insert("src".into(), json!(src_path));
+            r.insert("dest".into(), json!(dest));
+            r.insert("changed".into(), json!(false));
+            return Ok(r);
+        }
+        if Path::new(&dest).is_file() {
+            old = fs::read(&dest).ok();
+        }
+    } else {
+        let dir = Path::new(&dest)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if !dir.exists() {
+            return Err(Failure::new(format!(
+                "Destination directory {} does not exist",
+                dir.display()
+            )));
+        }
+    }
+    let dir = Path::new(&dest)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if !crate::stat::access(&dir.display().to_string(), libc::W_OK) && !params.bool("unsafe_writes")
+    {
+        return Err(Failure::new(format!(
+            "Destination {} not writable",
+            dir.display()
+        )));
+    }
+    let is_link_now = fs::symlink_metadata(&dest)
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false);
+    let checksum_dest = old.as_deref().map(|o| digest(o, "sha1"));
+    let attrs = FileAttrs::from_params(params);
+    let mut r = Map::new();
+    if checksum_dest.as_deref() == Some(checksum_src.as_str()) && !is_link_now {
+        // What Ansible's action plugin does then: run `file` for the attributes only.
+        let ch = apply_attrs(
+            Path::new(&dest),
+            &attrs,
+            follow,
+            ctx.check_mode,
+            None,
+            &dest,
+        )?;
+        r.insert("changed".into(), json!(ch || changed));
+        r.insert("checksum".into(), json!(checksum_src));
+        r.insert("dest".into(), json!(dest));
+        r.insert("path".into(), json!(dest));
+        return Ok(r);
+    }
+    let diff = if ctx.diff {
+        json!([diff_entry(&dest, old.as_deref(), &data)])
+    } else {
+        json!([])
+    };
+    if ctx.check_mode {
+        r.insert("changed".into(), json!(true));
+        r.insert("diff".into(), diff);
+        return Ok(r);
+    }
+    // The source as the module sees it: a temporary file on the target.
+    let tmpdir = tempfile::Builder::new()
+        .prefix("ansible-tmp-")
+        .tempdir_in(ctx.tmpdir.clone().unwrap_or_else(std::env::temp_dir))
+        .map_err(|e| Failure::new(format!("could not create a temporary directory: {e}")))?;
+    let ext = Path::new(&dest)
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    let tmp_src = tmpdir.path().join(format!(".source{ext}"));
+    let reported_src = src_path
+        .clone()
+        .unwrap_or_else(|| tmp_src.display().to_string());
+    let mut backup_file = None;
+    if params.bool("backup") && Path::new(&dest).exists() {
+        backup_file = Some(
+            backup_local(Path::new(&dest))
+                .map_err(|e| Failure::new(format!("Could not make backup of {dest}: {e}")))?,
+        );
+    }
+    if let Some(v) = params.str("validate") {
+        fs::write(&tmp_src, &data)
+            .map_err(|e| Failure::new(format!("could not write {}: {e}", tmp_src.display())))?;
+        let ts = tmp_src.display().to_string();
+        apply_attrs(&tmp_src, &attrs, false, false, None, &ts)?;
+        if !v.contains("%s") {
+            return Err(Failure::new(format!("validate must contain %s: {v}"))
+                .with("checksum", checksum_src.clone()));
+        }
+        if let Err((rc, out, err)) = crate::util::run_validate(v, &tmp_src) {
+            return Err(Failure::new("failed to validate")
+                .with("checksum", checksum_src.clone())
+                .with("exit_status", rc)
+                .with("stdout", out.clone())
+                .with("stdout_lines", Value::Array(splitlines(&out)))
+                .with("stderr", err.clone())
+                .with("stderr_lines", Value::Array(splitlines(&err))));
+        }
+    }
+    if is_link_now {
+        let _ = fs::remove_file(&dest);
+    }
+    atomic_write(Path::new(&dest), &data)
+        .map_err(|e| Failure::new(format!("Failed to copy '{reported_src}' to '{dest}': {e}")))?;
+    let mut fa = attrs;
+    if Path::new(&dest).is_dir() {
+        if let Some(dm) = params.get("directory_mode") {
+            fa.mode = Some(dm.clone());
+        }
+    }
+    apply_attrs(Path::new(&dest), &fa, follow, false, None, &dest)?;
+    r.insert("changed".into(), json!(true));
+    r.insert("checksum".into(), json!(checksum_src));
+    r.insert("dest".into(), json!(dest));
+    r.insert("diff".into(), diff);
+    r.insert("md5sum".into(), json!(md5_src));
+    r.insert("src".into(), json!(reported_src));
+    if let Some(b) = backup_file {
+        r.insert("backup_file".into(), json!(b));
+    }
+    Ok(r)
+}
