@@ -3,13 +3,14 @@
 use super::display::{stringc, Color, Display, Sink};
 use super::dump::{self, clean_results, dump_results, item_label, run_is_verbose, truthy};
 use super::{
-    diff, Callback, HostStats, OutputOptions, PlayInfo, RunnerResult, Stats, Status, TaskInfo,
-    ERROR_TEXT_KEY,
+    diff, Callback, CallbackExtras, HostStats, OutputOptions, PlayInfo, RunnerResult, Stats,
+    Status, TaskInfo, ERROR_TEXT_KEY,
 };
 use serde_json::{Map, Value};
 
 pub struct DefaultCallback {
     opts: OutputOptions,
+    x: CallbackExtras,
     d: Display,
     /// The strategy of the current play runs hosts freely (`free`, `host_pinned`).
     free: bool,
@@ -69,17 +70,18 @@ fn is_changed(r: &RunnerResult) -> bool {
 impl DefaultCallback {
     /// Writing to the real stdout/stderr.
     pub fn new(opts: OutputOptions) -> Self {
-        Self::with_display(opts, Display::stdio())
+        Self::with_display(opts, CallbackExtras::default(), Display::stdio())
     }
 
     /// Writing to the given sinks (no colour, 79 columns): for tests and embedding.
     pub fn with_writers(opts: OutputOptions, out: Sink, err: Sink) -> Self {
-        Self::with_display(opts, Display::new(out, err))
+        Self::with_display(opts, CallbackExtras::default(), Display::new(out, err))
     }
 
-    pub fn with_display(opts: OutputOptions, d: Display) -> Self {
+    pub fn with_display(opts: OutputOptions, x: CallbackExtras, d: Display) -> Self {
         DefaultCallback {
             opts,
+            x,
             d,
             free: false,
             current: None,
@@ -173,7 +175,7 @@ impl DefaultCallback {
             }
         }
         if let Some(Value::String(e)) = result.get(ERROR_TEXT_KEY) {
-            let stderr = self.opts.display_failed_stderr;
+            let stderr = self.x.display_failed_stderr;
             self.d.error(e, stderr);
         }
     }
@@ -193,11 +195,11 @@ impl DefaultCallback {
         self.handle_warnings_and_exception(&r.result);
         let res = self.cleaned(t, r);
         if !(t.is_loop && res.contains_key("results")) {
-            if self.v() < 2 && self.opts.show_task_path_on_failure {
+            if self.v() < 2 && self.x.show_task_path_on_failure {
                 self.print_task_path(t);
             }
             let msg = format!("fatal: [{}]: FAILED! => {}", host_label(r), self.dump(&res));
-            let stderr = self.opts.display_failed_stderr;
+            let stderr = self.x.display_failed_stderr;
             self.d.display(&msg, Some(Color::Error), stderr);
         }
         if r.ignored {
@@ -257,7 +259,7 @@ impl DefaultCallback {
             host_label(r),
             self.dump(&r.result)
         );
-        let stderr = self.opts.display_failed_stderr;
+        let stderr = self.x.display_failed_stderr;
         self.d.display(&msg, Some(Color::Unreachable), stderr);
         if r.ignored {
             self.d.display("...ignoring", Some(Color::Skip), false);
@@ -323,7 +325,7 @@ impl Callback for DefaultCallback {
             self.d
                 .banner(&format!("PLAYBOOK: {}", basename(playbook)), None);
         }
-        if self.opts.check && self.opts.check_mode_markers {
+        if self.x.check && self.opts.check_mode_markers {
             self.d.banner("DRY RUN", None);
         }
     }
@@ -373,7 +375,7 @@ impl Callback for DefaultCallback {
     }
 
     fn runner_start(&mut self, task: &TaskInfo, host: &str) {
-        if self.opts.show_per_host_start {
+        if self.x.show_per_host_start {
             let msg = format!(" [started TASK: {} on {}]", display_name(task), host);
             self.d.display(&msg, Some(Color::Ok), false);
         }
@@ -403,7 +405,7 @@ impl Callback for DefaultCallback {
                     label,
                     self.dump(&res)
                 );
-                let stderr = self.opts.display_failed_stderr;
+                let stderr = self.x.display_failed_stderr;
                 self.d.display(&msg, Some(Color::Error), stderr);
             }
             Status::Skipped => {
@@ -501,7 +503,7 @@ impl Callback for DefaultCallback {
                 self.print_task_banner(&t);
             }
         }
-        if !self.opts.display_included_hosts {
+        if !self.x.display_included_hosts {
             return;
         }
         let mut msg = format!("included: {} for {}", file, hosts.join(", "));
@@ -586,7 +588,7 @@ impl Callback for DefaultCallback {
             }
             self.d.out("");
         }
-        if self.opts.check && self.opts.check_mode_markers {
+        if self.x.check && self.opts.check_mode_markers {
             self.d.banner("DRY RUN", None);
         }
     }

@@ -74,6 +74,17 @@ fn char_width(c: char) -> usize {
     }
 }
 
+/// `format_event`'s ending: the message stripped, then a blank line after a multi-line
+/// message (an `Origin:` excerpt, chained causes), none after a one-line one.
+pub fn format_event(msg: &str) -> String {
+    let m = msg.trim();
+    if m.contains('\n') {
+        format!("{m}\n\n")
+    } else {
+        format!("{m}\n")
+    }
+}
+
 /// A writer the tests (or an embedding program) can read back: clones share one buffer.
 #[derive(Clone, Default)]
 pub struct Capture(pub Arc<Mutex<Vec<u8>>>);
@@ -202,7 +213,7 @@ impl Display {
 
     /// `[WARNING]: msg` on stderr, once per distinct message.
     pub fn warning(&mut self, msg: &str) {
-        let text = format!("[WARNING]: {msg}");
+        let text = format!("[WARNING]: {}", format_event(msg));
         if self.warned.insert(text.clone()) {
             self.display(&text, Some(Color::Warn), true);
         }
@@ -211,7 +222,7 @@ impl Display {
     /// `[DEPRECATION WARNING]: msg` on stderr, once, after the hint that they can be disabled.
     pub fn deprecation(&mut self, msg: &str) {
         self.warning("Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.");
-        let text = format!("[DEPRECATION WARNING]: {msg}");
+        let text = format!("[DEPRECATION WARNING]: {}", format_event(msg));
         if self.deprecated.insert(text.clone()) {
             self.display(&text, Some(Color::Deprecate), true);
         }
@@ -220,7 +231,7 @@ impl Display {
     /// `[ERROR]: msg`, once per distinct message; on stderr unless a task failure is being
     /// reported on stdout.
     pub fn error(&mut self, msg: &str, stderr: bool) {
-        let text = format!("[ERROR]: {msg}");
+        let text = format!("[ERROR]: {}", format_event(msg));
         if self.errors.insert(text.clone()) {
             self.display(&text, Some(Color::Error), stderr);
         }
@@ -272,6 +283,19 @@ mod tests {
             e.text(),
             "[WARNING]: x\n[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.\n[DEPRECATION WARNING]: old\n"
         );
+    }
+
+    #[test]
+    fn multi_line_messages_end_with_a_blank_line() {
+        let (mut d, o, e) = capture();
+        // `debug: var=nope` (undefined): the warning ends with its excerpt and a blank line.
+        d.warning("Encountered 1 template error.\nerror 1 - 'nope' is undefined\nOrigin: /tmp/outcb.k7/p4.yml:24:14\n\n24       debug: var=nope\n                ^ column 14\n");
+        d.error("Task failed: Action failed: boom", false);
+        assert_eq!(
+            e.text(),
+            "[WARNING]: Encountered 1 template error.\nerror 1 - 'nope' is undefined\nOrigin: /tmp/outcb.k7/p4.yml:24:14\n\n24       debug: var=nope\n                ^ column 14\n\n"
+        );
+        assert_eq!(o.text(), "[ERROR]: Task failed: Action failed: boom\n");
     }
 
     #[test]

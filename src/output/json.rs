@@ -6,8 +6,8 @@
 
 use super::display::{Display, Sink};
 use super::{
-    pyjson, Callback, OutputOptions, PlayInfo, RunnerResult, Stats, Status, TaskInfo,
-    ERROR_TEXT_KEY,
+    pyjson, Callback, CallbackExtras, OutputOptions, PlayInfo, RunnerResult, Stats, Status,
+    TaskInfo, ERROR_TEXT_KEY,
 };
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct JsonCallback {
     opts: OutputOptions,
+    x: CallbackExtras,
     d: Display,
     plays: Vec<Value>,
     /// Whether the play's strategy reports tasks in lock step (linear): then tasks are
@@ -78,17 +79,18 @@ pub fn uuid4() -> String {
 
 impl JsonCallback {
     pub fn new(opts: OutputOptions) -> Self {
-        Self::with_display(opts, Display::stdio())
+        Self::with_display(opts, CallbackExtras::default(), Display::stdio())
     }
 
     /// Writing to the given sinks: for tests and embedding.
     pub fn with_writers(opts: OutputOptions, out: Sink, err: Sink) -> Self {
-        Self::with_display(opts, Display::new(out, err))
+        Self::with_display(opts, CallbackExtras::default(), Display::new(out, err))
     }
 
-    pub fn with_display(opts: OutputOptions, d: Display) -> Self {
+    pub fn with_display(opts: OutputOptions, x: CallbackExtras, d: Display) -> Self {
         JsonCallback {
             opts,
+            x,
             d,
             plays: Vec::new(),
             lockstep: true,
@@ -292,9 +294,7 @@ impl Callback for JsonCallback {
             "custom_stats": custom,
             "global_custom_stats": global,
         });
-        let indent = usize::try_from(self.opts.json_indent)
-            .ok()
-            .filter(|n| *n > 0);
+        let indent = usize::try_from(self.x.json_indent).ok().filter(|n| *n > 0);
         let text = pyjson::ascii_escape(&pyjson::dumps(&output, indent, true));
         self.d.out(&text);
     }

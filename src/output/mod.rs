@@ -11,6 +11,8 @@ pub mod dump;
 pub mod json;
 pub mod lists;
 pub mod pyjson;
+#[cfg(test)]
+mod tests;
 
 /// Key under which the engine puts, in a failed or unreachable result, the error report the
 /// default callback prints as `[ERROR]: <text>` just before the `fatal:` line, e.g.
@@ -150,6 +152,25 @@ pub struct OutputOptions {
     pub show_custom_stats: bool,
     pub check_mode_markers: bool,
     pub diff: bool,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            verbosity: 0,
+            display_skipped_hosts: true,
+            display_ok_hosts: true,
+            show_custom_stats: false,
+            check_mode_markers: false,
+            diff: false,
+        }
+    }
+}
+
+/// Further callback settings (ansible.cfg / ANSIBLE_* and --check), kept apart from
+/// [`OutputOptions`] so code that builds that struct field by field keeps compiling.
+#[derive(Clone, Debug)]
+pub struct CallbackExtras {
     /// `--check`: with `check_mode_markers`, the `DRY RUN` banners.
     pub check: bool,
     /// `display_failed_stderr`: failures and unreachables on stderr.
@@ -164,15 +185,9 @@ pub struct OutputOptions {
     pub json_indent: i64,
 }
 
-impl Default for OutputOptions {
+impl Default for CallbackExtras {
     fn default() -> Self {
-        OutputOptions {
-            verbosity: 0,
-            display_skipped_hosts: true,
-            display_ok_hosts: true,
-            show_custom_stats: false,
-            check_mode_markers: false,
-            diff: false,
+        CallbackExtras {
             check: false,
             display_failed_stderr: false,
             display_included_hosts: true,
@@ -185,9 +200,29 @@ impl Default for OutputOptions {
 
 /// The callback named by `stdout_callback` (ansible.cfg / ANSIBLE_STDOUT_CALLBACK).
 pub fn by_name(name: &str, opts: OutputOptions) -> Option<Box<dyn Callback>> {
-    match name.trim_start_matches("ansible.builtin.") {
-        "default" => Some(Box::new(default::DefaultCallback::new(opts))),
-        "json" => Some(Box::new(json::JsonCallback::new(opts))),
+    by_name_with(name, opts, CallbackExtras::default())
+}
+
+/// [`by_name`] with the further settings.
+pub fn by_name_with(
+    name: &str,
+    opts: OutputOptions,
+    extras: CallbackExtras,
+) -> Option<Box<dyn Callback>> {
+    let short = name
+        .trim_start_matches("ansible.builtin.")
+        .trim_start_matches("ansible.posix.");
+    match short {
+        "default" => Some(Box::new(default::DefaultCallback::with_display(
+            opts,
+            extras,
+            display::Display::stdio(),
+        ))),
+        "json" => Some(Box::new(json::JsonCallback::with_display(
+            opts,
+            extras,
+            display::Display::stdio(),
+        ))),
         _ => None,
     }
 }
