@@ -659,13 +659,18 @@ localhost                  : ok=8    changed=1    unreachable=0    failed=0    s
 #[test]
 fn check_mode_diff_and_custom_stats() {
     let opts = OutputOptions {
-        check: true,
         check_mode_markers: true,
         show_custom_stats: true,
         diff: true,
         ..Default::default()
     };
-    let mut h = default_cb(opts);
+    let mut h = default_cb(opts.clone());
+    let x = CallbackExtras {
+        check: true,
+        ..Default::default()
+    };
+    let d = super::display::Display::new(Box::new(h.out.clone()), Box::new(h.err.clone()));
+    h.cb = DefaultCallback::with_display(opts, x, d);
     let cb = &mut h.cb;
     cb.playbook_start("p3.yml");
     cb.play_start_info(&PlayInfo {
@@ -765,6 +770,7 @@ DRY RUN ************************************************************************
 
 #[test]
 fn recap_in_colour_pads_the_coloured_host() {
+    // Checked against ansible.utils.color.hostcolor/colorize with ANSIBLE_COLOR on.
     // On a terminal (colours on), hostcolor pads the escape-wrapped name to 37 characters and
     // non-zero counters are coloured.
     let mut h = default_cb(OutputOptions::default());
@@ -776,7 +782,7 @@ fn recap_in_colour_pads_the_coloured_host() {
     assert_eq!(
         h.out.text(),
         "\nPLAY RECAP *********************************************************************\n\
-         \x1b[0;33mweb1\x1b[0m                          : \x1b[0;32mok=2   \x1b[0m \x1b[0;33mchanged=1   \x1b[0m unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n\n"
+         \x1b[0;33mweb1\x1b[0m                       : \x1b[0;32mok=2   \x1b[0m \x1b[0;33mchanged=1   \x1b[0m unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n\n"
     );
 }
 
