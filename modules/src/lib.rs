@@ -16,7 +16,7 @@ pub mod copy;
 pub mod file;
 pub mod lineinfile;
 pub mod ping;
-//pub mod setup;
+pub mod setup;
 pub mod slurp;
 pub mod stat;
 pub mod util;
@@ -70,7 +70,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "lineinfile" => lineinfile::run(args, ctx, &m),
         "slurp" => slurp::run(args, ctx, &m),
         "ping" => ping::run(args, ctx, &m),
-        //"setup" | "gather_facts" => setup::run(args, ctx, &m),
+        "setup" | "gather_facts" => setup::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
