@@ -1,6 +1,12 @@
 //! `play`: a drop-in runner for Ansible playbooks with native modules.
 
+pub mod cli;
+pub mod connection;
 pub mod diag;
+pub mod engine;
+pub mod error;
+pub mod playbook;
+pub mod vars;
 pub mod inventory;
 pub mod output;
 pub mod template;

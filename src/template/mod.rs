@@ -1,11 +1,95 @@
 //! Jinja templating through minijinja: Ansible's filters, tests and lookups, and the lazy,
 //! per-host variable context.
 
+mod context;
+mod convert;
 pub mod filters;
 pub mod lookups;
 pub mod tests;
 
+pub use context::Context;
+pub use convert::{from_mj, python_repr, to_mj, to_python_str};
+
 use minijinja::Environment;
+use std::sync::LazyLock;
+
+/// The one environment every template renders in.
+pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(new_environment);
+
+/// The environment the `template` module renders files in: Ansible's template defaults
+/// (trim_blocks on, trailing newline kept).
+pub static FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| file_environment(&TemplateOptions::default()).expect("default syntax is valid"));
+
+/// The `template` module's rendering options.
+#[derive(Clone, Debug)]
+pub struct TemplateOptions {
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+    pub newline_sequence: String,
+    pub variable_start_string: Option<String>,
+    pub variable_end_string: Option<String>,
+    pub block_start_string: Option<String>,
+    pub block_end_string: Option<String>,
+    pub comment_start_string: Option<String>,
+    pub comment_end_string: Option<String>,
+}
+
+impl Default for TemplateOptions {
+    fn default() -> Self {
+        TemplateOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            newline_sequence: "\n".into(),
+            variable_start_string: None,
+            variable_end_string: None,
+            block_start_string: None,
+            block_end_string: None,
+            comment_start_string: None,
+            comment_end_string: None,
+        }
+    }
+}
+
+impl TemplateOptions {
+    fn is_default_syntax(&self) -> bool {
+        self.trim_blocks
+            && !self.lstrip_blocks
+            && self.variable_start_string.is_none()
+            && self.variable_end_string.is_none()
+            && self.block_start_string.is_none()
+            && self.block_end_string.is_none()
+            && self.comment_start_string.is_none()
+            && self.comment_end_string.is_none()
+    }
+}
+
+/// An environment for template files with the given syntax options.
+pub fn file_environment(o: &TemplateOptions) -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = new_environment();
+    let mut b = minijinja::syntax::SyntaxConfig::builder();
+    if let (Some(s), Some(e)) = (&o.variable_start_string, &o.variable_end_string) {
+        b.variable_delimiters(s.clone(), e.clone());
+    } else if let Some(s) = &o.variable_start_string {
+        b.variable_delimiters(s.clone(), "}}");
+    } else if let Some(e) = &o.variable_end_string {
+        b.variable_delimiters("{{", e.clone());
+    }
+    if o.block_start_string.is_some() || o.block_end_string.is_some() {
+        b.block_delimiters(
+            o.block_start_string.clone().unwrap_or_else(|| "{%".into()),
+            o.block_end_string.clone().unwrap_or_else(|| "%}".into()),
+        );
+    }
+    if o.comment_start_string.is_some() || o.comment_end_string.is_some() {
+        b.comment_delimiters(
+            o.comment_start_string.clone().unwrap_or_else(|| "{#".into()),
+            o.comment_end_string.clone().unwrap_or_else(|| "#}".into()),
+        );
+    }
+    b.trim_blocks(o.trim_blocks).lstrip_blocks(o.lstrip_blocks).keep_trailing_newline(true);
+    env.set_syntax(b.build()?);
+    Ok(env)
+}
 
 /// True when a string holds template syntax and must be rendered.
 pub fn is_template(s: &str) -> bool {
@@ -20,6 +104,17 @@ pub fn new_environment() -> Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(|out, state, value| {
+        // Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
+        use minijinja::value::ValueKind;
+        match value.kind() {
+            ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
+                let data = from_mj(value).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?;
+                out.write_str(&to_python_str(&data)).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        }
+    });
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);

@@ -1,0 +1,305 @@
+//! The front end: ansible-playbook's command line and configuration, turned into a run.
+
+mod args;
+pub mod config;
+
+pub use args::Args;
+use clap::Parser;
+use config::{to_bool, Config};
+
+use crate::engine::{exit, Options, Run};
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::output::OutputOptions;
+use crate::playbook::{Loader, RoleSearch};
+use crate::yaml::{self, Kind, Mapping, Node, Span};
+use std::path::{Path, PathBuf};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Run `play` with the process's arguments; returns the exit code.
+pub fn main() -> i32 {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => 2,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let cfg = Config::load();
+    if args.version {
+        println!("play {VERSION} (ansible-playbook [core 2.21.5] compatible)");
+        println!("  config file = {}", cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "None".into()));
+        return 0;
+    }
+    if args.playbooks.is_empty() {
+        eprintln!("usage: play [options] playbook.yml [playbook2 ...]\nplay: error: the following arguments are required: playbook");
+        return 2;
+    }
+    match run(&args, &cfg) {
+        Ok(code) => code,
+        Err((e, code)) => {
+            eprintln!("[ERROR]: {}", e.report().trim_end());
+            code
+        }
+    }
+}
+
+fn err<T>(e: Error, code: i32) -> std::result::Result<T, (Error, i32)> {
+    Err((e, code))
+}
+
+fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
+    let opts = options(args, cfg).map_err(|e| (e, exit::BAD_OPTIONS))?;
+    let verbosity = args.verbose;
+    let out_opts = OutputOptions {
+        verbosity,
+        display_skipped_hosts: cfg.bool("defaults", "display_skipped_hosts").unwrap_or(true),
+        display_ok_hosts: cfg.bool("defaults", "display_ok_hosts").unwrap_or(true),
+        show_custom_stats: cfg.bool("defaults", "show_custom_stats").unwrap_or(false),
+        check_mode_markers: cfg.bool("defaults", "check_mode_markers").unwrap_or(false),
+        diff: args.diff,
+    };
+    let callback_name = cfg.defaults("stdout_callback").unwrap_or_else(|| "default".into());
+    let Some(callback) = crate::output::by_name(&callback_name, out_opts) else {
+        return err(Error::new(format!("Invalid callback for stdout specified: {callback_name}")), exit::ERROR);
+    };
+
+    // Inventory.
+    let (inventory, warnings) = Inventory::load(&opts.inventory_sources).map_err(|e| (Error::new(e.to_string()), exit::ERROR))?;
+    for w in warnings {
+        crate::diag::warn(w);
+    }
+
+    // Playbooks.
+    let loader = Loader::new(RoleSearch { roles_path: opts.roles_path.clone() }, opts.extra_vars.clone());
+    let mut playbooks = Vec::new();
+    for p in &args.playbooks {
+        let path = PathBuf::from(p);
+        if !path.exists() {
+            return err(Error::new(format!("the playbook: {p} could not be found")), exit::ERROR);
+        }
+        if !path.is_file() {
+            return err(Error::new(format!("the playbook: {p} does not appear to be a file")), exit::ERROR);
+        }
+        match loader.load_playbook(&path) {
+            Ok(pb) => playbooks.push(pb),
+            Err(e) => {
+                flush_warnings();
+                return err(e, exit::PARSE_ERROR);
+            }
+        }
+    }
+    flush_warnings_later();
+
+    if args.syntax_check {
+        for p in &args.playbooks {
+            println!("\nplaybook: {p}");
+        }
+        return Ok(exit::OK);
+    }
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        return Ok(list(args, &opts, &inventory, &playbooks));
+    }
+
+    let run = Run::new(opts, inventory, callback, loader);
+    Ok(crate::engine::run_playbooks(&run, &playbooks))
+}
+
+fn flush_warnings() {
+    for w in crate::diag::drain() {
+        eprintln!("[WARNING]: {w}");
+    }
+}
+
+/// Warnings queued while loading are shown by the callback at its first event.
+fn flush_warnings_later() {}
+
+fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::playbook::Playbook]) -> i32 {
+    for pb in playbooks {
+        println!("\nplaybook: {}", args.playbooks.first().cloned().unwrap_or_else(|| pb.path.display().to_string()));
+        for (i, play) in pb.plays.iter().enumerate() {
+            let pattern = match &play.hosts.kind {
+                Kind::Seq(items) => items.iter().filter_map(crate::playbook::scalar_string).collect::<Vec<_>>().join(","),
+                _ => crate::playbook::scalar_string(&play.hosts).unwrap_or_default(),
+            };
+            let name = play.name.as_ref().and_then(crate::playbook::scalar_string).unwrap_or_else(|| pattern.clone());
+            let mut hosts = inventory.select(&pattern).unwrap_or_default();
+            if !opts.limit.is_empty() {
+                let mut allowed = std::collections::HashSet::new();
+                for l in &opts.limit {
+                    allowed.extend(inventory.select(l).unwrap_or_default());
+                }
+                hosts.retain(|h| allowed.contains(h));
+            }
+            let play_tags: Vec<String> = play.kw.tags.iter().filter_map(crate::playbook::scalar_string).collect();
+            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, pattern, name, play_tags.join(", "));
+            if args.list_hosts {
+                println!("    pattern: ['{}']", pattern);
+                println!("    hosts ({}):", hosts.len());
+                for h in &hosts {
+                    println!("      {h}");
+                }
+            }
+            if args.list_tasks {
+                println!("    tasks:");
+                for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+                    list_items(section, &[], args.list_tasks);
+                }
+            }
+            if args.list_tags {
+                let mut all = std::collections::BTreeSet::new();
+                all.extend(play_tags.iter().cloned());
+                for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+                    collect_tags(section, &mut all);
+                }
+                println!("      TASK TAGS: [{}]", all.into_iter().collect::<Vec<_>>().join(", "));
+            }
+        }
+    }
+    println!();
+    exit::OK
+}
+
+fn list_items(items: &[crate::playbook::Item], inherited: &[String], _show: bool) {
+    use crate::playbook::Item;
+    for it in items {
+        match it {
+            Item::Task(t) => {
+                let name = t.name.as_ref().and_then(crate::playbook::scalar_string).unwrap_or_else(|| t.action_written.clone());
+                let name = match &t.role {
+                    Some(r) => format!("{} : {}", r.name, name),
+                    None => name,
+                };
+                let mut tags: Vec<String> = inherited.to_vec();
+                tags.extend(t.kw.tags.iter().filter_map(crate::playbook::scalar_string));
+                tags.sort();
+                tags.dedup();
+                println!("      {name}\tTAGS: [{}]", tags.join(", "));
+            }
+            Item::Block(b) => {
+                let mut tags = inherited.to_vec();
+                tags.extend(b.kw.tags.iter().filter_map(crate::playbook::scalar_string));
+                list_items(&b.block, &tags, true);
+                list_items(&b.rescue, &tags, true);
+                list_items(&b.always, &tags, true);
+            }
+        }
+    }
+}
+
+fn collect_tags(items: &[crate::playbook::Item], out: &mut std::collections::BTreeSet<String>) {
+    use crate::playbook::Item;
+    for it in items {
+        match it {
+            Item::Task(t) => out.extend(t.kw.tags.iter().filter_map(crate::playbook::scalar_string)),
+            Item::Block(b) => {
+                out.extend(b.kw.tags.iter().filter_map(crate::playbook::scalar_string));
+                collect_tags(&b.block, out);
+                collect_tags(&b.rescue, out);
+                collect_tags(&b.always, out);
+            }
+        }
+    }
+}
+
+fn split_list(values: &[String]) -> Vec<String> {
+    values.iter().flat_map(|v| v.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+fn options(args: &Args, cfg: &Config) -> Result<Options> {
+    let mut o = Options::default();
+    o.check = args.check;
+    o.diff = args.diff;
+    o.verbosity = args.verbose;
+    o.forks = match args.forks.or_else(|| cfg.defaults("forks").and_then(|f| f.parse().ok())) {
+        Some(0) => return Err(Error::new("The number of processes (--forks) must be >= 1")),
+        Some(f) => f,
+        None => 5,
+    };
+    let tags = split_list(&args.tags);
+    o.tags = if tags.is_empty() { vec!["all".into()] } else { tags };
+    o.skip_tags = split_list(&args.skip_tags);
+    o.limit = Vec::new();
+    for l in &args.limit {
+        if let Some(file) = l.strip_prefix('@') {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::new(format!("Unable to find limit file '{file}': {e}")))?;
+            o.limit.extend(text.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+        } else {
+            o.limit.push(l.clone());
+        }
+    }
+    o.extra_vars = extra_vars(&args.extra_vars)?;
+    o.start_at_task = args.start_at_task.clone();
+    o.force_handlers = args.force_handlers || cfg.bool("defaults", "force_handlers").unwrap_or(false);
+    o.connection = args.connection.clone().or_else(|| cfg.defaults("transport"));
+    o.remote_user = args.user.clone().or_else(|| cfg.defaults("remote_user"));
+    o.become_ = args.become_ || cfg.bool("privilege_escalation", "become").unwrap_or(false);
+    o.become_user = args.become_user.clone().or_else(|| cfg.get("privilege_escalation", "become_user"));
+    o.become_method = args.become_method.clone().or_else(|| cfg.get("privilege_escalation", "become_method"));
+    o.any_errors_fatal = cfg.bool("defaults", "any_errors_fatal").unwrap_or(false);
+    o.gathering = cfg.defaults("gathering").unwrap_or_else(|| "implicit".into());
+    o.fact_path = cfg.defaults("fact_path").map(|p| cfg.path(&p));
+    o.hash_merge = cfg.defaults("hash_behaviour").map(|h| h == "merge").unwrap_or(false);
+    o.roles_path = match cfg.defaults("roles_path") {
+        Some(p) => cfg.path_list(&p),
+        None => {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            vec![PathBuf::from(format!("{home}/.ansible/roles")), PathBuf::from("/usr/share/ansible/roles"), PathBuf::from("/etc/ansible/roles")]
+        }
+    };
+    o.step = args.step;
+    o.flush_cache = args.flush_cache;
+    o.config_file = cfg.file.clone();
+    o.inventory_sources = if args.inventory.is_empty() {
+        match cfg.defaults("inventory") {
+            Some(inv) => inv.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| cfg.path(s).display().to_string()).collect(),
+            None => vec!["/etc/ansible/hosts".into()],
+        }
+    } else {
+        args.inventory.iter().map(|s| config::expand_user(s)).collect()
+    };
+    let _ = to_bool;
+    Ok(o)
+}
+
+/// `-e` values: `@file`, a YAML/JSON mapping, or `k=v` pairs; later ones override.
+fn extra_vars(values: &[String]) -> Result<Mapping> {
+    let mut out = Mapping::default();
+    for (i, v) in values.iter().enumerate() {
+        let name = format!("<extra vars #{}>", i + 1);
+        let doc: Node = if let Some(file) = v.strip_prefix('@') {
+            let path = Path::new(file);
+            let docs = yaml::load_file(path).map_err(|e| Error::from(e))?;
+            docs.into_iter().next().unwrap_or_else(|| Node::null(Span::synthetic(file)))
+        } else if v.trim_start().starts_with('{') || v.trim_start().starts_with('[') {
+            let docs = yaml::load_str(v, &name).map_err(|e| Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary: {}", e.message)))?;
+            docs.into_iter().next().unwrap_or_else(|| Node::null(Span::synthetic(&name)))
+        } else {
+            let span = Span::synthetic(&name);
+            let mut m = Mapping::default();
+            for (k, val) in crate::playbook::parse_kv(v, false, &[]) {
+                if k == "_raw_params" {
+                    return Err(Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary")));
+                }
+                m.insert(k, span.clone(), Node::string(val, span.clone()));
+            }
+            Node::new(Kind::Map(m), span)
+        };
+        match doc.kind {
+            Kind::Map(m) => {
+                for (k, e) in m.entries {
+                    out.entries.insert(k, e);
+                }
+            }
+            Kind::Null => {}
+            _ => return Err(Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary"))),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,4 @@
+//! How modules reach a host. `local` runs them in this process; the SSH transport with a
+//! per-host agent is built on the same request/response shape.
+
+pub mod local;

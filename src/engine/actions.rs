@@ -1,0 +1,620 @@
+//! Actions the controller runs itself (debug, set_fact, assert, fail, pause, include_vars,
+//! add_host, group_by, set_stats), the controller half of `template` and `copy`, and the
+//! hand-off of modules to the target.
+
+use super::hostvars::OMIT;
+use super::play::PlayCtx;
+use super::scope::Scope;
+use super::task::{eval_conditions, truthy, value_str};
+use crate::error::{Error, Result};
+use crate::playbook::{scalar_string, Task};
+use crate::template::Context;
+use crate::yaml::{Kind, Mapping, Node};
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Run the task's action for one host and return its result.
+pub fn execute(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    match task.action.as_str() {
+        "debug" => debug(ctx, task, c),
+        "set_fact" => set_fact(ctx, task, host, c),
+        "assert" => assert(task, c),
+        "fail" => {
+            let args = template_args(task, c)?;
+            let msg = args.get("msg").cloned().unwrap_or_else(|| json!("Failed as requested from task"));
+            Ok(failed(msg))
+        }
+        "pause" => pause(task, c),
+        "include_vars" => include_vars(ctx, task, scope, host, c),
+        "add_host" => add_host(ctx, task, c),
+        "group_by" => group_by(ctx, task, host, c),
+        "set_stats" => set_stats(ctx, task, c),
+        "meta" => Ok(Map::new()),
+        "template" => template(ctx, task, scope, host, c),
+        "copy" => copy(ctx, task, scope, host, c),
+        _ => module(ctx, task, scope, host, c, template_args(task, c)?),
+    }
+}
+
+fn failed(msg: Value) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("failed".into(), json!(true));
+    r.insert("msg".into(), msg);
+    r
+}
+
+/// The task's arguments templated for this host, with `omit` removed.
+pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for (k, v) in task.args.iter() {
+        let val = c.template_node(v).map_err(|e| {
+            Error::at(
+                format!("Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}", qualified(&task.action_written), e.msg),
+                &v.span,
+            )
+        })?;
+        if val.as_str() == Some(OMIT) {
+            continue;
+        }
+        out.insert(k.clone(), strip_omit(val));
+    }
+    Ok(out)
+}
+
+fn qualified(action: &str) -> String {
+    if action.contains('.') {
+        action.to_string()
+    } else {
+        format!("ansible.builtin.{action}")
+    }
+}
+
+fn strip_omit(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).map(|(k, v)| (k, strip_omit(v))).collect()),
+        Value::Array(a) => Value::Array(a.into_iter().filter(|v| v.as_str() != Some(OMIT)).map(strip_omit).collect()),
+        other => other,
+    }
+}
+
+fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let verbosity = match task.args.get("verbosity") {
+        Some(n) => c.template_node(n)?.as_u64().or_else(|| scalar_string(n).and_then(|s| s.parse().ok())).unwrap_or(0),
+        None => 0,
+    };
+    let mut r = Map::new();
+    if (ctx.run.opts.verbosity as u64) < verbosity {
+        r.insert("skipped_reason".into(), json!("Verbosity threshold not met."));
+        r.insert("skipped".into(), json!(true));
+        return Ok(r);
+    }
+    if let Some(var) = task.args.get("var") {
+        let name = scalar_string(var).unwrap_or_default();
+        let value = if crate::template::is_template(&name) {
+            c.template_str(&name).unwrap_or_else(|_| json!("VARIABLE IS NOT DEFINED!"))
+        } else {
+            match c.template_str(&format!("{{{{ {name} }}}}")) {
+                Ok(v) => v,
+                Err(_) => json!("VARIABLE IS NOT DEFINED!"),
+            }
+        };
+        r.insert(name, value);
+    } else {
+        let msg = match task.args.get("msg") {
+            Some(n) => c.template_node(n).map_err(|e| {
+                Error::at(
+                    format!("Finalization of task args for '{}' failed: Error while resolving value for 'msg': {}", qualified(&task.action_written), e.msg),
+                    &n.span,
+                )
+            })?,
+            None => json!("Hello world!"),
+        };
+        r.insert("msg".into(), msg);
+    }
+    r.insert("changed".into(), json!(false));
+    r.insert("_ansible_verbose_always".into(), json!(true));
+    Ok(r)
+}
+
+fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let cacheable = args.get("cacheable").map(truthy).unwrap_or(false);
+    let mut facts = Map::new();
+    for (k, v) in args {
+        if k == "cacheable" {
+            continue;
+        }
+        // k=v strings stay strings except Ansible's boolean spellings.
+        let v = match (&v, task.args.get(&k).map(|n| &n.kind)) {
+            (Value::String(s), Some(Kind::Str(_))) if task_is_kv(task) => match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" => json!(true),
+                "false" | "no" => json!(false),
+                _ => v,
+            },
+            _ => v,
+        };
+        facts.insert(k, v);
+    }
+    if facts.is_empty() {
+        return Ok(failed(json!("No key/value pairs provided, at least one is required for this action to succeed")));
+    }
+    ctx.run.host_state(host, |hs| {
+        for (k, v) in &facts {
+            hs.vars.insert(k.clone(), v.clone());
+            if cacheable {
+                hs.facts.insert(k.clone(), v.clone());
+            }
+        }
+    });
+    let mut r = Map::new();
+    r.insert("ansible_facts".into(), Value::Object(facts));
+    r.insert("changed".into(), json!(false));
+    Ok(r)
+}
+
+fn task_is_kv(task: &Task) -> bool {
+    task.args.entries.values().all(|e| e.key_span == e.value.span)
+}
+
+fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let that = task.args.get("that").ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
+    let conds: Vec<Node> = match &that.kind {
+        Kind::Seq(items) => items.clone(),
+        _ => vec![that.clone()],
+    };
+    let quiet = task.args.get("quiet").map(|n| truthy(&n.to_json())).unwrap_or(false);
+    for cond in &conds {
+        let false_cond = eval_conditions(c, std::slice::from_ref(cond), "assert")?;
+        if false_cond.is_some() {
+            let msg = match task.args.get("fail_msg").or_else(|| task.args.get("msg")) {
+                Some(n) => c.template_node(n)?,
+                None => json!("Assertion failed"),
+            };
+            let mut r = Map::new();
+            r.insert("assertion".into(), cond.to_json());
+            r.insert("changed".into(), json!(false));
+            r.insert("evaluated_to".into(), json!(false));
+            r.insert("failed".into(), json!(true));
+            r.insert("msg".into(), msg);
+            return Ok(r);
+        }
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    let msg = match task.args.get("success_msg") {
+        Some(n) => c.template_node(n)?,
+        None => json!("All assertions passed"),
+    };
+    r.insert("msg".into(), msg);
+    if !quiet {
+        r.insert("_ansible_verbose_always".into(), json!(true));
+    }
+    Ok(r)
+}
+
+fn pause(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| value_str(v).parse().ok()));
+    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0)).unwrap_or(0.0);
+    let start = chrono_now();
+    if secs > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("delta".into(), json!(secs as i64));
+    r.insert("echo".into(), json!(true));
+    r.insert("rc".into(), json!(0));
+    r.insert("start".into(), json!(start));
+    r.insert("stderr".into(), json!(""));
+    r.insert("stdout".into(), json!(format!("Paused for {} seconds", if secs.fract() == 0.0 { format!("{:.1}", secs) } else { secs.to_string() })));
+    r.insert("stop".into(), json!(chrono_now()));
+    r.insert("user_input".into(), json!(""));
+    Ok(r)
+}
+
+fn chrono_now() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
+}
+
+/// Directories a relative file of this task is looked up in: the role's `<sub>/` and root,
+/// the task file's directory and its `<sub>/`, the playbook directory and its `<sub>/`.
+pub fn search_dirs(ctx: &Arc<PlayCtx>, task: &Task, sub: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(r) = &task.role {
+        dirs.push(r.path.join(sub));
+        dirs.push(r.path.clone());
+        dirs.push(r.path.join("tasks"));
+    }
+    if let Some((d, _)) = task.span.file.rsplit_once('/') {
+        let d = PathBuf::from(d);
+        dirs.push(d.join(sub));
+        dirs.push(d);
+    }
+    dirs.push(ctx.play.dir.join(sub));
+    dirs.push(ctx.play.dir.clone());
+    dirs
+}
+
+pub fn find_file(ctx: &Arc<PlayCtx>, task: &Task, sub: &str, name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    search_dirs(ctx, task, sub).into_iter().map(|d| d.join(name)).find(|p| p.exists())
+}
+
+fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let name = args.get("name").map(value_str);
+    let mut files = Vec::new();
+    if let Some(dir) = args.get("dir").map(value_str) {
+        let d = find_file(ctx, task, "vars", &dir).ok_or_else(|| Error::at(format!("{dir} directory does not exist"), &task.span))?;
+        let matcher = args.get("files_matching").map(value_str).map(|p| regex::Regex::new(&p)).transpose().map_err(|e| Error::new(e.to_string()))?;
+        let ignore: Vec<String> = match args.get("ignore_files") {
+            Some(Value::Array(a)) => a.iter().map(value_str).collect(),
+            Some(v) => vec![value_str(v)],
+            None => Vec::new(),
+        };
+        let exts: Vec<String> = match args.get("extensions") {
+            Some(Value::Array(a)) => a.iter().map(value_str).collect(),
+            _ => vec!["yml".into(), "yaml".into(), "json".into()],
+        };
+        let mut stack = vec![d];
+        while let Some(dir) = stack.pop() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).map_err(|e| Error::new(e.to_string()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let fname = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let ext = p.extension().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                if !exts.contains(&ext) || ignore.contains(&fname) {
+                    continue;
+                }
+                if let Some(m) = &matcher {
+                    if !m.is_match(&fname) {
+                        continue;
+                    }
+                }
+                files.push(p);
+            }
+        }
+    } else {
+        let f = args.get("file").or_else(|| args.get("_raw_params")).map(value_str).ok_or_else(|| Error::at("No file specified for include_vars", &task.span))?;
+        let p = find_file(ctx, task, "vars", &f).ok_or_else(|| Error::at(format!("Could not find or access '{f}'"), &task.span))?;
+        files.push(p);
+    }
+    let mut loaded = Mapping::default();
+    for f in &files {
+        let m = crate::playbook::load_vars(f)?;
+        for (k, e) in m.entries {
+            loaded.entries.insert(k, e);
+        }
+    }
+    let facts_json: Map<String, Value> = loaded.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let (stored, shown) = match &name {
+        Some(n) => {
+            let mut m = Mapping::default();
+            m.insert(n.clone(), task.span.clone(), Node::new(Kind::Map(loaded), task.span.clone()));
+            let mut shown = Map::new();
+            shown.insert(n.clone(), Value::Object(facts_json));
+            (m, shown)
+        }
+        None => (loaded, facts_json),
+    };
+    ctx.run.host_state(host, |hs| {
+        for (k, e) in stored.entries {
+            hs.include_vars.entries.insert(k.clone(), e);
+            hs.vars.shift_remove(&k);
+        }
+    });
+    let mut r = Map::new();
+    r.insert("ansible_facts".into(), Value::Object(shown));
+    r.insert("ansible_included_var_files".into(), json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()));
+    r.insert("changed".into(), json!(false));
+    Ok(r)
+}
+
+fn list_arg(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().map(value_str).collect(),
+        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+        Some(other) => vec![value_str(other)],
+        None => Vec::new(),
+    }
+}
+
+fn add_host(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let name = args.get("name").or_else(|| args.get("hostname")).or_else(|| args.get("host")).map(value_str).ok_or_else(|| Error::at("name or hostname arg needs to be provided", &task.span))?;
+    let groups = list_arg(args.get("groups").or_else(|| args.get("group")).or_else(|| args.get("groupname")));
+    let (host_name, port) = match name.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => (h.to_string(), Some(p.to_string())),
+        _ => (name.clone(), None),
+    };
+    let mut vars = Mapping::default();
+    let mut shown = Map::new();
+    for (k, v) in &args {
+        if matches!(k.as_str(), "name" | "hostname" | "host" | "groups" | "group" | "groupname") {
+            continue;
+        }
+        vars.insert(k.clone(), task.span.clone(), Node::from_data(v, &task.span));
+        shown.insert(k.clone(), v.clone());
+    }
+    if let Some(p) = port {
+        vars.insert("ansible_port".into(), task.span.clone(), Node::from_data(&json!(p.parse::<i64>().unwrap_or(22)), &task.span));
+        shown.insert("ansible_port".into(), json!(p.parse::<i64>().unwrap_or(22)));
+    }
+    let existed = ctx.run.inventory.read().unwrap().hosts.contains_key(&host_name);
+    ctx.run.inventory.write().unwrap().add_host(&host_name, &groups, vars);
+    ctx.invalidate_inventory();
+    let mut r = Map::new();
+    r.insert("add_host".into(), json!({"groups": groups, "host_name": host_name, "host_vars": shown}));
+    r.insert("changed".into(), json!(!existed));
+    Ok(r)
+}
+
+fn group_by(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let key = args.get("key").map(value_str).ok_or_else(|| Error::at("the 'key' param is required when using group_by", &task.span))?;
+    let key = key.replace(|ch: char| !(ch.is_alphanumeric() || ch == '_'), "_");
+    let parents = {
+        let p = list_arg(args.get("parents"));
+        if p.is_empty() {
+            vec!["all".to_string()]
+        } else {
+            p
+        }
+    };
+    let existed = ctx.run.inventory.read().unwrap().group_names(host).contains(&key);
+    ctx.run.inventory.write().unwrap().add_to_group(host, &key, &parents);
+    ctx.invalidate_inventory();
+    let mut r = Map::new();
+    r.insert("add_group".into(), json!(key));
+    r.insert("changed".into(), json!(!existed));
+    r.insert("parent_groups".into(), json!(parents));
+    Ok(r)
+}
+
+fn set_stats(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let data = args.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    let aggregate = args.get("aggregate").map(truthy).unwrap_or(true);
+    let mut stats = ctx.run.custom_stats.lock().unwrap();
+    for (k, v) in &data {
+        match (stats.get_mut(k), aggregate) {
+            (Some(existing), true) => crate::vars::merge::merge_into(existing, v),
+            _ => {
+                stats.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut r = Map::new();
+    r.insert("ansible_stats".into(), json!({"aggregate": aggregate, "data": data, "per_host": args.get("per_host").map(truthy).unwrap_or(false)}));
+    r.insert("changed".into(), json!(false));
+    Ok(r)
+}
+
+/// `template`: render on the controller, then write on the target through `copy`.
+fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let mut args = template_args(task, c)?;
+    let Some(src) = args.remove("src").map(|v| value_str(&v)) else {
+        return Ok(failed(json!("src and dest are required")));
+    };
+    if !args.contains_key("dest") {
+        return Ok(failed(json!("src and dest are required")));
+    }
+    let Some(path) = find_file(ctx, task, "templates", &src) else {
+        return Ok(failed(json!(format!("Could not find or access '{src}'"))));
+    };
+    let source = std::fs::read_to_string(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+    let opts = crate::template::TemplateOptions {
+        trim_blocks: args.remove("trim_blocks").map(|v| truthy(&v)).unwrap_or(true),
+        lstrip_blocks: args.remove("lstrip_blocks").map(|v| truthy(&v)).unwrap_or(false),
+        newline_sequence: args.remove("newline_sequence").map(|v| value_str(&v)).unwrap_or_else(|| "\n".into()),
+        variable_start_string: args.remove("variable_start_string").map(|v| value_str(&v)),
+        variable_end_string: args.remove("variable_end_string").map(|v| value_str(&v)),
+        block_start_string: args.remove("block_start_string").map(|v| value_str(&v)),
+        block_end_string: args.remove("block_end_string").map(|v| value_str(&v)),
+        comment_start_string: args.remove("comment_start_string").map(|v| value_str(&v)),
+        comment_end_string: args.remove("comment_end_string").map(|v| value_str(&v)),
+    };
+    args.remove("output_encoding");
+    let mut tvars = Map::new();
+    tvars.insert("template_host".into(), json!(host));
+    tvars.insert("template_path".into(), json!(path.display().to_string()));
+    tvars.insert("template_fullpath".into(), json!(path.display().to_string()));
+    tvars.insert("template_destpath".into(), args.get("dest").cloned().unwrap_or(Value::Null));
+    tvars.insert("template_uid".into(), json!(whoami()));
+    tvars.insert("ansible_managed".into(), json!("Ansible managed"));
+    let mut vars = (*c.vars).clone();
+    vars.push_higher(crate::vars::Layer::data(tvars));
+    let tc = Context::new(Arc::new(vars));
+    let rendered = tc.render_file(&path.display().to_string(), &source, &opts).map_err(|e| Error::at(e.msg, &task.span))?;
+    args.insert("content".into(), json!(rendered));
+    args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+    let mut r = module_named(ctx, task, scope, host, c, "copy", args)?;
+    if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
+        r.insert("src".into(), json!(path.display().to_string()));
+    }
+    Ok(r)
+}
+
+fn whoami() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "root".into())
+}
+
+/// `copy`: a `src` on the controller is read here and sent with the request.
+fn copy(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let mut args = template_args(task, c)?;
+    let remote_src = args.get("remote_src").map(truthy).unwrap_or(false);
+    if let (Some(src), false) = (args.get("src").map(value_str), remote_src) {
+        let Some(path) = find_file(ctx, task, "files", &src) else {
+            return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"))));
+        };
+        if path.is_dir() {
+            return copy_dir(ctx, task, scope, host, c, &path, src.ends_with('/'), args);
+        }
+        let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+        args.remove("src");
+        args.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
+        args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+        let mut r = module_named(ctx, task, scope, host, c, "copy", args)?;
+        if r.get("failed").map(truthy) != Some(true) {
+            r.insert("src".into(), json!(path.display().to_string()));
+        }
+        return Ok(r);
+    }
+    module_named(ctx, task, scope, host, c, "copy", args)
+}
+
+/// A directory `src`: each file is copied with its relative path; the result is the last
+/// file's, with `changed` if any file changed (as Ansible reports directory copies).
+fn copy_dir(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, dir: &Path, contents_only: bool, args: Map<String, Value>) -> Result<Map<String, Value>> {
+    let dest = args.get("dest").map(value_str).unwrap_or_default();
+    let base = if contents_only { PathBuf::from(&dest) } else { PathBuf::from(&dest).join(dir.file_name().unwrap_or_default()) };
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d).map_err(|e| Error::new(e.to_string()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    let mut changed = false;
+    let mut last = Map::new();
+    for f in files {
+        let rel = f.strip_prefix(dir).unwrap_or(&f);
+        let target = base.join(rel);
+        if let Some(parent) = target.parent() {
+            let mut fargs = Map::new();
+            fargs.insert("path".into(), json!(parent.display().to_string()));
+            fargs.insert("state".into(), json!("directory"));
+            if let Some(m) = args.get("directory_mode") {
+                fargs.insert("mode".into(), m.clone());
+            }
+            let r = module_named(ctx, task, scope, host, c, "file", fargs)?;
+            if r.get("failed").map(truthy) == Some(true) {
+                return Ok(r);
+            }
+            changed |= r.get("changed").map(truthy).unwrap_or(false);
+        }
+        let mut fargs = args.clone();
+        fargs.remove("src");
+        fargs.remove("directory_mode");
+        fargs.insert("dest".into(), json!(target.display().to_string()));
+        fargs.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(std::fs::read(&f).map_err(|e| Error::new(e.to_string()))?)));
+        let r = module_named(ctx, task, scope, host, c, "copy", fargs)?;
+        if r.get("failed").map(truthy) == Some(true) {
+            return Ok(r);
+        }
+        changed |= r.get("changed").map(truthy).unwrap_or(false);
+        last = r;
+    }
+    last.insert("changed".into(), json!(changed));
+    last.insert("dest".into(), json!(dest));
+    Ok(last)
+}
+
+fn module(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, args: Map<String, Value>) -> Result<Map<String, Value>> {
+    let name = task.action.clone();
+    module_named(ctx, task, scope, host, c, &name, args)
+}
+
+/// Hand a module to the host's connection.
+fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, name: &str, mut args: Map<String, Value>) -> Result<Map<String, Value>> {
+    apply_module_defaults(task, scope, c, name, &mut args)?;
+    let check_mode = match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
+        Some(n) => truthy(&c.template_node(n)?),
+        None => ctx.run.opts.check,
+    };
+    let diff = match scope.keyword(task.kw.diff.as_ref(), |k| k.diff.as_ref()) {
+        Some(n) => truthy(&c.template_node(n)?),
+        None => ctx.run.opts.diff,
+    };
+    let mut environment = Vec::new();
+    for s in scope.iter().collect::<Vec<_>>().into_iter().rev() {
+        for e in &s.kw.environment {
+            env_into(c, e, &mut environment)?;
+        }
+    }
+    for e in &task.kw.environment {
+        env_into(c, e, &mut environment)?;
+    }
+    let fact_path = match name {
+        "setup" => args.get("fact_path").map(value_str).map(PathBuf::from).or_else(|| ctx.run.opts.fact_path.clone()),
+        _ => None,
+    };
+    let mctx = play_modules::ModuleContext { check_mode, diff, environment, tmpdir: None, fact_path, ..Default::default() };
+    let _ = host;
+    let mut r = crate::connection::local::run_module(name, &args, &mctx);
+    if name == "setup" {
+        if let Some(Value::Object(facts)) = r.get("ansible_facts") {
+            let facts = facts.clone();
+            ctx.run.host_state(host, |hs| {
+                for (k, v) in facts {
+                    hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or(k), v);
+                }
+            });
+        }
+        r.remove("_ansible_verbose_override");
+    }
+    if check_mode && !r.contains_key("skipped") && r.get("failed").map(truthy) != Some(true) {
+        r.entry("changed").or_insert(json!(false));
+    }
+    Ok(r)
+}
+
+fn env_into(c: &Arc<Context>, e: &Node, out: &mut Vec<(String, String)>) -> Result<()> {
+    if let Value::Object(m) = c.template_node(e)? {
+        for (k, v) in m {
+            out.retain(|(x, _)| x != &k);
+            out.push((k, value_str(&v)));
+        }
+    }
+    Ok(())
+}
+
+fn apply_module_defaults(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>, name: &str, args: &mut Map<String, Value>) -> Result<()> {
+    let mut levels: Vec<&Node> = Vec::new();
+    if let Some(n) = &task.kw.module_defaults {
+        levels.push(n);
+    }
+    for s in scope.iter() {
+        if let Some(n) = &s.kw.module_defaults {
+            levels.push(n);
+        }
+    }
+    for n in levels {
+        let defaults = match c.template_node(n)? {
+            Value::Object(m) => vec![Value::Object(m)],
+            Value::Array(a) => a,
+            _ => continue,
+        };
+        for d in defaults {
+            let Value::Object(d) = d else { continue };
+            for (k, v) in d {
+                if crate::playbook::canonical_action(&k) == name {
+                    if let Value::Object(dv) = v {
+                        for (ak, av) in dv {
+                            args.entry(ak).or_insert(av);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Building the variables a template sees for one host at one task, layer by layer in
+//! Ansible's precedence order (highest first).
+
+use super::play::PlayCtx;
+use super::scope::Scope;
+use crate::vars::{HostVarsSource, Layer, Vars};
+use crate::yaml::Mapping;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The value of `omit`: arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__5b3fd3fb8f4dd3b0d6c3c2c2b5a5f3d9ee1b4b77";
+
+impl PlayCtx {
+    /// Variables for `host` at a task inside `scope`, with the task's own vars and the
+    /// current loop variables.
+    pub fn vars_for(self: &Arc<Self>, host: &str, scope: Option<&Arc<Scope>>, task_vars: Option<&Mapping>, loop_vars: Option<Map<String, Value>>) -> Vars {
+        let run = &self.run;
+        let mut v = Vars::new();
+        v.hostvars = Some(self.clone() as Arc<dyn HostVarsSource>);
+
+        // Magic variables.
+        let mut magic = self.magic_common.clone();
+        let (groups, inv_dir, inv_file) = {
+            let inv = run.inventory.read().unwrap();
+            let h = inv.hosts.get(host);
+            let src = h.and_then(|h| h.source.clone());
+            (
+                inv.group_names(host),
+                src.as_ref().and_then(|p| p.parent().map(|d| d.display().to_string())),
+                src.as_ref().map(|p| p.display().to_string()),
+            )
+        };
+        magic.insert("inventory_hostname".into(), json!(host));
+        magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
+        magic.insert("group_names".into(), json!(groups));
+        magic.insert("inventory_dir".into(), inv_dir.map(Value::String).unwrap_or(Value::Null));
+        magic.insert("inventory_file".into(), inv_file.map(Value::String).unwrap_or(Value::Null));
+        let batch = self.batch.lock().unwrap().clone();
+        let active: Vec<String> = {
+            let failed = run.failed.lock().unwrap();
+            let unreachable = run.unreachable.lock().unwrap();
+            batch.iter().filter(|h| !failed.contains(*h) && !unreachable.contains(*h)).cloned().collect()
+        };
+        magic.insert("ansible_play_batch".into(), json!(active));
+        magic.insert("ansible_play_hosts".into(), json!(active));
+        magic.insert("play_hosts".into(), json!(active));
+        let role = scope.and_then(|s| s.role.clone());
+        let mut search = Vec::new();
+        if let Some(r) = &role {
+            magic.insert("role_name".into(), json!(r.name));
+            magic.insert("role_path".into(), json!(r.path.display().to_string()));
+            magic.insert("ansible_role_name".into(), json!(r.name));
+            search.push(r.path.display().to_string());
+        }
+        search.push(self.play.dir.display().to_string());
+        magic.insert("ansible_search_path".into(), json!(search));
+        v.push_lower(Layer::data(magic));
+
+        v.push_lower(Layer::Nodes(self.extra_vars.clone()));
+        if let Some(l) = loop_vars {
+            v.push_lower(Layer::data(l));
+        }
+        if let Some(s) = scope {
+            for frame in s.iter() {
+                if let Some(p) = &frame.params {
+                    v.push_lower(Layer::nodes(p.clone()));
+                }
+            }
+        }
+        let (facts, host_vars, include_vars) = run.host_state(host, |hs| (hs.facts.clone(), hs.vars.clone(), hs.include_vars.clone()));
+        v.push_lower(Layer::data(host_vars));
+        if !include_vars.is_empty() {
+            v.push_lower(Layer::nodes(include_vars));
+        }
+        if let Some(tv) = task_vars {
+            if !tv.is_empty() {
+                v.push_lower(Layer::nodes(tv.clone()));
+            }
+        }
+        if let Some(s) = scope {
+            for frame in s.iter() {
+                if !frame.kw.vars.is_empty() {
+                    v.push_lower(Layer::nodes(frame.kw.vars.clone()));
+                }
+            }
+        }
+        if let Some(r) = &role {
+            v.push_lower(Layer::nodes(r.vars.clone()));
+        }
+        for r in self.roles.iter().rev() {
+            if r.public && role.as_ref().map(|cur| !Arc::ptr_eq(cur, r)).unwrap_or(true) {
+                v.push_lower(Layer::nodes(r.vars.clone()));
+            }
+        }
+        for vf in self.vars_files.iter().rev() {
+            v.push_lower(Layer::Nodes(vf.clone()));
+        }
+        v.push_lower(Layer::Nodes(self.play_vars.clone()));
+        v.push_lower(Layer::data(fact_layer(facts)));
+        v.push_lower(Layer::Nodes(self.inventory_vars(host)));
+        if let Some(r) = &role {
+            v.push_lower(Layer::nodes(r.defaults.clone()));
+        }
+        for r in self.roles.iter().rev() {
+            if r.public && role.as_ref().map(|cur| !Arc::ptr_eq(cur, r)).unwrap_or(true) {
+                v.push_lower(Layer::nodes(r.defaults.clone()));
+            }
+        }
+        for r in self.dynamic_roles.lock().unwrap().iter().rev() {
+            v.push_lower(Layer::nodes(r.vars.clone()));
+            v.push_lower(Layer::nodes(r.defaults.clone()));
+        }
+        v
+    }
+
+    fn inventory_vars(&self, host: &str) -> Arc<Mapping> {
+        if let Some(m) = self.inv_vars.lock().unwrap().get(host) {
+            return m.clone();
+        }
+        let m = {
+            let inv = self.run.inventory.read().unwrap();
+            match inv.host_vars(host, Some(&self.play.dir)) {
+                Ok(m) => m,
+                Err(e) => {
+                    crate::diag::warn(e.to_string());
+                    Mapping::default()
+                }
+            }
+        };
+        let m = Arc::new(m);
+        self.inv_vars.lock().unwrap().insert(host.to_string(), m.clone());
+        m
+    }
+
+    /// Forget cached inventory variables (after add_host or refresh_inventory).
+    pub fn invalidate_inventory(&self) {
+        self.inv_vars.lock().unwrap().clear();
+    }
+}
+
+/// Facts as variables: `ansible_facts` whole, and each fact as `ansible_<name>`.
+fn fact_layer(facts: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in &facts {
+        let name = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
+        out.insert(name, v.clone());
+    }
+    out.insert("ansible_facts".into(), Value::Object(facts));
+    out
+}
+
+impl HostVarsSource for PlayCtx {
+    fn host_vars(&self, host: &str) -> Option<Arc<Vars>> {
+        let me = self.me.lock().unwrap().upgrade()?;
+        if !self.run.inventory.read().unwrap().hosts.contains_key(host) {
+            return None;
+        }
+        Some(Arc::new(me.vars_for(host, None, None, None)))
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.run.inventory.read().unwrap().hosts.keys().cloned().collect()
+    }
+}

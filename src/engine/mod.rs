@@ -1,0 +1,152 @@
+//! Running plays: host selection and serial batches, the linear and free strategies, blocks
+//! with rescue/always, dynamic includes, loops, handlers, failure accounting and the recap.
+
+mod actions;
+mod hostvars;
+mod loops;
+mod play;
+mod scope;
+mod task;
+mod walk;
+
+pub use play::run_playbooks;
+
+use crate::inventory::Inventory;
+use crate::output::{Callback, HostStats, Stats};
+use crate::yaml::Mapping;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// What the command line and ansible.cfg decide for the whole run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub forks: usize,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub limit: Vec<String>,
+    pub extra_vars: Mapping,
+    pub start_at_task: Option<String>,
+    pub force_handlers: bool,
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub become_: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub any_errors_fatal: bool,
+    pub gathering: String,
+    pub fact_path: Option<PathBuf>,
+    pub hash_merge: bool,
+    pub roles_path: Vec<PathBuf>,
+    pub step: bool,
+    pub flush_cache: bool,
+    pub config_file: Option<PathBuf>,
+    pub inventory_sources: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            check: false,
+            diff: false,
+            verbosity: 0,
+            forks: 5,
+            tags: vec!["all".into()],
+            skip_tags: Vec::new(),
+            limit: Vec::new(),
+            extra_vars: Mapping::default(),
+            start_at_task: None,
+            force_handlers: false,
+            connection: None,
+            remote_user: None,
+            become_: false,
+            become_user: None,
+            become_method: None,
+            any_errors_fatal: false,
+            gathering: "implicit".into(),
+            fact_path: None,
+            hash_merge: false,
+            roles_path: Vec::new(),
+            step: false,
+            flush_cache: false,
+            config_file: None,
+            inventory_sources: Vec::new(),
+        }
+    }
+}
+
+/// What persists for a host across the plays of a run.
+#[derive(Clone, Debug, Default)]
+pub struct HostState {
+    /// `ansible_facts` (setup, set_fact cacheable, include_vars' facts go elsewhere).
+    pub facts: Map<String, Value>,
+    /// Registered results and `set_fact` values.
+    pub vars: Map<String, Value>,
+    /// `include_vars` results (raw, templated lazily like file vars).
+    pub include_vars: Mapping,
+}
+
+/// Shared state of a run, used by every host's worker.
+pub struct Run {
+    pub opts: Options,
+    pub inventory: RwLock<Inventory>,
+    pub hosts: Mutex<HashMap<String, HostState>>,
+    pub callback: Mutex<Box<dyn Callback>>,
+    pub stats: Mutex<Stats>,
+    /// Hosts that failed or were unreachable: left out of later plays.
+    pub failed: Mutex<HashSet<String>>,
+    pub unreachable: Mutex<HashSet<String>>,
+    pub loader: crate::playbook::Loader,
+    /// `set_stats` data.
+    pub custom_stats: Mutex<Map<String, Value>>,
+}
+
+impl Run {
+    pub fn new(opts: Options, inventory: Inventory, callback: Box<dyn Callback>, loader: crate::playbook::Loader) -> Arc<Run> {
+        Arc::new(Run {
+            opts,
+            inventory: RwLock::new(inventory),
+            hosts: Mutex::new(HashMap::new()),
+            callback: Mutex::new(callback),
+            stats: Mutex::new(Stats::default()),
+            failed: Mutex::new(HashSet::new()),
+            unreachable: Mutex::new(HashSet::new()),
+            loader,
+            custom_stats: Mutex::new(Map::new()),
+        })
+    }
+
+    pub fn cb(&self) -> std::sync::MutexGuard<'_, Box<dyn Callback>> {
+        let mut cb = self.callback.lock().unwrap_or_else(|e| e.into_inner());
+        for w in crate::diag::drain() {
+            cb.warning(&w);
+        }
+        cb
+    }
+
+    pub fn stat(&self, host: &str, f: impl FnOnce(&mut HostStats)) {
+        let mut st = self.stats.lock().unwrap();
+        f(st.hosts.entry(host.to_string()).or_default());
+    }
+
+    pub fn host_state<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
+        let mut hs = self.hosts.lock().unwrap();
+        f(hs.entry(host.to_string()).or_default())
+    }
+}
+
+/// Exit codes as ansible-playbook returns them.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const FAILED: i32 = 2;
+    pub const UNREACHABLE: i32 = 4;
+    pub const PARSE_ERROR: i32 = 4;
+    pub const BAD_OPTIONS: i32 = 5;
+    pub const INTERRUPTED: i32 = 99;
+    pub const UNEXPECTED: i32 = 250;
+}

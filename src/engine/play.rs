@@ -1,0 +1,428 @@
+//! Plays: which hosts, in which batches, the play's variables, fact gathering, the three
+//! sections with their handler flushes, and the recap.
+
+use super::scope::Scope;
+use super::walk::{flush_handlers, run_items};
+use super::{exit, Run};
+use crate::error::{Error, Result};
+use crate::playbook::{scalar_string, Item, Play, Playbook, Role, Task};
+use crate::template::Context;
+use crate::vars::{Layer, Vars};
+use crate::yaml::{Kind, Mapping, Node, Span};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+/// Everything a play's tasks share.
+#[derive(Debug)]
+pub struct PlayCtx {
+    pub run: Arc<Run>,
+    pub play: Arc<Play>,
+    pub name: String,
+    pub extra_vars: Arc<Mapping>,
+    pub play_vars: Arc<Mapping>,
+    pub vars_files: Vec<Arc<Mapping>>,
+    pub roles: Vec<Arc<Role>>,
+    /// Roles brought in by include_role with `public: true`.
+    pub dynamic_roles: Mutex<Vec<Arc<Role>>>,
+    pub magic_common: Map<String, Value>,
+    pub batch: Mutex<Vec<String>>,
+    pub inv_vars: Mutex<HashMap<String, Arc<Mapping>>>,
+    pub me: Mutex<Weak<PlayCtx>>,
+    /// Handlers of the play in order, with the scope they run in.
+    pub handlers: Vec<(Arc<Task>, Arc<Scope>)>,
+    /// handler index -> hosts that notified it, in notification order.
+    pub notified: Mutex<HashMap<usize, Vec<String>>>,
+    /// Hosts that left the play with `meta: end_host`.
+    pub ended: Mutex<HashSet<String>>,
+    /// `meta: end_play` / `end_batch`.
+    pub end_play: AtomicBool,
+    pub end_batch: AtomicBool,
+    pub root: Arc<Scope>,
+    /// `--start-at-task`: still looking for the task to start at.
+    pub starting: AtomicBool,
+    /// The last failed task and result of each host, for `ansible_failed_task`/`_result`.
+    pub failures: Mutex<HashMap<String, (Value, Value)>>,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Run")
+    }
+}
+
+impl PlayCtx {
+    /// Hosts of the batch still running: not failed, unreachable or ended.
+    pub fn active(&self, hosts: &[String]) -> Vec<String> {
+        let failed = self.run.failed.lock().unwrap();
+        let unreachable = self.run.unreachable.lock().unwrap();
+        let ended = self.ended.lock().unwrap();
+        hosts.iter().filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h)).cloned().collect()
+    }
+
+    pub fn record_failure(&self, host: &str, task: &Task, result: &Map<String, Value>) {
+        let name = task.name.as_ref().and_then(scalar_string).unwrap_or_default();
+        let t = json!({"name": name, "action": task.action_written, "path": format!("{}:{}", task.span.file, task.span.line)});
+        let r = Value::Object(super::task::strip_internal(result));
+        self.failures.lock().unwrap().insert(host.to_string(), (t, r));
+    }
+
+    pub fn last_failure(&self, host: &str) -> Option<(Value, Value)> {
+        self.failures.lock().unwrap().get(host).cloned()
+    }
+
+    /// A context for templating at play level (no task), for the play's own keywords.
+    pub fn play_context(self: &Arc<Self>, host: &str) -> Arc<Context> {
+        Context::new(Arc::new(self.vars_for(host, Some(&self.root), None, None)))
+    }
+}
+
+/// Run every play of every playbook; returns ansible-playbook's exit code.
+pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
+    for pb in playbooks {
+        run.cb().playbook_start(&pb.path.display().to_string());
+        for play in &pb.plays {
+            match run_play(run, play, pb) {
+                Ok(PlayOutcome::Continue) => {}
+                Ok(PlayOutcome::Stop) => {
+                    finish(run);
+                    return result_code(run);
+                }
+                Err(e) => {
+                    run.cb().error(&e.report());
+                    return exit::ERROR;
+                }
+            }
+        }
+    }
+    finish(run);
+    result_code(run)
+}
+
+fn finish(run: &Arc<Run>) {
+    let mut stats = run.stats.lock().unwrap().clone();
+    stats.hosts.sort_keys();
+    run.cb().stats(&stats);
+}
+
+fn result_code(run: &Arc<Run>) -> i32 {
+    let stats = run.stats.lock().unwrap();
+    if stats.hosts.values().any(|s| s.failures > 0) {
+        exit::FAILED
+    } else if stats.hosts.values().any(|s| s.unreachable > 0) {
+        exit::UNREACHABLE
+    } else {
+        exit::OK
+    }
+}
+
+enum PlayOutcome {
+    Continue,
+    Stop,
+}
+
+fn hosts_pattern(node: &Node, ctx: &Arc<Context>) -> Result<String> {
+    let v = ctx.template_node(node)?;
+    Ok(match v {
+        Value::Array(a) => a.iter().map(|x| match x {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }).collect::<Vec<_>>().join(","),
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
+    // Variables known before any host: extra vars and play vars (for the name and hosts).
+    let extra_vars = Arc::new(run.opts.extra_vars.clone());
+    let play_vars = Arc::new(play.kw.vars.clone());
+    let mut pre = Vars::new();
+    pre.push_lower(Layer::Nodes(extra_vars.clone()));
+    pre.push_lower(Layer::Nodes(play_vars.clone()));
+    let pre_ctx = Context::new(Arc::new(pre));
+    let pattern = hosts_pattern(&play.hosts, &pre_ctx).map_err(|e| e.or_at(&play.hosts.span))?;
+    let name = match &play.name {
+        Some(n) => match pre_ctx.template_node(n) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => crate::template::to_python_str(&other),
+            Err(_) => scalar_string(n).unwrap_or_default(),
+        },
+        None => pattern.clone(),
+    };
+
+    let mut hosts = {
+        let inv = run.inventory.read().unwrap();
+        let mut hs = inv.select(&pattern).map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
+        if !run.opts.limit.is_empty() {
+            let mut allowed = HashSet::new();
+            for l in &run.opts.limit {
+                for h in inv.select(l).map_err(|e| Error::new(e.to_string()))? {
+                    allowed.insert(h);
+                }
+            }
+            hs.retain(|h| allowed.contains(h));
+        }
+        hs
+    };
+    {
+        let failed = run.failed.lock().unwrap();
+        let unreachable = run.unreachable.lock().unwrap();
+        hosts.retain(|h| !failed.contains(h) && !unreachable.contains(h));
+    }
+    if let Some(order) = &play.order {
+        match scalar_string(order).as_deref() {
+            Some("sorted") => hosts.sort(),
+            Some("reverse_sorted") => {
+                hosts.sort();
+                hosts.reverse()
+            }
+            Some("reverse_inventory") => hosts.reverse(),
+            Some("shuffle") => {
+                use rand::seq::SliceRandom;
+                hosts.shuffle(&mut rand::rng());
+            }
+            _ => {}
+        }
+    }
+
+    let check_mode = run.opts.check;
+    run.cb().play_start(&name, &pattern, check_mode);
+    if hosts.is_empty() {
+        run.cb().no_hosts_matched();
+        return Ok(PlayOutcome::Continue);
+    }
+
+    let vars_files = load_vars_files(play, &pre_ctx)?;
+    let mut magic = Map::new();
+    magic.insert("playbook_dir".into(), json!(pb.dir.display().to_string()));
+    magic.insert("ansible_play_name".into(), json!(name));
+    magic.insert("ansible_play_hosts_all".into(), json!(hosts));
+    magic.insert("ansible_check_mode".into(), json!(check_mode));
+    magic.insert("ansible_diff_mode".into(), json!(run.opts.diff));
+    magic.insert("ansible_forks".into(), json!(run.opts.forks));
+    magic.insert("ansible_verbosity".into(), json!(run.opts.verbosity));
+    magic.insert("ansible_run_tags".into(), json!(run.opts.tags));
+    magic.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));
+    magic.insert("ansible_version".into(), json!({"full": "2.21.5", "major": 2, "minor": 21, "revision": 5, "string": "2.21.5"}));
+    magic.insert("ansible_role_names".into(), json!(play.role_list.iter().map(|r| r.name.clone()).collect::<Vec<_>>()));
+    magic.insert("ansible_dependent_role_names".into(), json!([]));
+    magic.insert("omit".into(), json!(super::hostvars::OMIT));
+    if let Some(cfg) = &run.opts.config_file {
+        magic.insert("ansible_config_file".into(), json!(cfg.display().to_string()));
+    }
+    magic.insert("groups".into(), json!(run.inventory.read().unwrap().groups_map()));
+
+    let mut root_kw = play.kw.clone();
+    root_kw.vars = Mapping::default();
+    let root = Scope::root(root_kw);
+    let handlers = flatten_handlers(&play.handlers, &root);
+    let ctx = Arc::new(PlayCtx {
+        run: run.clone(),
+        play: Arc::new(play.clone()),
+        name: name.clone(),
+        extra_vars,
+        play_vars,
+        vars_files,
+        roles: play.role_list.clone(),
+        dynamic_roles: Mutex::new(Vec::new()),
+        magic_common: magic,
+        batch: Mutex::new(hosts.clone()),
+        inv_vars: Mutex::new(HashMap::new()),
+        me: Mutex::new(Weak::new()),
+        handlers,
+        notified: Mutex::new(HashMap::new()),
+        ended: Mutex::new(HashSet::new()),
+        end_play: AtomicBool::new(false),
+        end_batch: AtomicBool::new(false),
+        root: root.clone(),
+        starting: AtomicBool::new(run.opts.start_at_task.is_some()),
+        failures: Mutex::new(HashMap::new()),
+    });
+    *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);
+
+    let batches = serial_batches(&ctx, play, &hosts)?;
+    for batch in batches {
+        *ctx.batch.lock().unwrap() = batch.clone();
+        ctx.end_batch.store(false, Ordering::SeqCst);
+        run_batch(&ctx, play, &batch)?;
+        if ctx.end_play.load(Ordering::SeqCst) {
+            break;
+        }
+        // A batch where every host failed ends the play (and the run).
+        if ctx.active(&batch).is_empty() && !batch.iter().all(|h| ctx.ended.lock().unwrap().contains(h)) {
+            run.cb().no_hosts_remaining();
+            return Ok(PlayOutcome::Stop);
+        }
+    }
+    Ok(PlayOutcome::Continue)
+}
+
+fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
+    gather_facts(ctx, play, batch)?;
+    let sections: [Vec<Item>; 3] = [play.pre_tasks.clone(), [play.roles.clone(), play.tasks.clone()].concat(), play.post_tasks.clone()];
+    for items in sections.iter() {
+        if ctx.end_play.load(Ordering::SeqCst) || ctx.end_batch.load(Ordering::SeqCst) {
+            break;
+        }
+        run_items(ctx, items, &ctx.root, batch)?;
+        flush_handlers(ctx, batch)?;
+        if ctx.active(batch).is_empty() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
+    let gather = match &play.gather_facts {
+        Some(n) => match &n.kind {
+            Kind::Bool(b) => *b,
+            _ => {
+                let c = ctx.play_context(&batch[0]);
+                crate::engine::task::truthy(&c.template_node(n)?)
+            }
+        },
+        None => ctx.run.opts.gathering != "explicit",
+    };
+    if !gather {
+        return Ok(());
+    }
+    let mut args = Mapping::default();
+    let span = play.span.clone();
+    if let Some(gs) = &play.gather_subset {
+        args.insert("gather_subset".into(), span.clone(), gs.clone());
+    }
+    if let Some(fp) = &play.fact_path {
+        args.insert("fact_path".into(), span.clone(), fp.clone());
+    }
+    let task = Arc::new(Task {
+        name: Some(Node::string("Gathering Facts", span.clone())),
+        action_written: "gather_facts".into(),
+        action: "setup".into(),
+        args,
+        kw: Default::default(),
+        loop_kind: None,
+        loop_: None,
+        loop_control: None,
+        register: None,
+        changed_when: Vec::new(),
+        failed_when: Vec::new(),
+        until: None,
+        retries: None,
+        delay: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        async_: None,
+        poll: None,
+        span,
+        role: None,
+        apply: None,
+    });
+    let hosts = ctx.active(batch);
+    super::task::run_task(ctx, &task, &ctx.root, &hosts, true)?;
+    Ok(())
+}
+
+fn flatten_handlers(items: &[Item], root: &Arc<Scope>) -> Vec<(Arc<Task>, Arc<Scope>)> {
+    let mut out = Vec::new();
+    fn walk(items: &[Item], scope: &Arc<Scope>, out: &mut Vec<(Arc<Task>, Arc<Scope>)>) {
+        for it in items {
+            match it {
+                Item::Task(t) => out.push((t.clone(), scope.clone())),
+                Item::Block(b) => {
+                    let s = scope.child(b.kw.clone(), b.role.clone());
+                    walk(&b.block, &s, out);
+                }
+            }
+        }
+    }
+    // Role handlers run in their role's scope.
+    for it in items {
+        match it {
+            Item::Task(t) => {
+                let s = match &t.role {
+                    Some(r) => root.child(Default::default(), Some(r.clone())),
+                    None => root.clone(),
+                };
+                out.push((t.clone(), s));
+            }
+            Item::Block(_) => walk(std::slice::from_ref(it), root, &mut out),
+        }
+    }
+    out
+}
+
+fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>> {
+    let mut out = Vec::new();
+    for vf in &play.vars_files {
+        // A list entry means: the first of these files that exists.
+        let candidates: Vec<Node> = match &vf.kind {
+            Kind::Seq(items) => items.clone(),
+            _ => vec![vf.clone()],
+        };
+        let mut loaded = false;
+        let mut tried = Vec::new();
+        for c in &candidates {
+            let name = match ctx.template_node(c).map_err(|e| e.or_at(&c.span))? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let p = if std::path::Path::new(&name).is_absolute() { name.clone().into() } else { play.dir.join(&name) };
+            if p.is_file() {
+                out.push(Arc::new(crate::playbook::load_vars(&p)?));
+                loaded = true;
+                break;
+            }
+            tried.push(p.display().to_string());
+        }
+        if !loaded {
+            return Err(Error::at(format!("vars file {} was not found", tried.join(", ")), &vf.span));
+        }
+    }
+    Ok(out)
+}
+
+/// Split hosts into `serial` batches (a number, a percentage, or a list of them; the last
+/// size repeats).
+fn serial_batches(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>> {
+    let Some(serial) = &play.serial else { return Ok(vec![hosts.to_vec()]) };
+    let c = ctx.play_context(&hosts[0]);
+    let v = c.template_node(serial)?;
+    let sizes: Vec<Value> = match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let total = hosts.len();
+    let size_of = |v: &Value| -> Result<usize> {
+        let n = match v {
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+            Value::String(s) => {
+                if let Some(p) = s.trim().strip_suffix('%') {
+                    let pct: f64 = p.trim().parse().map_err(|_| Error::at(format!("invalid serial value: {s}"), &serial.span))?;
+                    ((total as f64) * pct / 100.0) as usize
+                } else {
+                    s.trim().parse().map_err(|_| Error::at(format!("invalid serial value: {s}"), &serial.span))?
+                }
+            }
+            _ => 0,
+        };
+        Ok(if n == 0 { total } else { n.max(1) })
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut idx = 0;
+    while i < total {
+        let n = size_of(&sizes[idx.min(sizes.len() - 1)])?;
+        out.push(hosts[i..(i + n).min(total)].to_vec());
+        i += n;
+        idx += 1;
+    }
+    Ok(out)
+}
+
+/// A span for synthesized nodes.
+pub fn synthetic_span() -> Span {
+    Span::synthetic("<play>")
+}

@@ -1,0 +1,723 @@
+//! One task on a set of hosts: conditions, loops, `until` retries, the action, `changed_when`
+//! and `failed_when`, registering, notifying, and the accounting the recap shows.
+
+use super::actions;
+use super::play::PlayCtx;
+use super::scope::Scope;
+use crate::error::{Error, Result};
+use crate::output::{RunnerResult, Status, TaskInfo};
+use crate::playbook::{scalar_string, LoopKind, Task};
+use crate::template::Context;
+use crate::yaml::{Kind, Node};
+use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Python's truthiness for data.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(false),
+        Value::String(s) => {
+            let l = s.trim().to_ascii_lowercase();
+            !(l.is_empty() || l == "false" || l == "no" || l == "off" || l == "0" || l == "n")
+        }
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// A value as text (strings as they are, other values as Python prints them).
+pub fn value_str(v: &Value) -> String {
+    crate::template::to_python_str(v)
+}
+
+fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Evaluate conditions; `Ok(None)` when all hold, `Ok(Some(cond))` naming the first false one.
+pub fn eval_conditions(c: &Arc<Context>, conds: &[Node], what: &str) -> Result<Option<Value>> {
+    for cond in conds {
+        let (ok, shown) = eval_condition(c, cond, what)?;
+        if !ok {
+            return Ok(Some(shown));
+        }
+    }
+    Ok(None)
+}
+
+fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Value)> {
+    let fail = |msg: String| Error::at(format!("A '{what}' expression failed: {msg}"), &cond.span);
+    match &cond.kind {
+        Kind::Bool(b) => Ok((*b, json!(b))),
+        Kind::Str(s) | Kind::Unsafe(s) => {
+            let v = if crate::template::is_template(s) {
+                c.template_str(s).map_err(|e| fail(format!("Error while evaluating conditional: {}", e.msg)))?
+            } else {
+                let mv = c.eval_expr(s).map_err(|e| fail(format!("Error while evaluating conditional: {}", e.msg)))?;
+                if mv.is_undefined() {
+                    return Err(fail(format!("Error while evaluating conditional: '{}' is undefined", s.trim())));
+                }
+                crate::template::from_mj(&mv).map_err(|e| fail(e))?
+            };
+            match v {
+                Value::Bool(b) => Ok((b, json!(s))),
+                other => Err(fail(format!(
+                    "Conditional result ({}) was derived from value of type '{}' at '{}'. Conditionals must have a boolean result.",
+                    if truthy(&other) { "True" } else { "False" },
+                    py_type(&other),
+                    cond.span
+                ))),
+            }
+        }
+        Kind::Null => Ok((true, Value::Null)),
+        _ => Err(fail("Conditional expressions must be strings.".into())),
+    }
+}
+
+/// The name the output shows for a task.
+pub fn display_name(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>) -> String {
+    match &task.name {
+        Some(n) => match scalar_string(n) {
+            Some(s) if crate::template::is_template(&s) => {
+                let Some(h) = host else { return s };
+                let c = Context::new(Arc::new(ctx.vars_for(h, Some(scope), Some(&task.kw.vars), None)));
+                match c.template_str(&s) {
+                    Ok(v) => value_str(&v),
+                    Err(_) => s,
+                }
+            }
+            Some(s) => s,
+            None => task.action_written.clone(),
+        },
+        None => task.action_written.clone(),
+    }
+}
+
+pub fn task_info(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>, is_handler: bool) -> TaskInfo {
+    TaskInfo {
+        name: display_name(ctx, task, scope, host),
+        role: task.role.as_ref().map(|r| r.name.clone()),
+        action: task.action_written.clone(),
+        is_handler,
+        path: format!("{}:{}", task.span.file, task.span.line),
+        no_log: task.kw.no_log.as_ref().or(scope.keyword(None, |k| k.no_log.as_ref())).map(|n| truthy(&n.to_json())).unwrap_or(false),
+        is_loop: task.loop_.is_some(),
+        check_mode: ctx.run.opts.check,
+    }
+}
+
+/// What one host's run of a task produced, reported once every host is done.
+struct HostOutcome {
+    host: String,
+    items: Vec<RunnerResult>,
+    retries: Vec<(u32, Map<String, Value>)>,
+    result: Map<String, Value>,
+    status: Status,
+    ignored: bool,
+    delegated_to: Option<String>,
+}
+
+/// Run a task on hosts (in parallel up to forks/throttle) and report the results.
+pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String], is_handler: bool) -> Result<()> {
+    let hosts = ctx.active(hosts);
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    let info = task_info(ctx, task, scope, Some(&hosts[0]), is_handler);
+    {
+        let mut cb = ctx.run.cb();
+        if is_handler {
+            cb.handler_task_start(&info);
+        } else {
+            cb.task_start(&info);
+        }
+    }
+    let run_once = scope.keyword(task.kw.run_once.as_ref(), |k| k.run_once.as_ref()).map(|n| truthy(&n.to_json())).unwrap_or(false)
+        || matches!(task.action.as_str(), "add_host");
+    let targets: Vec<String> = if run_once && task.loop_.is_none() || (run_once && task.action != "add_host") { vec![hosts[0].clone()] } else { hosts.clone() };
+    let limit = {
+        let throttle = scope.keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref()).and_then(|n| n.to_json().as_u64()).unwrap_or(0) as usize;
+        let forks = ctx.run.opts.forks.max(1);
+        if throttle > 0 { throttle.min(forks) } else { forks }
+    };
+    let outcomes = parallel(&targets, limit, |h| run_on_host(ctx, task, scope, h, &info));
+    let mut outcomes = outcomes;
+    if run_once && targets.len() == 1 && hosts.len() > 1 {
+        // The one result stands for every host of the batch (registered on each).
+        let first = outcomes[0].result.clone();
+        if let Some(reg) = &task.register {
+            for h in &hosts[1..] {
+                ctx.run.host_state(h, |hs| {
+                    hs.vars.insert(reg.clone(), Value::Object(strip_internal(&first)));
+                });
+            }
+        }
+        let _ = &mut outcomes;
+    }
+    for o in outcomes {
+        account(ctx, task, scope, &info, o);
+    }
+    // any_errors_fatal: one failure ends the play for every host.
+    let aef = scope.keyword(task.kw.any_errors_fatal.as_ref(), |k| k.any_errors_fatal.as_ref()).map(|n| truthy(&n.to_json())).unwrap_or(ctx.run.opts.any_errors_fatal);
+    if aef {
+        let failed = ctx.run.failed.lock().unwrap().clone();
+        if hosts.iter().any(|h| failed.contains(h)) {
+            let batch = ctx.batch.lock().unwrap().clone();
+            let mut ended = ctx.ended.lock().unwrap();
+            for h in batch {
+                ended.insert(h);
+            }
+        }
+    }
+    if let Some(mfp) = &ctx.play.max_fail_percentage {
+        if let Some(pct) = mfp.to_json().as_f64().or_else(|| scalar_string(mfp).and_then(|s| s.trim_end_matches('%').parse().ok())) {
+            let batch = ctx.batch.lock().unwrap().clone();
+            let failed = ctx.run.failed.lock().unwrap();
+            let n = batch.iter().filter(|h| failed.contains(*h)).count();
+            if !batch.is_empty() && (n as f64) * 100.0 / (batch.len() as f64) > pct {
+                drop(failed);
+                let mut ended = ctx.ended.lock().unwrap();
+                for h in batch {
+                    ended.insert(h);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Run `f` for every host with at most `limit` at once; results in host order.
+fn parallel<F>(hosts: &[String], limit: usize, f: F) -> Vec<HostOutcome>
+where
+    F: Fn(&str) -> HostOutcome + Sync,
+{
+    if hosts.len() == 1 || limit <= 1 {
+        return hosts.iter().map(|h| f(h)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<HostOutcome>>> = Mutex::new((0..hosts.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..limit.min(hosts.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= hosts.len() {
+                    break;
+                }
+                let o = f(&hosts[i]);
+                slots.lock().unwrap()[i] = Some(o);
+            });
+        }
+    });
+    slots.into_inner().unwrap().into_iter().flatten().collect()
+}
+
+/// Report and count one host's outcome.
+fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &TaskInfo, o: HostOutcome) {
+    let run = &ctx.run;
+    {
+        let mut cb = run.cb();
+        for (left, r) in &o.retries {
+            cb.retry(info, &o.host, *left, r);
+        }
+        for item in &o.items {
+            cb.item_result(info, item);
+        }
+        cb.runner_result(
+            info,
+            &RunnerResult { host: o.host.clone(), delegated_to: o.delegated_to.clone(), status: o.status, result: o.result.clone(), item: None, ignored: o.ignored },
+        );
+    }
+    let changed = o.result.get("changed").map(truthy).unwrap_or(false);
+    match o.status {
+        Status::Skipped => run.stat(&o.host, |s| s.skipped += 1),
+        Status::Unreachable => {
+            if o.ignored {
+                run.stat(&o.host, |s| {
+                    s.ok += 1;
+                    s.ignored += 1
+                });
+            } else {
+                run.stat(&o.host, |s| s.unreachable += 1);
+                run.unreachable.lock().unwrap().insert(o.host.clone());
+            }
+        }
+        Status::Failed => {
+            if o.ignored {
+                run.stat(&o.host, |s| {
+                    s.ok += 1;
+                    s.ignored += 1;
+                    if changed {
+                        s.changed += 1;
+                    }
+                });
+            } else {
+                run.stat(&o.host, |s| s.failures += 1);
+                run.failed.lock().unwrap().insert(o.host.clone());
+                ctx.record_failure(&o.host, task, &o.result);
+            }
+        }
+        Status::Ok | Status::Changed => run.stat(&o.host, |s| {
+            s.ok += 1;
+            if changed {
+                s.changed += 1;
+            }
+        }),
+    }
+    if changed && matches!(o.status, Status::Changed | Status::Ok) {
+        notify(ctx, task, scope, &o.host);
+    }
+}
+
+fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) {
+    if task.notify.is_empty() {
+        return;
+    }
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
+    for n in &task.notify {
+        let name = match c.template_node(n) {
+            Ok(v) => value_str(&v),
+            Err(_) => scalar_string(n).unwrap_or_default(),
+        };
+        let mut found = false;
+        for (i, (h, hscope)) in ctx.handlers.iter().enumerate() {
+            let hname = h.name.as_ref().and_then(scalar_string).unwrap_or_default();
+            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, hname));
+            let listens = h.listen.iter().any(|l| scalar_string(l).as_deref() == Some(name.as_str()));
+            let _ = hscope;
+            if hname == name || role_name.as_deref() == Some(name.as_str()) || listens {
+                found = true;
+                let mut n = ctx.notified.lock().unwrap();
+                let list = n.entry(i).or_default();
+                if !list.iter().any(|x| x == host) {
+                    list.push(host.to_string());
+                }
+                if !listens && !h.listen.is_empty() {
+                    continue;
+                }
+            }
+        }
+        if !found {
+            crate::diag::warn(format!(
+                "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
+            ));
+        }
+    }
+}
+
+/// Remove Ansible's internal keys before a result is registered.
+pub fn strip_internal(r: &Map<String, Value>) -> Map<String, Value> {
+    r.iter().filter(|(k, _)| !k.starts_with("_ansible_") && !k.starts_with("_play_")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn status_of(r: &Map<String, Value>) -> Status {
+    if r.get("unreachable").map(truthy).unwrap_or(false) {
+        Status::Unreachable
+    } else if r.get("failed").map(truthy).unwrap_or(false) {
+        Status::Failed
+    } else if r.get("skipped").map(truthy).unwrap_or(false) {
+        Status::Skipped
+    } else if r.get("changed").map(truthy).unwrap_or(false) {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+fn task_failed(msg: String) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("failed".into(), json!(true));
+    r.insert("msg".into(), json!(msg));
+    r
+}
+
+fn skipped_result(cond: Value) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("false_condition".into(), cond);
+    r.insert("skip_reason".into(), json!("Conditional result was False"));
+    r.insert("skipped".into(), json!(true));
+    r
+}
+
+fn bool_kw(c: &Arc<Context>, n: Option<&Node>, default: bool) -> Result<bool> {
+    match n {
+        None => Ok(default),
+        Some(n) => Ok(truthy(&c.template_node(n)?)),
+    }
+}
+
+fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, info: &TaskInfo) -> HostOutcome {
+    let mut out = HostOutcome {
+        host: host.to_string(),
+        items: Vec::new(),
+        retries: Vec::new(),
+        result: Map::new(),
+        status: Status::Ok,
+        ignored: false,
+        delegated_to: None,
+    };
+    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
+    let ignore_errors = bool_kw(&base, scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()), false).unwrap_or(false);
+    let ignore_unreachable = bool_kw(&base, scope.keyword(task.kw.ignore_unreachable.as_ref(), |k| k.ignore_unreachable.as_ref()), false).unwrap_or(false);
+    let mut conds = scope.conditions();
+    conds.extend(task.kw.when.iter().cloned());
+
+    let result = if task.loop_.is_some() {
+        run_loop(ctx, task, scope, host, &conds, &mut out, info)
+    } else {
+        match eval_conditions(&base, &conds, "when") {
+            Err(e) => task_failed(format!("Task failed: {}", e.msg)),
+            Ok(Some(cond)) => skipped_result(cond),
+            Ok(None) => run_with_retries(ctx, task, scope, host, None, &mut out.retries),
+        }
+    };
+    out.status = status_of(&result);
+    if let Some(reg) = &task.register {
+        let mut reg_val = strip_internal(&result);
+        if !reg_val.contains_key("failed") {
+            reg_val.insert("failed".into(), json!(false));
+        }
+        ctx.run.host_state(host, |hs| {
+            hs.vars.insert(reg.clone(), Value::Object(reg_val));
+        });
+    }
+    out.ignored = match out.status {
+        Status::Failed => ignore_errors,
+        Status::Unreachable => ignore_unreachable,
+        _ => false,
+    };
+    out.result = result;
+    out
+}
+
+/// The loop variables for item `i` of `items`.
+fn loop_layer(task: &Task, c: &Arc<Context>, items: &[Value], i: usize) -> Result<(Map<String, Value>, String, Option<String>)> {
+    let lc = match &task.loop_control {
+        Some(n) => match c.template_node(n)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        None => Map::new(),
+    };
+    let loop_var = lc.get("loop_var").map(value_str).unwrap_or_else(|| "item".into());
+    let index_var = lc.get("index_var").map(value_str);
+    let mut m = Map::new();
+    m.insert(loop_var.clone(), items[i].clone());
+    m.insert("ansible_loop_var".into(), json!(loop_var));
+    if let Some(iv) = &index_var {
+        m.insert(iv.clone(), json!(i));
+        m.insert("ansible_index_var".into(), json!(iv));
+    }
+    if lc.get("extended").map(truthy).unwrap_or(false) {
+        let n = items.len();
+        let mut l = Map::new();
+        l.insert("allitems".into(), json!(items));
+        l.insert("index".into(), json!(i + 1));
+        l.insert("index0".into(), json!(i));
+        l.insert("revindex".into(), json!(n - i));
+        l.insert("revindex0".into(), json!(n - i - 1));
+        l.insert("first".into(), json!(i == 0));
+        l.insert("last".into(), json!(i + 1 == n));
+        l.insert("length".into(), json!(n));
+        if i > 0 {
+            l.insert("previtem".into(), items[i - 1].clone());
+        }
+        if i + 1 < n {
+            l.insert("nextitem".into(), items[i + 1].clone());
+        }
+        m.insert("ansible_loop".into(), Value::Object(l));
+    }
+    Ok((m, loop_var, index_var))
+}
+
+/// The items a task loops over.
+pub fn loop_items(task: &Task, c: &Arc<Context>) -> Result<Vec<Value>> {
+    let node = task.loop_.as_ref().expect("loop");
+    let terms = c.template_node(node).map_err(|e| e.or_at(&node.span))?;
+    match &task.loop_kind {
+        Some(LoopKind::With(lookup)) => super::loops::with_lookup(lookup, terms, c).map_err(|e| e.or_at(&node.span)),
+        _ => match terms {
+            Value::Array(a) => Ok(a),
+            other => Err(Error::at(
+                format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                    value_str(&other)
+                ),
+                &node.span,
+            )),
+        },
+    }
+}
+
+fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, conds: &[Node], out: &mut HostOutcome, _info: &TaskInfo) -> Map<String, Value> {
+    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
+    let items = match loop_items(task, &base) {
+        Ok(items) => items,
+        Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+    };
+    if items.is_empty() {
+        let mut r = Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert("results".into(), json!([]));
+        r.insert("skip_reason".into(), json!("No items in the list"));
+        r.insert("skipped".into(), json!(true));
+        r.insert("skipped_reason".into(), json!("No items in the list"));
+        return r;
+    }
+    let mut results = Vec::new();
+    let mut any_changed = false;
+    let mut any_failed = false;
+    let mut all_skipped = true;
+    let mut pause = 0f64;
+    for i in 0..items.len() {
+        let (lvars, _loop_var, _) = match loop_layer(task, &base, &items, i) {
+            Ok(x) => x,
+            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        };
+        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lvars.clone()))));
+        let lc = task.loop_control.as_ref().and_then(|n| c.template_node(n).ok()).and_then(|v| v.as_object().cloned()).unwrap_or_default();
+        if let Some(p) = lc.get("pause").and_then(Value::as_f64) {
+            pause = p;
+        }
+        let label = lc.get("label").cloned().unwrap_or_else(|| items[i].clone());
+        let mut r = match eval_conditions(&c, conds, "when") {
+            Err(e) => task_failed(format!("Task failed: {}", e.msg)),
+            Ok(Some(cond)) => skipped_result(cond),
+            Ok(None) => run_with_retries(ctx, task, scope, host, Some(lvars.clone()), &mut out.retries),
+        };
+        for (k, v) in &lvars {
+            if k != "ansible_loop" {
+                r.insert(k.clone(), v.clone());
+            }
+        }
+        if lc.get("extended").map(truthy).unwrap_or(false) {
+            if let Some(l) = lvars.get("ansible_loop") {
+                r.insert("ansible_loop".into(), l.clone());
+            }
+        }
+        if !r.contains_key("failed") {
+            r.insert("failed".into(), json!(false));
+        }
+        if !r.contains_key("changed") {
+            r.insert("changed".into(), json!(false));
+        }
+        if lc.contains_key("label") {
+            r.insert("_ansible_item_label".into(), label.clone());
+        }
+        let st = status_of(&r);
+        any_changed |= r.get("changed").map(truthy).unwrap_or(false);
+        any_failed |= st == Status::Failed;
+        all_skipped &= st == Status::Skipped;
+        out.items.push(RunnerResult { host: host.to_string(), delegated_to: None, status: st, result: r.clone(), item: Some(label), ignored: false });
+        results.push(Value::Object(r));
+        if pause > 0.0 && i + 1 < items.len() {
+            std::thread::sleep(std::time::Duration::from_secs_f64(pause));
+        }
+        if let Some(bw) = lc.get("break_when") {
+            let conds: Vec<Node> = match bw {
+                Value::Array(a) => a.iter().map(|v| Node::string(value_str(v), task.span.clone())).collect(),
+                v => vec![Node::string(value_str(v), task.span.clone())],
+            };
+            let mut lv = lvars.clone();
+            if let Some(reg) = &task.register {
+                lv.insert(reg.clone(), results.last().cloned().unwrap_or(Value::Null));
+            }
+            let c2 = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+            if let Ok(None) = eval_conditions(&c2, &conds, "break_when") {
+                break;
+            }
+        }
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(any_changed));
+    if any_failed {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!("One or more items failed"));
+    } else {
+        r.insert("msg".into(), json!("All items completed"));
+    }
+    r.insert("results".into(), Value::Array(results));
+    if all_skipped {
+        r.insert("skipped".into(), json!(true));
+        r.insert("msg".into(), json!("All items skipped"));
+    }
+    r
+}
+
+/// The action once, or until `until` holds.
+fn run_with_retries(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, loop_vars: Option<Map<String, Value>>, retries_out: &mut Vec<(u32, Map<String, Value>)>) -> Map<String, Value> {
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), loop_vars.clone())));
+    let Some(until) = &task.until else {
+        return run_once(ctx, task, scope, host, &c, loop_vars);
+    };
+    let retries = match &task.retries {
+        Some(n) => c.template_node(n).ok().and_then(|v| v.as_u64().or_else(|| value_str(&v).parse().ok())).unwrap_or(3),
+        None => 3,
+    }
+    .max(1);
+    let delay = match &task.delay {
+        Some(n) => c.template_node(n).ok().and_then(|v| v.as_f64().or_else(|| value_str(&v).parse().ok())).unwrap_or(5.0),
+        None => 5.0,
+    };
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        let mut r = run_once(ctx, task, scope, host, &c, loop_vars.clone());
+        r.insert("attempts".into(), json!(attempt));
+        let mut lv = loop_vars.clone().unwrap_or_default();
+        lv.insert(task.register.clone().unwrap_or_else(|| "__until_result".into()), Value::Object(strip_internal(&r)));
+        let uc = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+        let done = match eval_conditions(&uc, std::slice::from_ref(until), "until") {
+            Ok(None) => true,
+            Ok(Some(_)) => false,
+            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        };
+        if done {
+            r.remove("failed");
+            r.insert("failed".into(), json!(false));
+            return r;
+        }
+        if attempt >= retries {
+            r.insert("failed".into(), json!(true));
+            return r;
+        }
+        retries_out.push(((retries - attempt) as u32, r));
+        if delay > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(delay));
+        }
+    }
+}
+
+/// The action, then `failed_when` and `changed_when`.
+fn run_once(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, loop_vars: Option<Map<String, Value>>) -> Map<String, Value> {
+    let mut r = match actions::execute(ctx, task, scope, host, c) {
+        Ok(r) => r,
+        Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+    };
+    if !r.contains_key("changed") && !r.contains_key("skipped") {
+        r.insert("changed".into(), json!(false));
+    }
+    if task.failed_when.is_empty() && task.changed_when.is_empty() {
+        return r;
+    }
+    let mut lv = loop_vars.unwrap_or_default();
+    if let Some(reg) = &task.register {
+        lv.insert(reg.clone(), Value::Object(strip_internal(&r)));
+    }
+    let pc = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+    if !task.changed_when.is_empty() {
+        match any_condition(&pc, &task.changed_when, "changed_when") {
+            Ok(b) => {
+                r.insert("changed".into(), json!(b));
+            }
+            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        }
+    }
+    if !task.failed_when.is_empty() {
+        match any_condition(&pc, &task.failed_when, "failed_when") {
+            Ok(b) => {
+                r.insert("failed_when_result".into(), json!(b));
+                r.insert("failed".into(), json!(b));
+                if !b {
+                    r.remove("exception");
+                }
+            }
+            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        }
+    }
+    r
+}
+
+/// `changed_when`/`failed_when` lists are true when every condition is (an AND, as `when`).
+fn any_condition(c: &Arc<Context>, conds: &[Node], what: &str) -> Result<bool> {
+    Ok(eval_conditions(c, conds, what)?.is_none())
+}
+
+/// How an include resolved on one host.
+pub enum IncludeRuns {
+    Skipped(Map<String, Value>),
+    Failed(Map<String, Value>),
+    /// Templated include arguments and loop variables, once per item.
+    Run(Vec<(Map<String, Value>, Option<Map<String, Value>>)>),
+}
+
+/// Conditions, loop and arguments of an include for one host, before anything is read.
+pub fn include_runs(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host: &str) -> Result<IncludeRuns> {
+    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), None)));
+    let mut conds = scope.conditions();
+    conds.extend(t.kw.when.iter().cloned());
+    let template_args = |c: &Arc<Context>| -> Result<Map<String, Value>> {
+        let mut m = Map::new();
+        for (k, v) in t.args.iter() {
+            m.insert(k.clone(), c.template_node(v)?);
+        }
+        Ok(m)
+    };
+    if t.loop_.is_none() {
+        return Ok(match eval_conditions(&base, &conds, "when") {
+            Err(e) => IncludeRuns::Failed(task_failed(format!("Task failed: {}", e.msg))),
+            Ok(Some(cond)) => IncludeRuns::Skipped(skipped_result(cond)),
+            Ok(None) => match template_args(&base) {
+                Ok(a) => IncludeRuns::Run(vec![(a, None)]),
+                Err(e) => IncludeRuns::Failed(task_failed(format!("Task failed: {}", e.msg))),
+            },
+        });
+    }
+    let items = match loop_items(t, &base) {
+        Ok(i) => i,
+        Err(e) => return Ok(IncludeRuns::Failed(task_failed(format!("Task failed: {}", e.msg)))),
+    };
+    let mut runs = Vec::new();
+    for i in 0..items.len() {
+        let (mut lvars, _, _) = loop_layer(t, &base, &items, i)?;
+        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), Some(lvars.clone()))));
+        if let Ok(None) = eval_conditions(&c, &conds, "when") {
+            let args = template_args(&c)?;
+            let lc = t.loop_control.as_ref().and_then(|n| c.template_node(n).ok()).and_then(|v| v.as_object().cloned()).unwrap_or_default();
+            lvars.insert("__label".into(), lc.get("label").cloned().unwrap_or_else(|| items[i].clone()));
+            runs.push((args, Some(lvars)));
+        }
+    }
+    if runs.is_empty() {
+        return Ok(IncludeRuns::Skipped(skipped_result(json!(false))));
+    }
+    Ok(IncludeRuns::Run(runs))
+}
+
+/// Report a result for one host outside `run_task` (includes that were skipped or failed).
+pub fn report_single(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host: &str, result: Map<String, Value>, _skipped: bool) {
+    let info = task_info(ctx, t, scope, Some(host), false);
+    let status = status_of(&result);
+    let ignore = match status {
+        Status::Failed => {
+            let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), None)));
+            bool_kw(&c, scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()), false).unwrap_or(false)
+        }
+        _ => false,
+    };
+    account(ctx, t, scope, &info, HostOutcome { host: host.to_string(), items: Vec::new(), retries: Vec::new(), result, status, ignored: ignore, delegated_to: None });
+}
+
+/// Print the task banner for an include (its results come from the include logic).
+pub fn banner(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) {
+    let info = task_info(ctx, t, scope, hosts.first().map(String::as_str), false);
+    ctx.run.cb().task_start(&info);
+}
+
+/// Count an include that ran as ok for each host (as Ansible's recap does).
+pub fn count_included(ctx: &Arc<PlayCtx>, hosts: &[String]) {
+    for h in hosts {
+        ctx.run.stat(h, |s| s.ok += 1);
+    }
+}

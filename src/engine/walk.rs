@@ -1,0 +1,403 @@
+//! Walking task lists for a set of hosts in lockstep (the linear strategy): blocks with
+//! rescue and always, tag selection, `--start-at-task`, dynamic includes, handler flushes.
+
+use super::play::PlayCtx;
+use super::scope::Scope;
+use super::task::{self, run_task};
+use crate::error::{Error, Result};
+use crate::playbook::{scalar_string, Block, Ctx, Item, Keywords, PlayAcc, RoleSpec, Task};
+use crate::template::Context;
+use crate::yaml::{Mapping, Node};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub fn run_items(ctx: &Arc<PlayCtx>, items: &[Item], scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    for item in items {
+        if ctx.end_play.load(Ordering::SeqCst) || ctx.end_batch.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let active = ctx.active(hosts);
+        if active.is_empty() {
+            return Ok(());
+        }
+        match item {
+            Item::Task(t) => run_task_item(ctx, t, scope, &active)?,
+            Item::Block(b) => run_block(ctx, b, scope, &active)?,
+        }
+    }
+    Ok(())
+}
+
+fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let s = scope.child(b.kw.clone(), b.role.clone());
+    run_items(ctx, &b.block, &s, hosts)?;
+    if b.rescue.is_empty() && b.always.is_empty() {
+        return Ok(());
+    }
+    let run = &ctx.run;
+    let failed_now: Vec<String> = {
+        let failed = run.failed.lock().unwrap();
+        hosts.iter().filter(|h| failed.contains(*h)).cloned().collect()
+    };
+    if !b.rescue.is_empty() && !failed_now.is_empty() {
+        for h in &failed_now {
+            run.failed.lock().unwrap().remove(h);
+            run.stat(h, |st| {
+                st.failures = st.failures.saturating_sub(1);
+                st.rescued += 1;
+            });
+            let last = ctx.last_failure(h);
+            run.host_state(h, |hs| {
+                if let Some((t, r)) = last {
+                    hs.vars.insert("ansible_failed_task".into(), t);
+                    hs.vars.insert("ansible_failed_result".into(), r);
+                }
+            });
+        }
+        run_items(ctx, &b.rescue, &s, &failed_now)?;
+    }
+    if !b.always.is_empty() {
+        let still_failed: Vec<String> = {
+            let failed = run.failed.lock().unwrap();
+            hosts.iter().filter(|h| failed.contains(*h)).cloned().collect()
+        };
+        for h in &still_failed {
+            run.failed.lock().unwrap().remove(h);
+        }
+        let r = run_items(ctx, &b.always, &s, hosts);
+        let mut failed = run.failed.lock().unwrap();
+        for h in still_failed {
+            failed.insert(h);
+        }
+        r?;
+    }
+    Ok(())
+}
+
+/// Whether the task's tags select it under `--tags` / `--skip-tags`.
+pub fn tags_select(ctx: &Arc<PlayCtx>, tags: &HashSet<String>) -> bool {
+    let only: HashSet<&str> = ctx.run.opts.tags.iter().map(String::as_str).collect();
+    let skip: HashSet<&str> = ctx.run.opts.skip_tags.iter().map(String::as_str).collect();
+    let has = |t: &str| tags.contains(t);
+    let mut run = false;
+    if has("always") {
+        run = true;
+    } else if only.contains("all") && !has("never") {
+        run = true;
+    } else if tags.iter().any(|t| only.contains(t.as_str())) {
+        run = true;
+    } else if only.contains("tagged") && !tags.is_empty() && !has("never") {
+        run = true;
+    } else if only.contains("untagged") && tags.is_empty() {
+        run = true;
+    }
+    if run && !skip.is_empty() {
+        if skip.contains("all") {
+            if !has("always") || skip.contains("always") {
+                run = false;
+            }
+        } else if tags.iter().any(|t| skip.contains(t.as_str())) {
+            run = false;
+        } else if skip.contains("tagged") && !tags.is_empty() {
+            run = false;
+        } else if skip.contains("untagged") && tags.is_empty() {
+            run = false;
+        }
+    }
+    run
+}
+
+/// The effective tags of a task: its own and those its levels pass down.
+pub fn effective_tags(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> HashSet<String> {
+    let mut nodes: Vec<Node> = task.kw.tags.clone();
+    nodes.extend(scope.tags());
+    let mut out = HashSet::new();
+    let mut c: Option<Arc<Context>> = None;
+    for n in nodes {
+        match scalar_string(&n) {
+            Some(s) if crate::template::is_template(&s) => {
+                let cx = c.get_or_insert_with(|| ctx.play_context(host));
+                match cx.template_node(&n) {
+                    Ok(Value::String(s)) => {
+                        out.insert(s);
+                    }
+                    Ok(Value::Array(a)) => out.extend(a.into_iter().map(|v| task::value_str(&v))),
+                    Ok(other) => {
+                        out.insert(task::value_str(&other));
+                    }
+                    Err(_) => {
+                        out.insert(s);
+                    }
+                }
+            }
+            Some(s) => {
+                out.insert(s);
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+fn run_task_item(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let tags = effective_tags(ctx, t, scope, &hosts[0]);
+    if !tags_select(ctx, &tags) {
+        return Ok(());
+    }
+    if ctx.starting.load(Ordering::SeqCst) {
+        let want = ctx.run.opts.start_at_task.clone().unwrap_or_default();
+        let name = t.name.as_ref().and_then(scalar_string).unwrap_or_default();
+        let role_name = t.role.as_ref().map(|r| format!("{} : {}", r.name, name)).unwrap_or_default();
+        if name != want && role_name != want {
+            return Ok(());
+        }
+        ctx.starting.store(false, Ordering::SeqCst);
+    }
+    match t.action.as_str() {
+        "include_tasks" => include_tasks(ctx, t, scope, hosts),
+        "include_role" => include_role(ctx, t, scope, hosts),
+        "meta" => run_meta(ctx, t, scope, hosts),
+        _ => run_task(ctx, t, scope, hosts, false),
+    }
+}
+
+/// `meta` actions act on the play rather than a host: no banner, no result line.
+fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let action = meta_name(t).unwrap_or_default();
+    if action == "flush_handlers" {
+        let active = ctx.active(hosts);
+        return flush_handlers(ctx, &active);
+    }
+    let mut conds = scope.conditions();
+    conds.extend(t.kw.when.iter().cloned());
+    let mut selected = Vec::new();
+    for h in hosts {
+        let c = Context::new(Arc::new(ctx.vars_for(h, Some(scope), Some(&t.kw.vars), None)));
+        match task::eval_conditions(&c, &conds, "when") {
+            Ok(None) => selected.push(h.clone()),
+            Ok(Some(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let run = &ctx.run;
+    match action.as_str() {
+        "noop" | "reset_connection" | "role_complete" | "refresh_inventory" => {}
+        "end_play" => {
+            if !selected.is_empty() {
+                ctx.end_play.store(true, Ordering::SeqCst);
+            }
+        }
+        "end_batch" => {
+            if !selected.is_empty() {
+                ctx.end_batch.store(true, Ordering::SeqCst);
+            }
+        }
+        "end_host" => {
+            let mut ended = ctx.ended.lock().unwrap();
+            for h in selected {
+                ended.insert(h);
+            }
+        }
+        "clear_facts" => {
+            for h in &selected {
+                run.host_state(h, |hs| hs.facts.clear());
+            }
+        }
+        "clear_host_errors" => {
+            let mut failed = run.failed.lock().unwrap();
+            for h in &selected {
+                failed.remove(h);
+            }
+        }
+        other => {
+            return Err(Error::at(format!("invalid meta action requested: {other}"), &t.span));
+        }
+    }
+    Ok(())
+}
+
+fn meta_name(t: &Task) -> Option<String> {
+    t.args.get("_raw_params").and_then(scalar_string)
+}
+
+/// What an include resolved to for one host (and loop item).
+struct IncludeTarget {
+    key: String,
+    item_vars: Option<serde_json::Map<String, Value>>,
+    hosts: Vec<String>,
+}
+
+/// Evaluate an include for each host: condition, loop, templated arguments. Returns the
+/// resolved argument mappings grouped by (arguments, item).
+fn resolve_include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<Vec<(IncludeTarget, serde_json::Map<String, Value>)>> {
+    let mut groups: Vec<(IncludeTarget, serde_json::Map<String, Value>)> = Vec::new();
+    let mut skipped = Vec::new();
+    task::banner(ctx, t, scope, hosts);
+    for h in hosts {
+        let runs = task::include_runs(ctx, t, scope, h)?;
+        match runs {
+            task::IncludeRuns::Skipped(result) => skipped.push((h.clone(), result)),
+            task::IncludeRuns::Failed(result) => task::report_single(ctx, t, scope, h, result, false),
+            task::IncludeRuns::Run(list) => {
+                for (args, item_vars) in list {
+                    let key = format!("{}|{}", Value::Object(args.clone()), item_vars.as_ref().map(|m| Value::Object(m.clone()).to_string()).unwrap_or_default());
+                    match groups.iter_mut().find(|(g, _)| g.key == key) {
+                        Some((g, _)) => g.hosts.push(h.clone()),
+                        None => groups.push((IncludeTarget { key, item_vars, hosts: vec![h.clone()] }, args)),
+                    }
+                }
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        for (h, r) in skipped {
+            task::report_single(ctx, t, scope, &h, r, true);
+        }
+    }
+    Ok(groups)
+}
+
+fn include_tasks(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let groups = resolve_include(ctx, t, scope, hosts)?;
+    for (target, args) in groups {
+        let file = args.get("file").or_else(|| args.get("_raw_params")).map(task::value_str).unwrap_or_default();
+        let lctx = Ctx {
+            dir: t.span.file.rsplit_once('/').map(|(d, _)| d.into()).unwrap_or_default(),
+            play_dir: ctx.play.dir.clone(),
+            role: t.role.clone(),
+            handlers: false,
+        };
+        let path = ctx.run.loader.task_file_path(&file, &lctx);
+        let item_label = target.item_vars.as_ref().and_then(|m| m.get("__label").cloned());
+        let loaded = ctx.run.loader.load_task_file(&path, &lctx, &mut PlayAcc::default(), &t.span);
+        let items = match loaded {
+            Ok(items) => items,
+            Err(e) => {
+                for h in &target.hosts {
+                    let mut r = serde_json::Map::new();
+                    r.insert("failed".into(), json!(true));
+                    r.insert("msg".into(), json!(e.report().trim_end()));
+                    r.insert("reason".into(), json!(e.report().trim_end()));
+                    task::report_single(ctx, t, scope, h, r, false);
+                }
+                continue;
+            }
+        };
+        ctx.run.cb().include(&path.display().to_string(), &target.hosts, item_label.as_ref());
+        task::count_included(ctx, &target.hosts);
+        let child = include_scope(scope, t, target.item_vars, None);
+        run_items(ctx, &items, &child, &target.hosts)?;
+    }
+    Ok(())
+}
+
+/// The level an include creates: its vars, its `apply` keywords, the loop variables.
+fn include_scope(scope: &Arc<Scope>, t: &Task, item_vars: Option<serde_json::Map<String, Value>>, role: Option<Arc<crate::playbook::Role>>) -> Arc<Scope> {
+    let mut kw: Keywords = t.apply.clone().unwrap_or_default();
+    for (k, e) in &t.kw.vars.entries {
+        kw.vars.entries.insert(k.clone(), e.clone());
+    }
+    let params = item_vars.map(|m| {
+        let mut p = Mapping::default();
+        for (k, v) in m {
+            if k != "__label" {
+                p.insert(k, t.span.clone(), Node::from_data(&v, &t.span));
+            }
+        }
+        p
+    });
+    let role = role.or_else(|| scope.role.clone());
+    Arc::new(Scope { parent: Some(scope.clone()), kw, role, params, inherit_conditions: false })
+}
+
+fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let groups = resolve_include(ctx, t, scope, hosts)?;
+    for (target, args) in groups {
+        let get = |k: &str| args.get(k).map(task::value_str);
+        let Some(name) = get("name").or_else(|| get("role")) else {
+            return Err(Error::at("'name' is a required field for include_role.", &t.span));
+        };
+        let public = args.get("public").map(task::truthy).unwrap_or(false);
+        let spec = RoleSpec {
+            name,
+            params: Mapping::default(),
+            tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
+            vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
+            defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
+            handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
+            public,
+            kw: Keywords::default(),
+            span: t.span.clone(),
+        };
+        let lctx = Ctx { dir: ctx.play.dir.clone(), play_dir: ctx.play.dir.clone(), role: t.role.clone(), handlers: false };
+        let mut acc = PlayAcc::default();
+        let item = match ctx.run.loader.role_block(spec, &lctx, &mut acc, false) {
+            Ok(Some(item)) => item,
+            Ok(None) => continue,
+            Err(e) => {
+                for h in &target.hosts {
+                    let mut r = serde_json::Map::new();
+                    r.insert("failed".into(), json!(true));
+                    r.insert("msg".into(), json!(e.report().trim_end()));
+                    task::report_single(ctx, t, scope, h, r, false);
+                }
+                continue;
+            }
+        };
+        if public {
+            ctx.dynamic_roles.lock().unwrap().extend(acc.roles.iter().cloned());
+        }
+        let role = match &item {
+            Item::Block(b) => b.role.clone(),
+            _ => None,
+        };
+        let child = include_scope(scope, t, target.item_vars, role);
+        run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)?;
+    }
+    Ok(())
+}
+
+/// Run every notified handler, in the order handlers are defined, for the hosts that
+/// notified it.
+pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
+    let force = ctx.run.opts.force_handlers
+        || ctx.play.force_handlers.as_ref().map(|n| task::truthy(&n.to_json())).unwrap_or(false);
+    for (i, (handler, scope)) in ctx.handlers.iter().enumerate() {
+        let notified: Vec<String> = {
+            let mut n = ctx.notified.lock().unwrap();
+            let Some(list) = n.get_mut(&i) else { continue };
+            let eligible: Vec<String> = if force {
+                let unreachable = ctx.run.unreachable.lock().unwrap();
+                list.iter().filter(|h| hosts.contains(h) && !unreachable.contains(*h)).cloned().collect()
+            } else {
+                let active = ctx.active(hosts);
+                list.iter().filter(|h| active.contains(h)).cloned().collect()
+            };
+            list.retain(|h| !eligible.contains(h));
+            eligible
+        };
+        if notified.is_empty() {
+            continue;
+        }
+        if force {
+            // Forced handlers run on hosts that failed as well.
+            let mut failed = ctx.run.failed.lock().unwrap();
+            let was: Vec<String> = notified.iter().filter(|h| failed.contains(*h)).cloned().collect();
+            for h in &was {
+                failed.remove(h);
+            }
+            drop(failed);
+            let r = run_task(ctx, handler, scope, &notified, true);
+            let mut failed = ctx.run.failed.lock().unwrap();
+            for h in was {
+                failed.insert(h);
+            }
+            r?;
+        } else {
+            run_task(ctx, handler, scope, &notified, true)?;
+        }
+    }
+    Ok(())
+}

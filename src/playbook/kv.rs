@@ -1,0 +1,153 @@
+//! `key=value` argument strings (`copy: src=a dest="b c"`), split the way Ansible splits them:
+//! quotes group, backslash escapes, and text that is not `k=v` stays free-form.
+
+use indexmap::IndexMap;
+
+/// Split a string into words on whitespace, keeping quoted sections (and `{{ }}`/`{% %}`
+/// blocks) together, as Ansible's split_args does.
+pub fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth_jinja = 0i32;
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut has = false;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if quote.is_none() && depth_jinja == 0 && c.is_whitespace() {
+            if has {
+                out.push(std::mem::take(&mut cur));
+                has = false;
+            }
+            // Ansible keeps newlines inside free-form text; plain spaces separate words.
+            i += 1;
+            continue;
+        }
+        has = true;
+        if c == '\\' && quote.is_some() {
+            if let Some(n) = next {
+                cur.push(c);
+                cur.push(n);
+                i += 2;
+                continue;
+            }
+        }
+        if (c == '{' && (next == Some('{') || next == Some('%'))) && quote.is_none() {
+            depth_jinja += 1;
+            cur.push(c);
+            cur.push(next.unwrap());
+            i += 2;
+            continue;
+        }
+        if ((c == '}' && next == Some('}')) || (c == '%' && next == Some('}'))) && depth_jinja > 0 && quote.is_none() {
+            depth_jinja -= 1;
+            cur.push(c);
+            cur.push('}');
+            i += 2;
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            None if (c == '"' || c == '\'') && depth_jinja == 0 => quote = Some(c),
+            _ => {}
+        }
+        cur.push(c);
+        i += 1;
+    }
+    if has {
+        out.push(cur);
+    }
+    out
+}
+
+fn unquote(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        let inner = &s[1..s.len() - 1];
+        // Ansible decodes the usual escapes inside quoted values.
+        let mut out = String::with_capacity(inner.len());
+        let mut it = inner.chars().peekable();
+        while let Some(c) = it.next() {
+            if c == '\\' {
+                match it.peek() {
+                    Some('"') | Some('\'') | Some('\\') => out.push(it.next().unwrap()),
+                    _ => out.push(c),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    } else {
+        s.to_string()
+    }
+}
+
+/// Parse `k=v` pairs. With `free_form`, words that are not `k=v` (and `k=v` pairs whose key
+/// is not one of `free_form_keys`) are joined into `_raw_params`.
+pub fn parse_kv(s: &str, free_form: bool, free_form_keys: &[&str]) -> IndexMap<String, String> {
+    let mut out = IndexMap::new();
+    let mut raw: Vec<String> = Vec::new();
+    for word in split_args(s) {
+        let eq = find_unquoted_eq(&word);
+        match eq {
+            Some(pos) if !free_form || free_form_keys.contains(&&word[..pos]) => {
+                let k = word[..pos].trim().to_string();
+                let v = unquote(&word[pos + 1..]);
+                out.insert(k, v);
+            }
+            _ => raw.push(word),
+        }
+    }
+    if !raw.is_empty() {
+        out.insert("_raw_params".to_string(), raw.join(" "));
+    }
+    out
+}
+
+fn find_unquoted_eq(word: &str) -> Option<usize> {
+    let bytes = word.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'=' => {
+                let key = &word[..i];
+                if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    return Some(i);
+                }
+                return None;
+            }
+            b'"' | b'\'' | b' ' | b'{' => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_and_quotes() {
+        let m = parse_kv(r#"src=a dest="b c" mode=0644"#, false, &[]);
+        assert_eq!(m["src"], "a");
+        assert_eq!(m["dest"], "b c");
+        assert_eq!(m["mode"], "0644");
+    }
+
+    #[test]
+    fn free_form_keeps_text() {
+        let m = parse_kv("echo hello=1 chdir=/tmp", true, &["chdir", "creates"]);
+        assert_eq!(m["_raw_params"], "echo hello=1");
+        assert_eq!(m["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn jinja_stays_whole() {
+        let m = parse_kv(r#"msg="{{ a }} b" var={{ x | default('y z') }}"#, false, &[]);
+        assert_eq!(m["msg"], "{{ a }} b");
+        assert_eq!(m["var"], "{{ x | default('y z') }}");
+    }
+}

@@ -1,0 +1,728 @@
+//! From YAML nodes to the model: keyword validation, action detection, `k=v` arguments,
+//! `with_*` loops, and the static expansion of `import_playbook`, `import_tasks`,
+//! `import_role` and `roles:`.
+
+use super::actions::{action_kind, canonical_action, is_known_upstream, FREE_FORM};
+use super::kv::parse_kv;
+use super::model::*;
+use super::roles::{load_vars_files, Role, RoleSearch};
+use crate::error::{Error, Result};
+use crate::yaml::{self, Kind, Mapping, Node, Span};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub type LoadError = Error;
+
+const COMMON_KEYWORDS: &[&str] = &[
+    "any_errors_fatal", "become", "become_exe", "become_flags", "become_method", "become_user", "check_mode",
+    "collections", "connection", "debugger", "diff", "environment", "ignore_errors", "ignore_unreachable",
+    "module_defaults", "name", "no_log", "port", "remote_user", "run_once", "tags", "throttle", "timeout", "vars",
+    "when", "delegate_to", "delegate_facts",
+];
+const TASK_KEYWORDS: &[&str] = &[
+    "action", "args", "async", "changed_when", "delay", "failed_when", "local_action", "loop", "loop_control",
+    "notify", "poll", "register", "retries", "until",
+];
+const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always"];
+const PLAY_KEYWORDS: &[&str] = &[
+    "hosts", "vars_files", "vars_prompt", "pre_tasks", "roles", "tasks", "post_tasks", "handlers", "gather_facts",
+    "gather_subset", "gather_timeout", "fact_path", "serial", "strategy", "order", "max_fail_percentage",
+    "force_handlers",
+];
+const ROLE_KEYWORDS: &[&str] = &["role", "name"];
+
+/// What the loader knows while it reads a task list.
+#[derive(Clone)]
+pub struct Ctx {
+    /// Directory relative includes are resolved against first.
+    pub dir: PathBuf,
+    pub play_dir: PathBuf,
+    pub role: Option<Arc<Role>>,
+    pub handlers: bool,
+}
+
+/// Roles and handlers gathered while a play's sections are expanded.
+#[derive(Default)]
+pub struct PlayAcc {
+    pub handlers: Vec<Item>,
+    pub roles: Vec<Arc<Role>>,
+    seen_roles: HashSet<String>,
+}
+
+pub struct Loader {
+    pub roles: RoleSearch,
+    /// Variables known at load time (extra vars), for templated static import names.
+    pub static_vars: Mapping,
+    files: Mutex<HashMap<PathBuf, Arc<Vec<Node>>>>,
+}
+
+impl Loader {
+    pub fn new(roles: RoleSearch, static_vars: Mapping) -> Self {
+        Loader { roles, static_vars, files: Mutex::new(HashMap::new()) }
+    }
+
+    fn read(&self, path: &Path, span: &Span) -> Result<Arc<Vec<Node>>> {
+        if let Some(d) = self.files.lock().unwrap().get(path) {
+            return Ok(d.clone());
+        }
+        if !path.is_file() {
+            return Err(Error::at(format!("Could not find or access '{}'", path.display()), span));
+        }
+        let docs = Arc::new(yaml::load_file(path)?);
+        self.files.lock().unwrap().insert(path.to_path_buf(), docs.clone());
+        Ok(docs)
+    }
+
+    /// A static name (import_tasks/import_playbook file, role name): templated with what is
+    /// known at load time.
+    fn static_string(&self, node: &Node, extra: &Mapping) -> Result<String> {
+        let s = scalar_string(node).ok_or_else(|| Error::at("expected a string", &node.span))?;
+        if crate::template::is_template(&s) {
+            let mut vars = self.static_vars.clone();
+            for (k, e) in &extra.entries {
+                vars.entries.insert(k.clone(), e.clone());
+            }
+            crate::vars::template_static(&s, &vars).map_err(|e| e.or_at(&node.span))
+        } else {
+            Ok(s)
+        }
+    }
+
+    /// Load a playbook file: its plays, with `import_playbook` expanded in place.
+    pub fn load_playbook(&self, path: &Path) -> Result<Playbook> {
+        let path = absolute(path);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let mut plays = Vec::new();
+        self.load_plays(&path, &mut plays, 0)?;
+        Ok(Playbook { path, dir, plays })
+    }
+
+    fn load_plays(&self, path: &Path, out: &mut Vec<Play>, depth: usize) -> Result<()> {
+        if depth > 64 {
+            return Err(Error::new(format!("import_playbook nests too deeply at {}", path.display())));
+        }
+        let span = Span::synthetic(&path.display().to_string());
+        let docs = self.read(path, &span)?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let Some(doc) = docs.first() else {
+            return Err(Error::at("Empty playbook, nothing to do", &span));
+        };
+        let Some(list) = doc.as_seq() else {
+            return Err(Error::at("A playbook must be a list of plays, got a dict instead", &doc.span));
+        };
+        for entry in list {
+            let Some(map) = entry.as_map() else {
+                return Err(Error::at(
+                    format!("A playbook must be a list of plays, got a {} instead", entry.type_name()),
+                    &entry.span,
+                ));
+            };
+            let imp = map.get("import_playbook").or_else(|| map.get("ansible.builtin.import_playbook"));
+            if let Some(imp) = imp {
+                let vars = match map.get("vars") {
+                    Some(v) => v.as_map().cloned().unwrap_or_default(),
+                    None => Mapping::default(),
+                };
+                let name = self.static_string(imp, &vars)?;
+                let p = resolve_rel(&dir, &name);
+                let before = out.len();
+                self.load_plays(&p, out, depth + 1)?;
+                // Vars and when on import_playbook apply to every imported play.
+                for play in &mut out[before..] {
+                    for (k, e) in &vars.entries {
+                        if !play.kw.vars.entries.contains_key(k) {
+                            play.kw.vars.entries.insert(k.clone(), e.clone());
+                        }
+                    }
+                    if let Some(w) = map.get("when") {
+                        play.kw.when.extend(as_list(w));
+                    }
+                    if let Some(t) = map.get("tags") {
+                        play.kw.tags.extend(as_list(t));
+                    }
+                }
+                continue;
+            }
+            out.push(self.load_play(entry, map, &dir)?);
+        }
+        Ok(())
+    }
+
+    fn load_play(&self, node: &Node, map: &Mapping, dir: &Path) -> Result<Play> {
+        for (k, _) in map.iter() {
+            if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str())) || k == "delegate_to" || k == "delegate_facts" {
+                return Err(Error::at(format!("'{k}' is not a valid attribute for a Play"), map.key_span(k).unwrap_or(&node.span)));
+            }
+        }
+        let hosts = match map.get("hosts") {
+            Some(h) if !h.is_null() => h.clone(),
+            _ => return Err(Error::at("Hosts list cannot be empty. Please check your playbook", &node.span)),
+        };
+        let kw = keywords(map, &node.span)?;
+        let ctx = Ctx { dir: dir.to_path_buf(), play_dir: dir.to_path_buf(), role: None, handlers: false };
+        let mut acc = PlayAcc::default();
+        let section = |name: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
+            match map.get(name) {
+                Some(n) => self.load_items(n, &ctx, acc),
+                None => Ok(Vec::new()),
+            }
+        };
+        let pre_tasks = section("pre_tasks", &mut acc)?;
+        let mut roles = Vec::new();
+        if let Some(r) = map.get("roles") {
+            if !r.is_null() {
+                let list = r.as_seq().ok_or_else(|| Error::at("A malformed role declaration was encountered.", &r.span))?;
+                for rn in list {
+                    if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc, true)? {
+                        roles.push(item);
+                    }
+                }
+            }
+        }
+        let tasks = section("tasks", &mut acc)?;
+        let post_tasks = section("post_tasks", &mut acc)?;
+        let mut handlers = match map.get("handlers") {
+            Some(h) => self.load_items(h, &Ctx { handlers: true, ..ctx.clone() }, &mut acc)?,
+            None => Vec::new(),
+        };
+        // Role handlers come after the play's own: a play handler of the same name wins.
+        let role_handlers = std::mem::take(&mut acc.handlers);
+        handlers.extend(role_handlers);
+        let vars_files = map.get("vars_files").map(as_list).unwrap_or_default();
+        Ok(Play {
+            name: map.get("name").cloned(),
+            hosts,
+            kw,
+            vars_files,
+            vars_prompt: map.get("vars_prompt").cloned(),
+            gather_facts: map.get("gather_facts").cloned(),
+            gather_subset: map.get("gather_subset").cloned(),
+            pre_tasks,
+            roles,
+            tasks,
+            post_tasks,
+            handlers,
+            serial: map.get("serial").cloned(),
+            strategy: map.get("strategy").cloned(),
+            order: map.get("order").cloned(),
+            max_fail_percentage: map.get("max_fail_percentage").cloned(),
+            force_handlers: map.get("force_handlers").cloned(),
+            fact_path: map.get("fact_path").cloned(),
+            span: node.span.clone(),
+            dir: dir.to_path_buf(),
+            role_list: acc.roles,
+        })
+    }
+
+    /// A task list (a section, a block's list, an included file's content).
+    pub fn load_items(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Vec<Item>> {
+        match &node.kind {
+            Kind::Null => Ok(Vec::new()),
+            Kind::Seq(list) => {
+                let mut out = Vec::with_capacity(list.len());
+                for n in list {
+                    if n.is_null() {
+                        continue;
+                    }
+                    out.extend(self.load_item(n, ctx, acc)?);
+                }
+                Ok(out)
+            }
+            _ => Err(Error::at(
+                format!("A list of tasks was expected, but got a {} instead", node.type_name()),
+                &node.span,
+            )),
+        }
+    }
+
+    /// The tasks of a file, for `include_tasks` at run time and `import_tasks` at load time.
+    pub fn load_task_file(&self, path: &Path, ctx: &Ctx, acc: &mut PlayAcc, span: &Span) -> Result<Vec<Item>> {
+        let docs = self.read(path, span)?;
+        let Some(doc) = docs.first() else { return Ok(Vec::new()) };
+        let ctx = Ctx { dir: path.parent().map(Path::to_path_buf).unwrap_or_default(), ..ctx.clone() };
+        self.load_items(doc, &ctx, acc)
+    }
+
+    fn load_item(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Vec<Item>> {
+        let Some(map) = node.as_map() else {
+            return Err(Error::at(
+                format!("A malformed block was encountered while loading tasks: {} should be a list or None but is a {}",
+                    node.to_json(), node.type_name()),
+                &node.span,
+            ));
+        };
+        if map.get("block").is_some() || map.get("rescue").is_some() || map.get("always").is_some() {
+            return Ok(vec![Item::Block(Arc::new(self.load_block(node, map, ctx, acc)?))]);
+        }
+        let task = self.load_task(node, map, ctx)?;
+        match task.action.as_str() {
+            "import_tasks" => {
+                let file = task.args.get("_raw_params").or_else(|| task.args.get("file")).ok_or_else(|| {
+                    Error::at("No file specified for import_tasks", &task.span)
+                })?;
+                let name = self.static_string(file, &task.kw.vars)?;
+                let path = self.task_file_path(&name, ctx);
+                let mut kw = task.kw.clone();
+                if task.loop_.is_some() {
+                    return Err(Error::at("You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead.", &task.span));
+                }
+                let items = self.load_task_file(&path, ctx, acc, &file.span)?;
+                kw.vars = task.kw.vars.clone();
+                Ok(vec![Item::Block(Arc::new(Block {
+                    name: None,
+                    block: items,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    kw,
+                    span: task.span.clone(),
+                    role: ctx.role.clone(),
+                    is_role: false,
+                }))])
+            }
+            "import_role" => {
+                let item = self.role_from_task(&task, ctx, acc)?;
+                Ok(item.into_iter().collect())
+            }
+            _ => Ok(vec![Item::Task(Arc::new(task))]),
+        }
+    }
+
+    /// Where a task file named in an include/import is: the role's tasks/ directory, the
+    /// including file's directory, then the playbook directory.
+    pub fn task_file_path(&self, name: &str, ctx: &Ctx) -> PathBuf {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        let mut candidates = Vec::new();
+        if let Some(role) = &ctx.role {
+            let sub = if ctx.handlers { "handlers" } else { "tasks" };
+            candidates.push(role.path.join(sub).join(name));
+        }
+        candidates.push(ctx.dir.join(name));
+        if let Some(role) = &ctx.role {
+            candidates.push(role.path.join(name));
+        }
+        candidates.push(ctx.play_dir.join(name));
+        candidates.iter().find(|c| c.is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+    }
+
+    fn load_block(&self, node: &Node, map: &Mapping, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Block> {
+        for (k, _) in map.iter() {
+            if !(BLOCK_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str())) {
+                return Err(Error::at(format!("'{k}' is not a valid attribute for a Block"), map.key_span(k).unwrap_or(&node.span)));
+            }
+        }
+        let list = |k: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
+            match map.get(k) {
+                Some(n) => self.load_items(n, ctx, acc),
+                None => Ok(Vec::new()),
+            }
+        };
+        Ok(Block {
+            name: map.get("name").cloned(),
+            block: list("block", acc)?,
+            rescue: list("rescue", acc)?,
+            always: list("always", acc)?,
+            kw: keywords(map, &node.span)?,
+            span: node.span.clone(),
+            role: ctx.role.clone(),
+            is_role: false,
+        })
+    }
+
+    fn load_task(&self, node: &Node, map: &Mapping, ctx: &Ctx) -> Result<Task> {
+        let mut action: Option<(String, Node, Span)> = None;
+        let mut loop_kind = None;
+        let mut loop_ = None;
+        let mut conflicts: Vec<String> = Vec::new();
+        let mut delegate_local = false;
+        for (k, v) in map.iter() {
+            let ks = k.as_str();
+            let kspan = map.key_span(k).cloned().unwrap_or_else(|| node.span.clone());
+            if COMMON_KEYWORDS.contains(&ks) || TASK_KEYWORDS.contains(&ks) || (ctx.handlers && ks == "listen") {
+                match ks {
+                    "action" | "local_action" => {
+                        let (name, args) = split_action_value(v)?;
+                        if ks == "local_action" {
+                            delegate_local = true;
+                        }
+                        conflicts.push(name.clone());
+                        action = Some((name, args, kspan));
+                    }
+                    "loop" => {
+                        loop_kind = Some(LoopKind::Loop);
+                        loop_ = Some(v.clone());
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if let Some(lookup) = ks.strip_prefix("with_") {
+                loop_kind = Some(LoopKind::With(lookup.to_string()));
+                loop_ = Some(v.clone());
+                continue;
+            }
+            conflicts.push(k.clone());
+            action = Some((k.clone(), v.clone(), kspan));
+        }
+        if conflicts.len() > 1 {
+            return Err(Error::at(format!("conflicting action statements: {}", conflicts.join(", ")), &node.span));
+        }
+        let Some((written, raw_args, aspan)) = action else {
+            return Err(Error::at("no module/action detected in task.", &node.span));
+        };
+        let short = canonical_action(&written).to_string();
+        if action_kind(&short).is_none() {
+            if short == "include" {
+                return Err(Error::at("'include' is not a valid action: use 'include_tasks' or 'import_tasks' instead.", &aspan));
+            }
+            let msg = if is_known_upstream(&short) {
+                format!("The module {written} is not available natively in play yet.")
+            } else {
+                format!("couldn't resolve module/action '{written}'. This often indicates a misspelling, missing collection, or incorrect module path.")
+            };
+            return Err(Error::at(msg, &aspan));
+        }
+        let mut args = action_args(&short, &raw_args)?;
+        if let Some(extra) = map.get("args") {
+            match extra.as_map() {
+                Some(m) => {
+                    for (k, e) in &m.entries {
+                        args.entries.insert(k.clone(), e.clone());
+                    }
+                }
+                None if extra.is_null() => {}
+                None => return Err(Error::at("args must be a dictionary", &extra.span)),
+            }
+        }
+        let mut kw = keywords(map, &node.span)?;
+        if delegate_local {
+            kw.delegate_to = Some(Node::string("localhost", aspan.clone()));
+        }
+        let apply = match args.entries.shift_remove("apply") {
+            Some(e) => {
+                let m = e.value.as_map().cloned().ok_or_else(|| Error::at("apply must be a dictionary", &e.value.span))?;
+                Some(keywords(&m, &e.value.span)?)
+            }
+            None => None,
+        };
+        Ok(Task {
+            name: map.get("name").cloned(),
+            action_written: written,
+            action: short,
+            args,
+            kw,
+            loop_kind,
+            loop_,
+            loop_control: map.get("loop_control").cloned(),
+            register: map.get("register").and_then(scalar_string),
+            changed_when: map.get("changed_when").map(as_list).unwrap_or_default(),
+            failed_when: map.get("failed_when").map(as_list).unwrap_or_default(),
+            until: map.get("until").cloned(),
+            retries: map.get("retries").cloned(),
+            delay: map.get("delay").cloned(),
+            notify: map.get("notify").map(as_list).unwrap_or_default(),
+            listen: map.get("listen").map(as_list).unwrap_or_default(),
+            async_: map.get("async").cloned(),
+            poll: map.get("poll").cloned(),
+            span: node.span.clone(),
+            role: ctx.role.clone(),
+            apply,
+        })
+    }
+
+    /// `import_role` as a task.
+    fn role_from_task(&self, task: &Task, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Option<Item>> {
+        let name_node = task.args.get("name").or_else(|| task.args.get("role")).ok_or_else(|| {
+            Error::at("'name' is a required field for import_role.", &task.span)
+        })?;
+        let name = self.static_string(name_node, &task.kw.vars)?;
+        let get = |k: &str| task.args.get(k).and_then(scalar_string);
+        let spec = RoleSpec {
+            name,
+            params: Mapping::default(),
+            tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
+            vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
+            defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
+            handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
+            public: true,
+            kw: task.kw.clone(),
+            span: task.span.clone(),
+        };
+        self.role_block(spec, ctx, acc, false)
+    }
+
+    /// An entry of `roles:` (a name, or a mapping with `role:` and params/keywords).
+    fn role_from_decl(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc, dedupe: bool) -> Result<Option<Item>> {
+        let (name, params, kw) = match &node.kind {
+            Kind::Str(_) | Kind::Unsafe(_) => (self.static_string(node, &Mapping::default())?, Mapping::default(), Keywords::default()),
+            Kind::Map(m) => {
+                let role = m.get("role").or_else(|| m.get("name")).ok_or_else(|| {
+                    Error::at("role definitions must contain a role name", &node.span)
+                })?;
+                let mut params = Mapping::default();
+                let mut kwmap = Mapping::default();
+                for (k, e) in &m.entries {
+                    if ROLE_KEYWORDS.contains(&k.as_str()) {
+                        continue;
+                    }
+                    if COMMON_KEYWORDS.contains(&k.as_str()) {
+                        kwmap.entries.insert(k.clone(), e.clone());
+                    } else {
+                        params.entries.insert(k.clone(), e.clone());
+                    }
+                }
+                let vars = kwmap.get("vars").and_then(Node::as_map).cloned().unwrap_or_default();
+                (self.static_string(role, &vars)?, params, keywords(&kwmap, &node.span)?)
+            }
+            _ => return Err(Error::at("A malformed role declaration was encountered.", &node.span)),
+        };
+        let spec = RoleSpec {
+            name,
+            params,
+            tasks_from: "main".into(),
+            vars_from: "main".into(),
+            defaults_from: "main".into(),
+            handlers_from: "main".into(),
+            public: true,
+            kw,
+            span: node.span.clone(),
+        };
+        self.role_block(spec, ctx, acc, dedupe)
+    }
+
+    /// A role as a block: its dependencies' blocks, then its tasks. Handlers go to the play.
+    pub fn role_block(&self, spec: RoleSpec, ctx: &Ctx, acc: &mut PlayAcc, dedupe: bool) -> Result<Option<Item>> {
+        let from_role = ctx.role.as_ref().map(|r| r.path.clone());
+        let path = self.roles.find(&spec.name, &ctx.play_dir, from_role.as_deref(), &spec.span)?;
+        let short_name = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| spec.name.clone());
+        let role = Role::load(&short_name, path.clone(), spec.params.clone(), &spec.vars_from, &spec.defaults_from, spec.public)?;
+        let key = format!("{}|{}|{:?}", path.display(), spec.tasks_from, spec.params.to_json_string());
+        if dedupe && acc.seen_roles.contains(&key) && !role.allow_duplicates {
+            return Ok(None);
+        }
+        acc.seen_roles.insert(key);
+        let role_ctx = Ctx { dir: path.join("tasks"), play_dir: ctx.play_dir.clone(), role: Some(role.clone()), handlers: false };
+        let mut items = Vec::new();
+        for dep in &role.dependencies {
+            if let Some(item) = self.role_from_decl(dep, &role_ctx, acc, true)? {
+                items.push(item);
+            }
+        }
+        if let Some(tf) = role.tasks_file(&spec.tasks_from) {
+            items.extend(self.load_task_file(&tf, &role_ctx, acc, &spec.span)?);
+        } else if spec.tasks_from != "main" {
+            return Err(Error::at(
+                format!("Could not find specified file in role: tasks/{}", spec.tasks_from),
+                &spec.span,
+            ));
+        }
+        if let Some(hf) = role.handlers_file(&spec.handlers_from) {
+            let hctx = Ctx { dir: path.join("handlers"), handlers: true, ..role_ctx.clone() };
+            let mut inner = PlayAcc::default();
+            let hs = self.load_task_file(&hf, &hctx, &mut inner, &spec.span)?;
+            acc.handlers.extend(hs);
+        }
+        acc.roles.push(role.clone());
+        Ok(Some(Item::Block(Arc::new(Block {
+            name: None,
+            block: items,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            kw: spec.kw,
+            span: spec.span,
+            role: Some(role),
+            is_role: true,
+        }))))
+    }
+}
+
+/// A role to expand, as `roles:`, `import_role` or `include_role` name it.
+pub struct RoleSpec {
+    pub name: String,
+    pub params: Mapping,
+    pub tasks_from: String,
+    pub vars_from: String,
+    pub defaults_from: String,
+    pub handlers_from: String,
+    pub public: bool,
+    pub kw: Keywords,
+    pub span: Span,
+}
+
+/// `load_playbook` with a fresh loader (tests and simple callers).
+pub fn load_playbook(path: &Path) -> Result<Playbook> {
+    Loader::new(RoleSearch::default(), Mapping::default()).load_playbook(path)
+}
+
+/// `load_task_file` with a fresh loader.
+pub fn load_task_file(path: &Path) -> Result<Vec<Item>> {
+    let loader = Loader::new(RoleSearch::default(), Mapping::default());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let ctx = Ctx { dir: dir.clone(), play_dir: dir, role: None, handlers: false };
+    loader.load_task_file(path, &ctx, &mut PlayAcc::default(), &Span::synthetic(&path.display().to_string()))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn resolve_rel(dir: &Path, name: &str) -> PathBuf {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    }
+}
+
+/// A scalar as the string Ansible would see.
+pub fn scalar_string(n: &Node) -> Option<String> {
+    match &n.kind {
+        Kind::Str(s) | Kind::Unsafe(s) => Some(s.clone()),
+        Kind::Int(i) => Some(i.to_string()),
+        Kind::Float(f) => Some(f.to_string()),
+        Kind::Bool(b) => Some(if *b { "True".into() } else { "False".into() }),
+        _ => None,
+    }
+}
+
+/// A keyword that takes one item or a list (`when`, `tags`, `notify`): always a list.
+/// Tags written `a, b` are split on commas as Ansible does.
+pub fn as_list(n: &Node) -> Vec<Node> {
+    match &n.kind {
+        Kind::Seq(items) => items.clone(),
+        Kind::Null => Vec::new(),
+        _ => vec![n.clone()],
+    }
+}
+
+fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
+    let g = |k: &str| map.get(k).cloned();
+    let vars = match map.get("vars") {
+        None => Mapping::default(),
+        Some(v) => match &v.kind {
+            Kind::Map(m) => m.clone(),
+            Kind::Null => Mapping::default(),
+            Kind::Seq(list) => {
+                // A list of single-key mappings is accepted, as Ansible does.
+                let mut m = Mapping::default();
+                for item in list {
+                    let im = item.as_map().ok_or_else(|| Error::at("Vars in a Task must be specified as a dictionary", &v.span))?;
+                    for (k, e) in &im.entries {
+                        m.entries.insert(k.clone(), e.clone());
+                    }
+                }
+                m
+            }
+            _ => return Err(Error::at("Vars in a Task must be specified as a dictionary", &v.span)),
+        },
+    };
+    let tags = match map.get("tags") {
+        None => Vec::new(),
+        Some(t) => as_list(t)
+            .into_iter()
+            .flat_map(|n| match &n.kind {
+                Kind::Str(s) if s.contains(',') && !crate::template::is_template(s) => {
+                    s.split(',').map(|p| Node::string(p.trim(), n.span.clone())).collect()
+                }
+                _ => vec![n],
+            })
+            .collect(),
+    };
+    let _ = span;
+    Ok(Keywords {
+        when: map.get("when").map(as_list).unwrap_or_default(),
+        tags,
+        vars,
+        environment: map.get("environment").map(as_list).unwrap_or_default(),
+        become_: g("become"),
+        become_user: g("become_user"),
+        become_method: g("become_method"),
+        become_flags: g("become_flags"),
+        ignore_errors: g("ignore_errors"),
+        ignore_unreachable: g("ignore_unreachable"),
+        no_log: g("no_log"),
+        check_mode: g("check_mode"),
+        diff: g("diff"),
+        any_errors_fatal: g("any_errors_fatal"),
+        throttle: g("throttle"),
+        run_once: g("run_once"),
+        delegate_to: g("delegate_to"),
+        delegate_facts: g("delegate_facts"),
+        connection: g("connection"),
+        remote_user: g("remote_user"),
+        port: g("port"),
+        module_defaults: g("module_defaults"),
+        collections: g("collections"),
+        timeout: g("timeout"),
+        debugger: g("debugger"),
+    })
+}
+
+/// `action: copy src=a` or `action: {module: copy, src: a}`.
+fn split_action_value(v: &Node) -> Result<(String, Node)> {
+    match &v.kind {
+        Kind::Str(s) => {
+            let s = s.trim();
+            let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            Ok((name.to_string(), Node::string(rest.trim(), v.span.clone())))
+        }
+        Kind::Map(m) => {
+            let name = m.get("module").and_then(scalar_string).ok_or_else(|| Error::at("no module/action detected in task.", &v.span))?;
+            let mut args = m.clone();
+            args.entries.shift_remove("module");
+            Ok((name, Node::new(Kind::Map(args), v.span.clone())))
+        }
+        _ => Err(Error::at("no module/action detected in task.", &v.span)),
+    }
+}
+
+/// The arguments of an action from the value written after its name.
+fn action_args(short: &str, raw: &Node) -> Result<Mapping> {
+    match &raw.kind {
+        Kind::Null => Ok(Mapping::default()),
+        Kind::Map(m) => Ok(m.clone()),
+        Kind::Str(s) | Kind::Unsafe(s) => {
+            let free = FREE_FORM.contains(&short);
+            let keys: &[&str] = match short {
+                "command" | "shell" => &["chdir", "creates", "removes", "executable", "stdin", "stdin_add_newline", "strip_empty_ends", "argv", "cmd", "expand_argument_vars"],
+                "script" => &["chdir", "creates", "removes", "executable", "decrypt", "cmd"],
+                "raw" => &["executable"],
+                "include_tasks" | "import_tasks" => &["file", "apply"],
+                "include_vars" => &["file", "dir", "name", "depth", "files_matching", "ignore_files", "extensions", "ignore_unknown_extensions", "hash_behaviour"],
+                _ => &[],
+            };
+            let parsed = parse_kv(s, free, keys);
+            let mut m = Mapping::default();
+            for (k, v) in parsed {
+                m.insert(k, raw.span.clone(), Node::new(if matches!(raw.kind, Kind::Unsafe(_)) { Kind::Unsafe(v) } else { Kind::Str(v) }, raw.span.clone()));
+            }
+            Ok(m)
+        }
+        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => {
+            let mut m = Mapping::default();
+            m.insert("_raw_params".into(), raw.span.clone(), raw.clone());
+            Ok(m)
+        }
+        _ => Err(Error::at(format!("the arguments of '{short}' must be a dictionary or a string"), &raw.span)),
+    }
+}
+
+impl Mapping {
+    /// A stable text form, for deduplicating role uses by their parameters.
+    pub fn to_json_string(&self) -> String {
+        serde_json::Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()).to_string()
+    }
+}
+
+/// Load a vars file for `vars_files` / `include_vars`.
+pub fn load_vars(path: &Path) -> Result<Mapping> {
+    load_vars_files(&[path.to_path_buf()])
+}

@@ -1,0 +1,14 @@
+//! The playbook model (plays, blocks, tasks, roles, handlers) and its loader, with Ansible's
+//! keyword validation and static expansion of `import_*`.
+
+mod actions;
+mod kv;
+mod load;
+mod model;
+mod roles;
+
+pub use actions::{canonical_action, is_controller_action, ActionKind};
+pub use kv::parse_kv;
+pub use load::{as_list, load_playbook, load_task_file, load_vars, scalar_string, Ctx, LoadError, Loader, PlayAcc, RoleSpec};
+pub use model::*;
+pub use roles::{Role, RoleSearch};

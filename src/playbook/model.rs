@@ -1,0 +1,146 @@
+//! Plays, blocks and tasks as loaded: raw (untemplated) nodes with their positions.
+
+use super::roles::Role;
+use crate::yaml::{Mapping, Node, Span};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Keywords that every level (play, role, block, include, task) may set and that the
+/// levels below inherit.
+#[derive(Clone, Debug, Default)]
+pub struct Keywords {
+    pub when: Vec<Node>,
+    pub tags: Vec<Node>,
+    pub vars: Mapping,
+    pub environment: Vec<Node>,
+    pub become_: Option<Node>,
+    pub become_user: Option<Node>,
+    pub become_method: Option<Node>,
+    pub become_flags: Option<Node>,
+    pub ignore_errors: Option<Node>,
+    pub ignore_unreachable: Option<Node>,
+    pub no_log: Option<Node>,
+    pub check_mode: Option<Node>,
+    pub diff: Option<Node>,
+    pub any_errors_fatal: Option<Node>,
+    pub throttle: Option<Node>,
+    pub run_once: Option<Node>,
+    pub delegate_to: Option<Node>,
+    pub delegate_facts: Option<Node>,
+    pub connection: Option<Node>,
+    pub remote_user: Option<Node>,
+    pub port: Option<Node>,
+    pub module_defaults: Option<Node>,
+    pub collections: Option<Node>,
+    pub timeout: Option<Node>,
+    pub debugger: Option<Node>,
+}
+
+/// Where a task or block sits: the role it came from, if any.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub role: Option<Arc<Role>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+}
+
+impl Item {
+    pub fn span(&self) -> &Span {
+        match self {
+            Item::Task(t) => &t.span,
+            Item::Block(b) => &b.span,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub name: Option<Node>,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    pub kw: Keywords,
+    pub span: Span,
+    pub role: Option<Arc<Role>>,
+    /// Set for the implicit block that stands for a role (`roles:`, `import_role`): its
+    /// keywords are the role's, and tasks inside report the role's name.
+    pub is_role: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum LoopKind {
+    /// `loop:` — a list.
+    Loop,
+    /// `with_<lookup>:` — the lookup's results.
+    With(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub name: Option<Node>,
+    /// The action as written (`ansible.builtin.copy`), for display.
+    pub action_written: String,
+    /// The canonical short action (`copy`).
+    pub action: String,
+    /// Module arguments: a mapping (free-form text is under `_raw_params`).
+    pub args: Mapping,
+    pub kw: Keywords,
+    pub loop_kind: Option<LoopKind>,
+    pub loop_: Option<Node>,
+    pub loop_control: Option<Node>,
+    pub register: Option<String>,
+    pub changed_when: Vec<Node>,
+    pub failed_when: Vec<Node>,
+    pub until: Option<Node>,
+    pub retries: Option<Node>,
+    pub delay: Option<Node>,
+    pub notify: Vec<Node>,
+    /// Handlers only: extra topics this handler listens to.
+    pub listen: Vec<Node>,
+    pub async_: Option<Node>,
+    pub poll: Option<Node>,
+    pub span: Span,
+    pub role: Option<Arc<Role>>,
+    /// For `import_*`/`include_*` with `apply:`: keywords to put on the included tasks.
+    pub apply: Option<Keywords>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Play {
+    pub name: Option<Node>,
+    pub hosts: Node,
+    pub kw: Keywords,
+    pub vars_files: Vec<Node>,
+    pub vars_prompt: Option<Node>,
+    pub gather_facts: Option<Node>,
+    pub gather_subset: Option<Node>,
+    pub pre_tasks: Vec<Item>,
+    /// `roles:` already expanded to role blocks, then `tasks:`.
+    pub roles: Vec<Item>,
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    /// Play handlers, then the handlers of every role the play uses.
+    pub handlers: Vec<Item>,
+    pub serial: Option<Node>,
+    pub strategy: Option<Node>,
+    pub order: Option<Node>,
+    pub max_fail_percentage: Option<Node>,
+    pub force_handlers: Option<Node>,
+    pub fact_path: Option<Node>,
+    pub span: Span,
+    /// The directory of the playbook file the play came from.
+    pub dir: PathBuf,
+    /// Roles the play imports statically, in order (for their defaults and vars).
+    pub role_list: Vec<Arc<Role>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub dir: PathBuf,
+    pub plays: Vec<Play>,
+}

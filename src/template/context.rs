@@ -1,0 +1,280 @@
+//! The lazy, per-host variable context that templates render against. A variable's raw value
+//! is templated the first time a template reads it, against the same context, with cycle
+//! detection; results are cached for the life of the context (one task on one host).
+
+use super::convert::{from_mj, to_mj};
+use super::ENV;
+use crate::error::{Error, Result};
+use crate::vars::{HostVarsSource, Raw, Vars};
+use crate::yaml::{Kind, Node};
+use minijinja::value::{DynObject, Enumerator, Object, ObjectRepr, Value as MjValue};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Default)]
+struct State {
+    cache: HashMap<String, MjValue>,
+    resolving: Vec<String>,
+    /// The first error met while resolving a variable (it cannot travel through minijinja's
+    /// lookup, so it waits here for the render to fail).
+    error: Option<Error>,
+    /// The last name looked up and not found, for "'x' is undefined".
+    last_undefined: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Context {
+    pub vars: Arc<Vars>,
+    state: Mutex<State>,
+}
+
+impl Context {
+    pub fn new(vars: Arc<Vars>) -> Arc<Context> {
+        Arc::new(Context { vars, state: Mutex::new(State::default()) })
+    }
+
+    fn as_value(self: &Arc<Self>) -> MjValue {
+        MjValue::from_dyn_object(DynObject::from(self.clone()))
+    }
+
+    /// A variable's value, templated. `None` when undefined (or when resolving failed; the
+    /// error is kept for the render that asked).
+    pub fn resolve(self: &Arc<Self>, name: &str) -> Option<MjValue> {
+        {
+            let st = self.state.lock().unwrap();
+            if let Some(v) = st.cache.get(name) {
+                return Some(v.clone());
+            }
+        }
+        match name {
+            "vars" => return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(VarsProxy(self.clone()))))),
+            "hostvars" => {
+                if let Some(src) = &self.vars.hostvars {
+                    return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(HostVarsObj(src.clone())))));
+                }
+            }
+            _ => {}
+        }
+        let raw = self.vars.raw(name);
+        let value = match raw {
+            None => {
+                self.state.lock().unwrap().last_undefined = Some(name.to_string());
+                return None;
+            }
+            Some(Raw::Data(v)) => to_mj(v),
+            Some(Raw::Node(n)) => {
+                if !n.has_template() {
+                    to_mj(&n.to_json())
+                } else {
+                    {
+                        let mut st = self.state.lock().unwrap();
+                        if st.resolving.iter().any(|r| r == name) {
+                            if st.error.is_none() {
+                                st.error = Some(Error::new(format!(
+                                    "Recursive loop detected in template: variable '{name}' refers to itself (through {})",
+                                    st.resolving.join(" -> ")
+                                )));
+                            }
+                            return None;
+                        }
+                        st.resolving.push(name.to_string());
+                    }
+                    let r = self.template_node(n);
+                    let mut st = self.state.lock().unwrap();
+                    st.resolving.pop();
+                    match r {
+                        Ok(v) => to_mj(&v),
+                        Err(e) => {
+                            if st.error.is_none() {
+                                st.error = Some(e);
+                            }
+                            return None;
+                        }
+                    }
+                }
+            }
+        };
+        self.state.lock().unwrap().cache.insert(name.to_string(), value.clone());
+        Some(value)
+    }
+
+    fn take_error(&self, e: minijinja::Error, source: &str) -> Error {
+        let mut st = self.state.lock().unwrap();
+        if let Some(inner) = st.error.take() {
+            return inner;
+        }
+        let undefined = st.last_undefined.take();
+        Error::new(describe(&e, undefined.as_deref(), source))
+    }
+
+    fn clear_marks(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.last_undefined = None;
+    }
+
+    /// Template a raw node: strings with template syntax are rendered, `!unsafe` strings and
+    /// everything else are taken as written.
+    pub fn template_node(self: &Arc<Self>, node: &Node) -> Result<Value> {
+        match &node.kind {
+            Kind::Str(s) if super::is_template(s) => self.template_str(s).map_err(|e| e.or_at(&node.span)),
+            Kind::Seq(items) if node.has_template() => {
+                items.iter().map(|n| self.template_node(n)).collect::<Result<Vec<_>>>().map(Value::Array)
+            }
+            Kind::Map(m) if node.has_template() => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m.iter() {
+                    let key = if super::is_template(k) {
+                        match self.template_str(k)? {
+                            Value::String(s) => s,
+                            other => super::to_python_str(&other),
+                        }
+                    } else {
+                        k.clone()
+                    };
+                    out.insert(key, self.template_node(v)?);
+                }
+                Ok(Value::Object(out))
+            }
+            _ => Ok(node.to_json()),
+        }
+    }
+
+    /// Template a string. A string that is exactly one `{{ expression }}` gives the
+    /// expression's native value; anything else renders to a string.
+    pub fn template_str(self: &Arc<Self>, s: &str) -> Result<Value> {
+        if !super::is_template(s) {
+            return Ok(Value::String(s.to_string()));
+        }
+        self.clear_marks();
+        if let Some(expr) = single_expression(s) {
+            let compiled = ENV.compile_expression(expr).map_err(|e| Error::new(describe(&e, None, s)))?;
+            let v = compiled.eval(self.as_value()).map_err(|e| self.take_error(e, s))?;
+            if v.is_undefined() {
+                let name = self.state.lock().unwrap().last_undefined.take();
+                return Err(Error::new(match name {
+                    Some(n) => format!("'{n}' is undefined"),
+                    None => format!("The expression '{}' is undefined", expr.trim()),
+                }));
+            }
+            return from_mj(&v).map_err(Error::new);
+        }
+        let out = ENV.render_str(s, self.as_value()).map_err(|e| self.take_error(e, s))?;
+        Ok(Value::String(out))
+    }
+
+    /// Evaluate a bare expression (`when:`, `changed_when:`, `until:`), native result.
+    pub fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<MjValue> {
+        self.clear_marks();
+        let compiled = ENV.compile_expression(expr).map_err(|e| Error::new(describe(&e, None, expr)))?;
+        compiled.eval(self.as_value()).map_err(|e| self.take_error(e, expr))
+    }
+
+    /// Render a template file's text (the `template` module, `lookup('template')`).
+    pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
+        self.clear_marks();
+        ENV.render_named_str(name, source, self.as_value()).map_err(|e| self.take_error(e, source))
+    }
+}
+
+impl Context {
+    /// Render a template file with the `template` module's options.
+    pub fn render_file(self: &Arc<Self>, name: &str, source: &str, opts: &super::TemplateOptions) -> Result<String> {
+        self.clear_marks();
+        let owned;
+        let env = if opts.is_default_syntax() {
+            &*super::FILE_ENV
+        } else {
+            owned = super::file_environment(opts).map_err(|e| Error::new(e.to_string()))?;
+            &owned
+        };
+        let out = env.render_named_str(name, source, self.as_value()).map_err(|e| self.take_error(e, source))?;
+        Ok(match opts.newline_sequence.as_str() {
+            "\\n" | "\n" => out,
+            "\\r\\n" | "\r\n" => out.replace('\n', "\r\n"),
+            "\\r" | "\r" => out.replace('\n', "\r"),
+            other => out.replace('\n', other),
+        })
+    }
+}
+
+impl Object for Context {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        self.resolve(key.as_str()?)
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let names: Vec<MjValue> = self.vars.names().into_iter().map(MjValue::from).collect();
+        Enumerator::Iter(Box::new(names.into_iter()))
+    }
+}
+
+/// The `vars` magic variable: every variable of the context, by name.
+#[derive(Debug)]
+struct VarsProxy(Arc<Context>);
+
+impl Object for VarsProxy {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        self.0.resolve(key.as_str()?)
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let names: Vec<MjValue> = self.0.vars.names().into_iter().map(MjValue::from).collect();
+        Enumerator::Iter(Box::new(names.into_iter()))
+    }
+}
+
+/// `hostvars`: every host's variables, each a lazy context of its own.
+#[derive(Debug)]
+struct HostVarsObj(Arc<dyn HostVarsSource>);
+
+impl Object for HostVarsObj {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
+        let vars = self.0.host_vars(key.as_str()?)?;
+        Some(Context::new(vars).as_value())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let names: Vec<MjValue> = self.0.host_names().into_iter().map(MjValue::from).collect();
+        Enumerator::Iter(Box::new(names.into_iter()))
+    }
+}
+
+/// The inside of a string that is exactly one `{{ ... }}`.
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#") {
+        return None;
+    }
+    Some(inner)
+}
+
+/// minijinja's error in Ansible's words where they differ.
+fn describe(e: &minijinja::Error, undefined: Option<&str>, source: &str) -> String {
+    use minijinja::ErrorKind::*;
+    match e.kind() {
+        UndefinedError => match undefined {
+            Some(n) => format!("'{n}' is undefined"),
+            None => match e.detail() {
+                Some(d) => d.to_string(),
+                None => format!("undefined value in template: {source}"),
+            },
+        },
+        SyntaxError => format!(
+            "Syntax error in template: {}",
+            e.detail().unwrap_or("invalid syntax")
+        ),
+        _ => match e.detail() {
+            Some(d) => d.to_string(),
+            None => e.to_string(),
+        },
+    }
+}
