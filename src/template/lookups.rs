@@ -1,5 +1,1073 @@
 //! Lookup plugins behind `lookup()`, `query()` and `q()`.
+//!
+//! Each lookup is a function from its terms (and keyword options) to a list of values.
+//! `query`/`q` return that list; `lookup` returns it as Ansible does: the list itself with
+//! `wantlist=True`, its only item when it has one, otherwise its items joined with `,` when
+//! they are all strings. `errors='warn'|'ignore'` turn a failure into `None` (`[]` for
+//! query), with a queued warning for `warn`.
+//!
+//! Relative files are searched like Ansible's search path: every directory in the
+//! `ansible_search_path` variable (role first, then playbook directory; `role_path` and
+//! `playbook_dir` when it is absent), first in its `files/` (or `templates/`, `vars/`)
+//! subdirectory, then in the directory itself.
+//!
+//! The `template` lookup renders with the current variables: the `vars` variable (Ansible's
+//! magic mapping of every variable, which the engine's lazy context provides) when it is a
+//! mapping, otherwise a snapshot of every variable the template state knows.
 
-use minijinja::Environment;
+use super::filters::{self, fail, is_map, is_seq, is_str, pyfmt, Args};
+use minijinja::value::{Rest, Value, ValueOrKwargs};
+use minijinja::{Environment, Error, State};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
 
-pub fn register(_env: &mut Environment<'static>) {}
+type LookupFn = fn(&State, &[Value], &Args) -> Result<Vec<Value>, Error>;
+
+fn lookup_fn(name: &str) -> Option<LookupFn> {
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("community.general."))
+        .unwrap_or(name);
+    Some(match short {
+        "file" => file,
+        "template" => template,
+        "env" => env,
+        "pipe" => pipe,
+        "lines" => lines,
+        "vars" => vars,
+        "varnames" => varnames,
+        "items" => items,
+        "list" => list,
+        "indexed_items" => indexed_items,
+        "dict" => dict,
+        "together" => together,
+        "nested" | "cartesian" => nested,
+        "subelements" => subelements,
+        "sequence" => sequence,
+        "first_found" => first_found,
+        "fileglob" => fileglob,
+        "password" => password,
+        "ini" => ini,
+        "csvfile" => csvfile,
+        _ => return None,
+    })
+}
+
+/// Run a lookup by name, returning its list of results (errors= applied by the caller).
+pub fn run_lookup(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    args: &Args,
+) -> Result<Vec<Value>, Error> {
+    let f = lookup_fn(name).ok_or_else(|| fail(format!("lookup plugin ({name}) not found")))?;
+    f(state, terms, args)
+}
+
+/// The handling shared by `lookup()` and `query()`; `Ok(None)` means an ignored error.
+fn call(state: &State, rest: Rest<ValueOrKwargs>) -> Result<(Option<Vec<Value>>, bool), Error> {
+    let a = Args::new(rest);
+    let name = a
+        .pos
+        .first()
+        .map(pyfmt::to_str)
+        .ok_or_else(|| fail("lookup() requires the name of a lookup plugin"))?;
+    let terms: Vec<Value> = a.pos[1..].to_vec();
+    let wantlist = a.flag(usize::MAX, "wantlist", false);
+    let errors = a
+        .str(usize::MAX, "errors")
+        .unwrap_or_else(|| "strict".into());
+    if !["strict", "warn", "ignore"].contains(&errors.as_str()) {
+        return Err(fail(
+            "Invalid setting for 'errors' keyword argument: must be 'strict', 'warn' or 'ignore'",
+        ));
+    }
+    let opts = Args {
+        pos: vec![],
+        kw: a
+            .kw
+            .into_iter()
+            .filter(|(k, _)| k != "wantlist" && k != "errors")
+            .collect(),
+    };
+    match run_lookup(state, &name, &terms, &opts) {
+        Ok(list) => Ok((Some(list), wantlist)),
+        Err(e) if errors == "strict" => Err(e),
+        Err(e) => {
+            if errors == "warn" {
+                crate::diag::warn(format!(
+                    "An error occurred while running the lookup plugin '{name}': {e}"
+                ));
+            }
+            Ok((None, wantlist))
+        }
+    }
+}
+
+fn lookup(state: &State, rest: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let (list, wantlist) = call(state, rest)?;
+    let Some(list) = list else {
+        return Ok(Value::from(()));
+    };
+    if wantlist || list.is_empty() {
+        return Ok(Value::from(list));
+    }
+    if list.len() == 1 {
+        return Ok(list.into_iter().next().unwrap_or_default());
+    }
+    if list.iter().all(is_str) {
+        return Ok(Value::from(
+            list.iter().map(pyfmt::to_str).collect::<Vec<_>>().join(","),
+        ));
+    }
+    Ok(Value::from(list))
+}
+
+fn query(state: &State, rest: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let (list, _) = call(state, rest)?;
+    Ok(Value::from(list.unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Search path.
+
+fn var_str(state: &State, name: &str) -> Option<String> {
+    state
+        .lookup(name)
+        .filter(|v| is_str(v))
+        .map(|v| pyfmt::to_str(&v))
+}
+
+/// The directories searched for relative files, role first.
+pub fn search_dirs(state: &State) -> Vec<PathBuf> {
+    if let Some(list) = state.lookup("ansible_search_path").filter(is_seq) {
+        return filters::items(&list)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| PathBuf::from(pyfmt::to_str(d)))
+            .collect();
+    }
+    let mut dirs: Vec<PathBuf> = ["role_path", "playbook_dir"]
+        .iter()
+        .filter_map(|n| var_str(state, n))
+        .map(PathBuf::from)
+        .collect();
+    if dirs.is_empty() {
+        dirs.push(std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")));
+    }
+    dirs
+}
+
+/// Find `name` in the search path's `subdir` directories (Ansible's find_file_in_search_path).
+pub fn find_file(state: &State, subdir: &str, name: &str) -> Option<PathBuf> {
+    let name = filters::expand_user(name);
+    if name.starts_with('/') {
+        return Path::new(&name).exists().then(|| PathBuf::from(&name));
+    }
+    for d in search_dirs(state) {
+        for cand in [d.join(subdir).join(&name), d.join(&name)] {
+            if cand.exists() {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+fn read_text(p: &Path) -> Result<String, Error> {
+    std::fs::read(p)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|e| fail(format!("Unable to access the file '{}': {e}", p.display())))
+}
+
+// ---------------------------------------------------------------------------------------
+// Term parsing shared by the key=value lookups.
+
+/// `word key=value key='quoted value'` split like Ansible's parse_kv.
+fn parse_kv(s: &str) -> (Vec<String>, Vec<(String, String)>) {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let mut free = Vec::new();
+    let mut kv = Vec::new();
+    for w in words {
+        match w.split_once('=') {
+            Some((k, v))
+                if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                kv.push((k.to_string(), v.to_string()))
+            }
+            _ => free.push(w),
+        }
+    }
+    (free, kv)
+}
+
+fn opt(kv: &[(String, String)], a: &Args, name: &str) -> Option<String> {
+    kv.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .or_else(|| a.str(usize::MAX, name))
+}
+
+fn flatten_terms(terms: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for t in terms {
+        if is_seq(t) {
+            out.extend(filters::items(t).unwrap_or_default());
+        } else {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// The lookups.
+
+fn file(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let rstrip = a.flag(usize::MAX, "rstrip", true);
+    let lstrip = a.flag(usize::MAX, "lstrip", false);
+    let mut out = Vec::new();
+    for t in flatten_terms(terms) {
+        let name = pyfmt::to_str(&t);
+        let p = find_file(state, "files", &name)
+            .filter(|p| p.is_file())
+            .ok_or_else(|| fail(format!("Unable to access the file '{name}': File not found. Use -vvvvv to see paths searched.")))?;
+        let mut s = read_text(&p)?;
+        if rstrip {
+            s = s.trim_end().to_string();
+        }
+        if lstrip {
+            s = s.trim_start().to_string();
+        }
+        out.push(Value::from(s));
+    }
+    Ok(out)
+}
+
+thread_local! {
+    static TEMPLATE_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The variables a nested render sees: `vars` when it is a mapping, else a snapshot.
+pub fn current_vars(state: &State) -> Value {
+    if let Some(v) = state.lookup("vars").filter(is_map) {
+        return v;
+    }
+    let pairs: Vec<(Value, Value)> = state
+        .known_variables()
+        .into_iter()
+        .filter_map(|n| state.lookup(&n).map(|v| (Value::from(n.as_ref()), v)))
+        .collect();
+    filters::map_from(pairs)
+}
+
+fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let extra = a.some(usize::MAX, "template_vars");
+    for t in flatten_terms(terms) {
+        let name = pyfmt::to_str(&t);
+        let p = find_file(state, "templates", &name)
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                fail(format!(
+                    "the template file {name} could not be found for the lookup"
+                ))
+            })?;
+        let src = read_text(&p)?;
+        let depth = TEMPLATE_DEPTH.with(|d| d.get());
+        if depth > 32 {
+            return Err(fail(format!(
+                "recursive loop detected in template lookup of {name}"
+            )));
+        }
+        let own = filters::map_from(vec![
+            (
+                Value::from("template_path"),
+                Value::from(p.display().to_string()),
+            ),
+            (
+                Value::from("template_fullpath"),
+                Value::from(p.display().to_string()),
+            ),
+            (
+                Value::from("template_host"),
+                Value::from(std::env::var("HOSTNAME").unwrap_or_default()),
+            ),
+        ]);
+        let mut layers = Vec::new();
+        if let Some(e) = &extra {
+            layers.push(e.clone());
+        }
+        layers.push(own);
+        layers.push(current_vars(state));
+        let ctx = minijinja::value::merge_maps(layers);
+        TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
+        let r = state.env().render_str(&src, ctx);
+        TEMPLATE_DEPTH.with(|d| d.set(depth));
+        out.push(Value::from(r?));
+    }
+    Ok(out)
+}
+
+fn env(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let default = a.get(usize::MAX, "default");
+    flatten_terms(terms)
+        .iter()
+        .map(|t| match std::env::var(pyfmt::to_str(t)) {
+            Ok(v) => Ok(Value::from(v)),
+            Err(_) => Ok(default.clone().unwrap_or(Value::from(""))),
+        })
+        .collect()
+}
+
+fn shell(cmd: &str, state: &State) -> Result<(i32, String), Error> {
+    let mut c = std::process::Command::new("/bin/sh");
+    c.arg("-c").arg(cmd);
+    if let Some(d) = search_dirs(state).into_iter().find(|d| d.is_dir()) {
+        c.current_dir(d);
+    }
+    let o = c
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| fail(format!("lookup_plugin.pipe({cmd}) failed: {e}")))?;
+    Ok((
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    ))
+}
+
+fn pipe(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let cmd = pyfmt::to_str(t);
+        let (rc, stdout) = shell(&cmd, state)?;
+        if rc != 0 {
+            return Err(fail(format!("lookup_plugin.pipe({cmd}) returned {rc}")));
+        }
+        out.push(Value::from(stdout.trim_end()));
+    }
+    Ok(out)
+}
+
+fn lines(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let cmd = pyfmt::to_str(t);
+        let (rc, stdout) = shell(&cmd, state)?;
+        if rc != 0 {
+            return Err(fail(format!("lookup_plugin.lines({cmd}) returned {rc}")));
+        }
+        out.extend(stdout.lines().map(Value::from));
+    }
+    Ok(out)
+}
+
+fn vars(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let default = a.get(usize::MAX, "default");
+    let mut out = Vec::new();
+    for t in terms {
+        if !is_str(t) {
+            return Err(fail(format!(
+                "Invalid setting identifier, \"{}\" is not a string, its a {}",
+                pyfmt::to_str(t),
+                filters::type_name(t)
+            )));
+        }
+        let name = pyfmt::to_str(t);
+        let v = state
+            .lookup(&name)
+            .filter(|v| !v.is_undefined())
+            .or_else(|| {
+                current_vars(state)
+                    .get_attr(&name)
+                    .ok()
+                    .filter(|v| !v.is_undefined())
+            });
+        match (v, &default) {
+            (Some(v), _) => out.push(v),
+            (None, Some(d)) => out.push(d.clone()),
+            (None, None) => return Err(fail(format!("No variable named '{name}' was found."))),
+        }
+    }
+    Ok(out)
+}
+
+fn varnames(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let mut names: Vec<String> = state
+        .known_variables()
+        .into_iter()
+        .map(|n| n.to_string())
+        .collect();
+    if let Some(v) = state.lookup("vars").filter(is_map) {
+        for k in filters::items(&v)? {
+            let k = pyfmt::to_str(&k);
+            if !names.contains(&k) {
+                names.push(k);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for t in terms {
+        let re = filters::py_regex(&pyfmt::to_str(t), false, false)?;
+        out.extend(
+            names
+                .iter()
+                .filter(|n| re.is_match(n))
+                .map(|n| Value::from(n.as_str())),
+        );
+    }
+    Ok(out)
+}
+
+fn items(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    Ok(flatten_terms(terms))
+}
+
+fn list(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    Ok(terms.to_vec())
+}
+
+fn indexed_items(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    Ok(flatten_terms(terms)
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| Value::from(vec![Value::from(i), x]))
+        .collect())
+}
+
+fn dict(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        if !is_map(t) {
+            return Err(fail(format!(
+                "with_dict expects a dict, got {}",
+                pyfmt::repr(t)
+            )));
+        }
+        for k in filters::items(t)? {
+            let v = t.get_item(&k).unwrap_or_default();
+            out.push(filters::map_from(vec![
+                (Value::from("key"), k),
+                (Value::from("value"), v),
+            ]));
+        }
+    }
+    Ok(out)
+}
+
+fn together(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let lists: Vec<Vec<Value>> = terms.iter().map(filters::items).collect::<Result<_, _>>()?;
+    if lists.is_empty() {
+        return Err(fail(
+            "with_together requires at least one element in each list",
+        ));
+    }
+    let n = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+    Ok((0..n)
+        .map(|i| {
+            Value::from(
+                lists
+                    .iter()
+                    .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect())
+}
+
+fn nested(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let lists: Vec<Vec<Value>> = terms
+        .iter()
+        .map(|t| {
+            if is_seq(t) {
+                filters::items(t)
+            } else {
+                Ok(vec![t.clone()])
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if lists.is_empty() {
+        return Err(fail(
+            "with_nested requires at least one element in the nested list",
+        ));
+    }
+    Ok(filters::product_of(&lists)
+        .into_iter()
+        .map(|combo| Value::from(flatten_terms(&combo)))
+        .collect())
+}
+
+fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    if terms.len() < 2 || terms.len() > 3 {
+        return Err(fail(
+            "subelements lookup expects a list of two or three items, ",
+        ));
+    }
+    let skip = terms
+        .get(2)
+        .filter(|f| is_map(f))
+        .and_then(|f| f.get_attr("skip_missing").ok())
+        .map(|v| v.is_true())
+        .unwrap_or(false);
+    let mut data = terms[0].clone();
+    if is_map(&data) {
+        data = Value::from(
+            filters::items(&data)?
+                .iter()
+                .map(|k| data.get_item(k).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        );
+    }
+    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip)
+}
+
+fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let num = |s: &str| -> Result<i64, Error> {
+        let t = s.trim();
+        let r = if let Some(h) = t.strip_prefix("0x") {
+            i64::from_str_radix(h, 16)
+        } else if let Some(o) = t.strip_prefix("0o") {
+            i64::from_str_radix(o, 8)
+        } else {
+            t.parse::<i64>()
+        };
+        r.map_err(|_| fail(format!("can't parse start={t} as integer")))
+    };
+    for t in terms {
+        let term = pyfmt::to_str(t);
+        let (free, kv) = parse_kv(&term);
+        let (mut start, mut end, mut count, mut stride, mut format) =
+            (1i64, None, None, 1i64, "%d".to_string());
+        if let Some(short) = free.first() {
+            // [start-]end[/stride][:format]
+            let re = regex::Regex::new(r"^(?:(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)-)?(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)(?:/(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+))?(?::(.+))?$").expect("sequence regex");
+            let c = re.captures(short).ok_or_else(|| {
+                fail(format!(
+                    "unknown error parsing with_sequence arguments: {}",
+                    pyfmt::str_repr(&term)
+                ))
+            })?;
+            if let Some(s) = c.get(1) {
+                start = num(s.as_str())?;
+            }
+            end = Some(num(&c[2])?);
+            if let Some(s) = c.get(3) {
+                stride = num(s.as_str())?;
+            }
+            if let Some(f) = c.get(4) {
+                format = f.as_str().to_string();
+            }
+        }
+        let get = |k: &str| opt(&kv, a, k);
+        if let Some(s) = get("start") {
+            start = num(&s)?;
+        }
+        if let Some(s) = get("end") {
+            end = Some(num(&s)?);
+        }
+        if let Some(s) = get("count") {
+            count = Some(num(&s)?);
+        }
+        if let Some(s) = get("stride") {
+            stride = num(&s)?;
+        }
+        if let Some(s) = get("format") {
+            format = s;
+        }
+        let end = match (end, count) {
+            (Some(_), Some(_)) => {
+                return Err(fail("can't specify both count and end in with_sequence"))
+            }
+            (None, None) => return Err(fail("must specify count or end in with_sequence")),
+            (Some(e), None) => e,
+            (None, Some(0)) => continue,
+            (None, Some(c)) => start + c * stride - if stride > 0 { 1 } else { -1 },
+        };
+        if stride > 0 && end < start {
+            return Err(fail("to count backwards make stride negative"));
+        }
+        if stride < 0 && end > start {
+            return Err(fail("to count forward don't make stride negative"));
+        }
+        if stride == 0 {
+            continue;
+        }
+        let mut i = start;
+        while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+            out.push(Value::from(printf_int(&format, i)?));
+            i += stride;
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `format % n` for one integer conversion (`%d`, `%02d`, `%x`, `%o`, `%s`).
+fn printf_int(fmt: &str, n: i64) -> Result<String, Error> {
+    let re = regex::Regex::new(r"%([-0 +#]*)(\d*)([dixXos])").expect("printf regex");
+    let mut out = String::new();
+    let mut last = 0;
+    let mut used = false;
+    for c in re.captures_iter(fmt) {
+        let m = c.get(0).map(|m| (m.start(), m.end())).unwrap_or((0, 0));
+        out.push_str(&fmt[last..m.0].replace("%%", "%"));
+        last = m.1;
+        if used {
+            return Err(fail("not enough arguments for format string"));
+        }
+        used = true;
+        let flags = &c[1];
+        let width: usize = c[2].parse().unwrap_or(0);
+        let body = match &c[3] {
+            "x" => format!("{n:x}"),
+            "X" => format!("{n:X}"),
+            "o" => format!("{n:o}"),
+            _ => n.to_string(),
+        };
+        let s = if flags.contains('-') {
+            format!("{body:<width$}")
+        } else if flags.contains('0') {
+            if n < 0 {
+                format!("-{:0>w$}", &body[1..], w = width.saturating_sub(1))
+            } else {
+                format!("{body:0>width$}")
+            }
+        } else {
+            format!("{body:>width$}")
+        };
+        out.push_str(&s);
+    }
+    out.push_str(&fmt[last..].replace("%%", "%"));
+    if !used {
+        return Err(fail(format!("bad formatting string: {fmt}")));
+    }
+    Ok(out)
+}
+
+fn first_found(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let mut files: Vec<String> = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    let mut skip = a.flag(usize::MAX, "skip", false);
+    let split = |v: &Value| -> Vec<String> {
+        let list = if is_seq(v) {
+            filters::items(v).unwrap_or_default()
+        } else {
+            vec![v.clone()]
+        };
+        list.iter()
+            .flat_map(|x| {
+                pyfmt::to_str(x)
+                    .split([',', ';'])
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    if let Some(f) = a.some(usize::MAX, "files") {
+        files.extend(split(&f));
+    }
+    if let Some(p) = a.some(usize::MAX, "paths") {
+        paths.extend(split(&p));
+    }
+    for t in flatten_terms(terms) {
+        if is_map(&t) {
+            let (tf, tp) = (
+                t.get_attr("files").unwrap_or_default(),
+                t.get_attr("paths").unwrap_or_default(),
+            );
+            let mut ff = if tf.is_undefined() {
+                vec![]
+            } else {
+                split(&tf)
+            };
+            let pp = if tp.is_undefined() {
+                vec![]
+            } else {
+                split(&tp)
+            };
+            if t.get_attr("skip").map(|s| s.is_true()).unwrap_or(false) {
+                skip = true;
+            }
+            if pp.is_empty() {
+                files.append(&mut ff);
+            } else {
+                for p in &pp {
+                    for f in &ff {
+                        files.push(filters::path_join_parts(&[p.clone(), f.clone()]));
+                    }
+                }
+            }
+        } else {
+            files.push(pyfmt::to_str(&t));
+        }
+    }
+    let candidates: Vec<String> = if paths.is_empty() {
+        files
+    } else {
+        paths
+            .iter()
+            .flat_map(|p| {
+                files
+                    .iter()
+                    .map(move |f| filters::path_join_parts(&[p.clone(), f.clone()]))
+            })
+            .collect()
+    };
+    for c in &candidates {
+        if let Some(p) = find_file(state, "files", c).filter(|p| p.is_file()) {
+            return Ok(vec![Value::from(p.display().to_string())]);
+        }
+    }
+    if skip {
+        return Ok(vec![]);
+    }
+    Err(fail("No file was found when using first_found."))
+}
+
+fn fileglob(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let term = pyfmt::to_str(t);
+        let base = filters::py_basename(&term).to_string();
+        let dir = filters::py_dirname(&term);
+        let found = if term.starts_with('/') {
+            Some(PathBuf::from(&dir))
+        } else {
+            search_dirs(state)
+                .into_iter()
+                .flat_map(|d| [d.join("files").join(&dir), d.join(&dir)])
+                .find(|p| p.is_dir())
+        };
+        if let Some(d) = found {
+            let pat = format!("{}/{}", d.display().to_string().trim_end_matches('/'), base);
+            out.extend(filters::glob_files(&pat).into_iter().map(Value::from));
+        }
+    }
+    Ok(out)
+}
+
+const ASCII_LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const DIGITS: &str = "0123456789";
+
+fn password_chars(spec: Option<String>) -> Vec<char> {
+    let spec = match spec {
+        Some(s) => s,
+        None => return format!("{ASCII_LETTERS}{DIGITS}.,:-_").chars().collect(),
+    };
+    let mut out = String::new();
+    // Ansible splits on commas, with ",," meaning a literal comma.
+    let spec = spec.replace(",,", "\u{0}");
+    for part in spec.split(',') {
+        let part = part.replace('\u{0}', ",");
+        out.push_str(match part.as_str() {
+            "ascii_letters" => ASCII_LETTERS,
+            "ascii_lowercase" => "abcdefghijklmnopqrstuvwxyz",
+            "ascii_uppercase" => "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "digits" => DIGITS,
+            "hexdigits" => "0123456789abcdefABCDEF",
+            "octdigits" => "01234567",
+            "punctuation" => "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+            other => other,
+        });
+    }
+    let mut seen = Vec::new();
+    for c in out.chars() {
+        if !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    seen
+}
+
+fn password(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    use rand::Rng;
+    let mut out = Vec::new();
+    for t in terms {
+        let term = pyfmt::to_str(t);
+        let (free, kv) = parse_kv(&term);
+        let path = free.first().cloned().ok_or_else(|| {
+            fail(format!(
+                "Unrecognized value after key=value parameters given to password lookup: {term}"
+            ))
+        })?;
+        let length: usize = opt(&kv, a, "length")
+            .map(|l| {
+                l.parse()
+                    .map_err(|_| fail(format!("length must be an integer: {l}")))
+            })
+            .transpose()?
+            .unwrap_or(20);
+        let chars = password_chars(opt(&kv, a, "chars"));
+        let seed = opt(&kv, a, "seed");
+        let gen = |len: usize| -> String {
+            match &seed {
+                Some(s) => {
+                    let mut r = filters::pyrandom::PyRandom::from_str_seed(s);
+                    (0..len)
+                        .map(|_| chars[r.randbelow(chars.len() as u64) as usize])
+                        .collect()
+                }
+                None => {
+                    let mut r = rand::rng();
+                    (0..len)
+                        .map(|_| chars[r.random_range(0..chars.len())])
+                        .collect()
+                }
+            }
+        };
+        if path == "/dev/null" {
+            out.push(Value::from(gen(length)));
+            continue;
+        }
+        let p = if path.starts_with('/') {
+            PathBuf::from(&path)
+        } else {
+            let base = var_str(state, "playbook_dir")
+                .map(PathBuf::from)
+                .or_else(|| search_dirs(state).into_iter().last())
+                .unwrap_or_else(|| PathBuf::from("."));
+            base.join(&path)
+        };
+        if p.is_file() {
+            let content = read_text(&p)?;
+            let first = content.lines().next().unwrap_or_default();
+            let pw = match first.find(" salt=") {
+                Some(i) => &first[..i],
+                None => first,
+            };
+            out.push(Value::from(pw.trim_end()));
+        } else {
+            let pw = gen(length);
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            std::fs::write(&p, format!("{pw}\n"))
+                .map_err(|e| fail(format!("cannot write {}: {e}", p.display())))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+            out.push(Value::from(pw));
+        }
+    }
+    Ok(out)
+}
+
+fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let (free, kv) = parse_kv(&pyfmt::to_str(t));
+        let key = free.join(" ");
+        let get = |k: &str, d: &str| opt(&kv, a, k).unwrap_or_else(|| d.to_string());
+        let kind = get("type", "ini");
+        let file_name = get(
+            "file",
+            if kind == "properties" {
+                "ansible.properties"
+            } else {
+                "ansible.ini"
+            },
+        );
+        let section = get("section", "global");
+        let default = opt(&kv, a, "default")
+            .map(Value::from)
+            .unwrap_or(Value::from(""));
+        let is_re = opt(&kv, a, "re")
+            .is_some_and(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"));
+        let case_sensitive = opt(&kv, a, "case_sensitive")
+            .is_some_and(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"));
+        let p = find_file(state, "files", &file_name)
+            .ok_or_else(|| fail(format!("Unable to access the file '{file_name}'")))?;
+        let text = read_text(&p)?;
+        let text = if kind == "properties" {
+            format!("[java_properties]\n{text}")
+        } else {
+            text
+        };
+        let section = if kind == "properties" {
+            "java_properties".to_string()
+        } else {
+            section
+        };
+        let mut entries: Vec<(String, String)> = Vec::new();
+        let mut cur_section: Option<String> = None;
+        let mut found_section = false;
+        for line in text.lines() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+                continue;
+            }
+            if l.starts_with('[') && l.ends_with(']') {
+                cur_section = Some(l[1..l.len() - 1].to_string());
+                found_section |= cur_section.as_deref() == Some(section.as_str());
+                continue;
+            }
+            if cur_section.as_deref() != Some(section.as_str()) {
+                continue;
+            }
+            if let Some(i) = l.find(['=', ':']) {
+                let k = l[..i].trim();
+                let k = if case_sensitive {
+                    k.to_string()
+                } else {
+                    k.to_lowercase()
+                };
+                let v = l[i + 1..].trim().to_string();
+                match entries.iter_mut().find(|(x, _)| *x == k) {
+                    Some(e) => e.1 = v,
+                    None => entries.push((k, v)),
+                }
+            }
+        }
+        if !found_section {
+            return Err(fail(format!("No section '{section}' in {file_name}")));
+        }
+        if is_re {
+            let re = filters::py_regex(&key, false, false)?;
+            out.extend(
+                entries
+                    .iter()
+                    .filter(|(k, _)| re.is_match(k))
+                    .map(|(_, v)| Value::from(v.as_str())),
+            );
+        } else {
+            let k = if case_sensitive {
+                key.clone()
+            } else {
+                key.to_lowercase()
+            };
+            out.push(
+                entries
+                    .iter()
+                    .find(|(x, _)| *x == k)
+                    .map(|(_, v)| Value::from(v.as_str()))
+                    .unwrap_or(default.clone()),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn csvfile(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        let (free, kv) = parse_kv(&pyfmt::to_str(t));
+        let key = free.join(" ");
+        let file_name = opt(&kv, a, "file").unwrap_or_else(|| "ansible.csv".into());
+        let delim = match opt(&kv, a, "delimiter").as_deref() {
+            None => ",".to_string(),
+            Some("TAB") | Some("\\t") => "\t".to_string(),
+            Some(d) => d.to_string(),
+        };
+        let col: usize = opt(&kv, a, "col").and_then(|c| c.parse().ok()).unwrap_or(1);
+        let keycol: usize = opt(&kv, a, "keycol")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let default = opt(&kv, a, "default")
+            .map(Value::from)
+            .unwrap_or(Value::from(()));
+        let p = find_file(state, "files", &file_name)
+            .ok_or_else(|| fail(format!("csvfile: Unable to access the file '{file_name}'")))?;
+        let text = read_text(&p)?;
+        let mut val = default;
+        for line in text.lines() {
+            let row = csv_row(line, &delim);
+            if row.get(keycol).map(|s| s.as_str()) == Some(key.as_str()) {
+                val = row
+                    .get(col)
+                    .map(|s| Value::from(s.as_str()))
+                    .ok_or_else(|| fail(format!("csvfile: list index out of range for {key}")))?;
+                break;
+            }
+        }
+        out.push(val);
+    }
+    Ok(out)
+}
+
+/// One CSV row with Python csv's default dialect quoting.
+fn csv_row(line: &str, delim: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let chars: Vec<char> = line.chars().collect();
+    let d: Vec<char> = delim.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if quoted {
+            if c == '"' && chars.get(i + 1) == Some(&'"') {
+                cur.push('"');
+                i += 1;
+            } else if c == '"' {
+                quoted = false;
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' && cur.is_empty() {
+            quoted = true;
+        } else if chars[i..].starts_with(&d) {
+            out.push(std::mem::take(&mut cur));
+            i += d.len();
+            continue;
+        } else {
+            cur.push(c);
+        }
+        i += 1;
+    }
+    out.push(cur);
+    out
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn printf_forms() {
+        assert_eq!(printf_int("host%02d", 3).unwrap(), "host03");
+        assert_eq!(printf_int("%x", 255).unwrap(), "ff");
+        assert!(printf_int("plain", 1).is_err());
+    }
+
+    #[test]
+    fn kv_terms() {
+        let (free, kv) = parse_kv("path/to length=12 chars='a b'");
+        assert_eq!(free, vec!["path/to"]);
+        assert_eq!(
+            kv,
+            vec![
+                ("length".to_string(), "12".to_string()),
+                ("chars".to_string(), "a b".to_string())
+            ]
+        );
+    }
+}
