@@ -70,6 +70,10 @@ pub struct Inventory {
     /// `hash_behaviour = merge`: dictionaries from different layers merge recursively
     /// instead of the later one replacing the earlier.
     pub hash_merge: bool,
+    /// The sources that parsed (files, files inside directories, host lists), in order.
+    pub processed_sources: Vec<String>,
+    /// Warnings collected while loading (returned by `load`).
+    warnings: Vec<String>,
     /// Parsed vars files (group_vars/ and host_vars/ lookups), by directory/kind/name.
     vars_cache: HashMap<(PathBuf, &'static str, String), Option<Mapping>>,
 }
@@ -198,9 +202,9 @@ impl Inventory {
 
     /// Load inventory sources as `-i` gives them (files, directories, `a,b,` lists).
     /// With no sources, or none that parse, the inventory holds just the implicit localhost.
-    /// Warnings (unparsable sources, "No inventory was parsed…") go to `crate::diag::warn`
-    /// with Ansible's wording. Returns the sources that parsed (Ansible's
-    /// `processed_sources`: files, the files inside directories, host lists).
+    /// Returns the inventory and the warnings Ansible would print while loading (unparsable
+    /// sources, "No inventory was parsed…", YAML structure warnings), in order and with
+    /// Ansible's wording, for the caller to show (e.g. through `crate::diag::warn`).
     pub fn load(sources: &[String]) -> Result<(Inventory, Vec<String>), InventoryError> {
         Self::load_with(sources, &LoadOptions::default())
     }
@@ -236,7 +240,8 @@ impl Inventory {
                 "No inventory was parsed, please check your configuration and options.".into(),
             ));
         } else {
-            crate::diag::warn("No inventory was parsed, only implicit localhost is available");
+            inv.warnings
+                .push("No inventory was parsed, only implicit localhost is available".into());
         }
         for src in &resolved {
             if src.contains(',') && !Path::new(src).exists() {
@@ -251,7 +256,9 @@ impl Inventory {
             inv.var_dirs.push(dir);
         }
         inv.fold_inventory_vars_files()?;
-        Ok((inv, processed))
+        inv.processed_sources = processed;
+        let warnings = std::mem::take(&mut inv.warnings);
+        Ok((inv, warnings))
     }
 
     /// Parse one source (recursing into directories); true when something parsed it.
@@ -341,7 +348,7 @@ impl Inventory {
                 return Ok(true);
             }
             for (plugin, msg) in &failures {
-                crate::diag::warn(format!(
+                self.warnings.push(format!(
                     "Failed to parse inventory with '{plugin}' plugin: {msg}"
                 ));
             }
@@ -351,7 +358,8 @@ impl Inventory {
                 "Completely failed to parse inventory source {source}"
             )));
         }
-        crate::diag::warn(format!("Unable to parse {source} as an inventory source"));
+        self.warnings
+            .push(format!("Unable to parse {source} as an inventory source"));
         Ok(false)
     }
 
@@ -485,7 +493,7 @@ impl Inventory {
                 };
                 match prio {
                     Some(p) => g.priority = p,
-                    None => crate::diag::warn(format!(
+                    None => self.warnings.push(format!(
                         "Invalid priority value '{}' for group '{}'.Setting priority to default value.",
                         display_value(&value),
                         g.name
@@ -531,7 +539,8 @@ impl Inventory {
         }
         for h in hosts.iter().filter(|_| warn) {
             if self.groups.contains_key(h) {
-                crate::diag::warn(format!("Found both group and host with same name: {h}"));
+                self.warnings
+                    .push(format!("Found both group and host with same name: {h}"));
             }
         }
     }

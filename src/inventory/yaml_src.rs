@@ -86,13 +86,13 @@ fn is_empty(n: &Node) -> bool {
     }
 }
 
-fn warn_group_name(name: &str) {
+fn warn_group_name(inv: &mut Inventory, name: &str) {
     let bad = name
         .chars()
         .enumerate()
         .any(|(i, c)| !(c.is_alphanumeric() || c == '_') || (i == 0 && c.is_numeric()));
     if bad {
-        crate::diag::warn("Invalid characters were found in group names but not replaced, use -vvvv to see details");
+        inv.warnings.push("Invalid characters were found in group names but not replaced, use -vvvv to see details".into());
     }
 }
 
@@ -103,7 +103,7 @@ fn parse_group(
     source: &str,
 ) -> Result<String, String> {
     if !matches!(data.kind, Kind::Map(_) | Kind::Null) {
-        crate::diag::warn(format!(
+        inv.warnings.push(format!(
             "Skipping '{group}' as this is not a valid group definition"
         ));
         return Ok(group.to_string());
@@ -114,7 +114,7 @@ fn parse_group(
         ));
     }
     if !inv.groups.contains_key(group) {
-        warn_group_name(group);
+        warn_group_name(inv, group);
     }
     inv.add_group(group);
     let Some(map) = data.as_map() else {
@@ -148,7 +148,7 @@ fn parse_group(
         let value = sections.get(key.as_str()).unwrap_or(raw);
         let Some(entries) = value.as_map() else {
             if !value.is_null() {
-                crate::diag::warn(format!(
+                inv.warnings.push(format!(
                     "Skipping key ({key}) in group ({group}) as it is not a mapping, it is a {}",
                     py_type(value)
                 ));
@@ -190,7 +190,7 @@ fn parse_group(
                     }
                 }
             }
-            _ => crate::diag::warn(format!(
+            _ => inv.warnings.push(format!(
                 "Skipping unexpected key ({key}) in group ({group}), only \"vars\", \"children\" and \"hosts\" are valid"
             )),
         }
