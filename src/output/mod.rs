@@ -1,6 +1,20 @@
 //! Output callbacks. The engine reports what happens through [`Callback`]; the default
 //! callback prints what ansible-playbook's default stdout callback prints, the json callback
 //! collects Ansible's json structure and prints it at the end.
+//!
+//! What the callbacks read from a result map, as Ansible's results carry it:
+//! - `changed`, and for debug `_ansible_verbose_always: true` (that is what makes
+//!   `ok: [h] => {"msg": ...}` appear without -v; debug results are narrowed to `msg`, or to
+//!   the variable for `var:`);
+//! - `_ansible_no_log: true` on censored results (item label `(censored due to no_log)`),
+//!   `_ansible_item_label` for `loop_control.label`;
+//! - `warnings` (list of strings) and `deprecations` (strings or `{msg: ...}`), shown on
+//!   stderr as `[WARNING]: ...` / `[DEPRECATION WARNING]: ...`;
+//! - [`ERROR_TEXT_KEY`]: the `[ERROR]: ...` report above a `fatal:` line;
+//! - `diff` (shown through [`Callback::file_diff`]), `invocation` (shown from -vvv on).
+//!
+//! Every `_ansible_*` key is left out of the `=> {...}` dumps; the json callback keeps them
+//! (as Ansible's does) except [`ERROR_TEXT_KEY`].
 
 use serde_json::{Map, Value};
 
@@ -58,7 +72,7 @@ pub struct TaskInfo {
     pub no_log: bool,
     /// True when the task has a loop: per-item results are reported through `item_result`.
     pub is_loop: bool,
-    /// Verbosity at which `debug` prints (debug's `verbosity` argument).
+    /// The task runs in check mode (`[CHECK MODE]` in its banner with `check_mode_markers`).
     pub check_mode: bool,
 }
 
