@@ -73,13 +73,23 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     let play_src = args.remove("_play_src");
     let params = match spec().validate(module, &args) {
         Ok(p) => p,
-        Err(e) => return Failure::new(e).into_result(),
+        Err(e) => {
+            // Ansible's action plugin has already checksummed `content` and adds an empty diff.
+            let mut f = Failure::new(e);
+            if let Some(c) = args.get("content").and_then(|v| v.as_str()) {
+                f = f.with("checksum", digest(c.as_bytes(), "sha1"));
+            }
+            return f.with("diff", json!([])).into_result();
+        }
     };
     let mut r = match run_inner(&params, play_src, ctx) {
         Ok(r) => r,
         Err(f) => f.into_result(),
     };
-    if !r.contains_key("diff") {
+    // The checks Ansible's action plugin makes before any transfer fail without a diff.
+    const ACTION_ERRORS: &[&str] = &["src and content are mutually exclusive", "src (or content) is required", "can not use content with a dir as dest"];
+    let action_error = r.get("msg").and_then(|m| m.as_str()).is_some_and(|m| ACTION_ERRORS.contains(&m));
+    if !r.contains_key("diff") && !action_error {
         r.insert("diff".into(), json!([]));
     }
     add_path_info_result(&mut r);

@@ -194,20 +194,7 @@ fn attr_path(path: &str, follow: bool) -> PathBuf {
 
 /// os.path.realpath: resolves what exists, keeps the rest.
 fn realpath(p: &Path) -> PathBuf {
-    if let Ok(c) = fs::canonicalize(p) {
-        return c;
-    }
-    match fs::read_link(p) {
-        Ok(t) => {
-            let t = if t.is_absolute() {
-                t
-            } else {
-                p.parent().unwrap_or(Path::new("/")).join(t)
-            };
-            t
-        }
-        Err(_) => p.to_path_buf(),
-    }
+    crate::util::realpath(p)
 }
 
 fn set_attrs(c: &Ctx, path: &Path, diff: &mut AttrDiff) -> MResult<bool> {

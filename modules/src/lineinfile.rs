@@ -127,7 +127,7 @@ fn write_changes(
             )));
         }
     }
-    let real = fs::canonicalize(dest).unwrap_or_else(|_| Path::new(dest).to_path_buf());
+    let real = crate::util::realpath(Path::new(dest));
     atomic_write(&real, data.as_bytes())
         .map_err(|e| Failure::new(format!("Unable to write {dest}: {e}")))
 }

@@ -12,7 +12,7 @@ pub fn run(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
     };
     let data = params.string("data").unwrap_or_default();
     if data == "crash" {
-        return Failure::new("boom")
+        return Failure::new("Task failed: Module failed: boom")
             .with("exception", "Exception: boom")
             .into_result();
     }

@@ -157,9 +157,7 @@ pub fn run(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
     o.insert("writeable".into(), json!(access(&path, libc::W_OK)));
     o.insert("executable".into(), json!(access(&path, libc::X_OK)));
     if ft.is_symlink() {
-        let real = std::fs::canonicalize(&path)
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| path.clone());
+        let real = crate::util::realpath(std::path::Path::new(&path)).display().to_string();
         o.insert("lnk_source".into(), json!(real));
         o.insert(
             "lnk_target".into(),
