@@ -87,8 +87,15 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         Err(f) => f.into_result(),
     };
     // The checks Ansible's action plugin makes before any transfer fail without a diff.
-    const ACTION_ERRORS: &[&str] = &["src and content are mutually exclusive", "src (or content) is required", "can not use content with a dir as dest"];
-    let action_error = r.get("msg").and_then(|m| m.as_str()).is_some_and(|m| ACTION_ERRORS.contains(&m));
+    const ACTION_ERRORS: &[&str] = &[
+        "src and content are mutually exclusive",
+        "src (or content) is required",
+        "can not use content with a dir as dest",
+    ];
+    let action_error = r
+        .get("msg")
+        .and_then(|m| m.as_str())
+        .is_some_and(|m| ACTION_ERRORS.contains(&m));
     if !r.contains_key("diff") && !action_error {
         r.insert("diff".into(), json!([]));
     }

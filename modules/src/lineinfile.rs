@@ -37,6 +37,12 @@ fn spec() -> Spec {
         .exclusive(&["backrefs", "search_string"])
 }
 
+/// The text a pattern is searched in: the line without its newline, so that `$` matches
+/// before the newline as in Python's `re`.
+fn body(l: &str) -> &str {
+    l.strip_suffix('\n').unwrap_or(l)
+}
+
 fn compile(re: &str) -> MResult<Regex> {
     Regex::new(re).map_err(|e| Failure::new(format!("Invalid regular expression {re:?}: {e}")))
 }
@@ -233,7 +239,7 @@ fn present(
     let mut exact = false;
     if let Some(re) = &re_m {
         for (n, l) in lines.iter().enumerate() {
-            if re.is_match(l) {
+            if re.is_match(body(l)) {
                 index[0] = n as i64;
                 matched = Some(l.clone());
                 if firstmatch {
@@ -258,7 +264,7 @@ fn present(
             if line == l.trim_end_matches(['\r', '\n']) {
                 index[0] = n as i64;
                 exact = true;
-            } else if re_ins.as_ref().is_some_and(|r| r.is_match(l)) {
+            } else if re_ins.as_ref().is_some_and(|r| r.is_match(body(l))) {
                 if insertafter.is_some() {
                     index[1] = n as i64 + 1;
                     if firstmatch {
@@ -281,7 +287,7 @@ fn present(
     if index[0] != -1 {
         let mut new_line = match (&matched, backrefs, &re_m) {
             (Some(m), true, Some(re)) => re
-                .captures(m)
+                .captures(body(m))
                 .map(|c| expand(&c, line))
                 .unwrap_or_else(|| line.to_string()),
             _ => line.to_string(),
@@ -379,7 +385,7 @@ fn absent(
         .into_iter()
         .filter(|l| {
             let m = if let Some(re) = &re {
-                re.is_match(l)
+                re.is_match(body(l))
             } else if let Some(s) = search {
                 l.contains(s)
             } else {

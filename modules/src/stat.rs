@@ -157,7 +157,9 @@ pub fn run(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
     o.insert("writeable".into(), json!(access(&path, libc::W_OK)));
     o.insert("executable".into(), json!(access(&path, libc::X_OK)));
     if ft.is_symlink() {
-        let real = crate::util::realpath(std::path::Path::new(&path)).display().to_string();
+        let real = crate::util::realpath(std::path::Path::new(&path))
+            .display()
+            .to_string();
         o.insert("lnk_source".into(), json!(real));
         o.insert(
             "lnk_target".into(),

@@ -763,13 +763,21 @@ pub fn add_path_info_result(r: &mut Map<String, Value>) {
 /// Python's `os.path.realpath` (non-strict): resolves every symlink that exists and keeps
 /// the components that do not.
 pub fn realpath(p: &Path) -> PathBuf {
-    let start = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let start = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
     let mut out = PathBuf::from("/");
-    let mut pending: Vec<std::ffi::OsString> = start.components().rev().filter_map(|c| match c {
-        std::path::Component::Normal(s) => Some(s.to_os_string()),
-        std::path::Component::ParentDir => Some("..".into()),
-        _ => None,
-    }).collect();
+    let mut pending: Vec<std::ffi::OsString> = start
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_os_string()),
+            std::path::Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
     let mut hops = 0;
     while let Some(c) = pending.pop() {
         if c == ".." {
