@@ -259,7 +259,9 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.inventory_sources = if args.inventory.is_empty() {
         match cfg.defaults("inventory") {
             Some(inv) => inv.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| cfg.path(s).display().to_string()).collect(),
-            None => vec!["/etc/ansible/hosts".into()],
+            // The built-in default source is skipped quietly when it does not exist.
+            None if Path::new("/etc/ansible/hosts").exists() => vec!["/etc/ansible/hosts".into()],
+            None => Vec::new(),
         }
     } else {
         args.inventory.iter().map(|s| config::expand_user(s)).collect()

@@ -103,7 +103,14 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
 fn finish(run: &Arc<Run>) {
     let mut stats = run.stats.lock().unwrap().clone();
     stats.hosts.sort_keys();
-    run.cb().stats(&stats);
+    let custom = run.custom_stats.lock().unwrap().clone();
+    let mut cb = run.cb();
+    if !custom.is_empty() {
+        let mut m = Map::new();
+        m.insert("_run".into(), Value::Object(custom));
+        cb.custom_stats(&m);
+    }
+    cb.stats(&stats);
 }
 
 fn result_code(run: &Arc<Run>) -> i32 {
@@ -188,7 +195,14 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     }
 
     let check_mode = run.opts.check;
-    run.cb().play_start(&name, &pattern, check_mode);
+    let strategy = play.strategy.as_ref().and_then(scalar_string).unwrap_or_else(|| "linear".into());
+    run.cb().play_start_info(&crate::output::PlayInfo {
+        name: name.clone(),
+        hosts_pattern: pattern.clone(),
+        check_mode,
+        path: format!("{}:{}", play.span.file, play.span.line),
+        strategy,
+    });
     if hosts.is_empty() {
         run.cb().no_hosts_matched();
         return Ok(PlayOutcome::Continue);
@@ -252,7 +266,6 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         }
         // A batch where every host failed ends the play (and the run).
         if ctx.active(&batch).is_empty() && !batch.iter().all(|h| ctx.ended.lock().unwrap().contains(h)) {
-            run.cb().no_hosts_remaining();
             return Ok(PlayOutcome::Stop);
         }
     }

@@ -5,7 +5,7 @@ use super::actions;
 use super::play::PlayCtx;
 use super::scope::Scope;
 use crate::error::{Error, Result};
-use crate::output::{RunnerResult, Status, TaskInfo};
+use crate::output::{RunnerResult, Status, TaskInfo, ERROR_TEXT_KEY};
 use crate::playbook::{scalar_string, LoopKind, Task};
 use crate::template::Context;
 use crate::yaml::{Kind, Node};
@@ -226,17 +226,29 @@ where
 fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &TaskInfo, o: HostOutcome) {
     let run = &ctx.run;
     {
+        let mut shown = if info.no_log { censor(&o.result) } else { o.result.clone() };
+        if matches!(o.status, Status::Failed | Status::Unreachable) && !shown.contains_key(ERROR_TEXT_KEY) {
+            shown.insert(ERROR_TEXT_KEY.into(), json!(error_text(task, &o.result, info.no_log)));
+        }
         let mut cb = run.cb();
         for (left, r) in &o.retries {
             cb.retry(info, &o.host, *left, r);
         }
         for item in &o.items {
-            cb.item_result(info, item);
+            let mut item = item.clone();
+            if info.no_log {
+                item.result = censor(&item.result);
+            }
+            if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
+                cb.file_diff(info, &item);
+            }
+            cb.item_result(info, &item);
         }
-        cb.runner_result(
-            info,
-            &RunnerResult { host: o.host.clone(), delegated_to: o.delegated_to.clone(), status: o.status, result: o.result.clone(), item: None, ignored: o.ignored },
-        );
+        let rr = RunnerResult { host: o.host.clone(), delegated_to: o.delegated_to.clone(), status: o.status, result: shown, item: None, ignored: o.ignored };
+        if run.opts.diff && matches!(o.status, Status::Ok | Status::Changed) && o.items.is_empty() {
+            cb.file_diff(info, &rr);
+        }
+        cb.runner_result(info, &rr);
     }
     let changed = o.result.get("changed").map(truthy).unwrap_or(false);
     match o.status {
@@ -277,6 +289,34 @@ fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &Task
     if changed && matches!(o.status, Status::Changed | Status::Ok) {
         notify(ctx, task, scope, &o.host);
     }
+}
+
+/// What the output may show of a `no_log` result.
+fn censor(r: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("censored".into(), json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"));
+    for k in ["attempts", "changed", "retries"] {
+        if let Some(v) = r.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("_ansible_no_log".into(), json!(true));
+    out
+}
+
+/// The `[ERROR]: ...` report Ansible prints above a `fatal:` line.
+fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
+    let msg = if no_log { "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string() } else { r.get("msg").map(value_str).unwrap_or_default() };
+    let head = if msg.starts_with("Task failed:") {
+        msg
+    } else if r.contains_key("unreachable") {
+        format!("Task failed: {msg}")
+    } else if crate::playbook::is_controller_action(&task.action) {
+        format!("Task failed: Action failed: {msg}")
+    } else {
+        format!("Task failed: Module failed: {msg}")
+    };
+    crate::error::Error::at(head, &task.span).report()
 }
 
 fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) {

@@ -31,7 +31,12 @@ pub fn run_items(ctx: &Arc<PlayCtx>, items: &[Item], scope: &Arc<Scope>, hosts: 
 }
 
 fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
-    let s = scope.child(b.kw.clone(), b.role.clone());
+    let s = match (&b.role, b.is_role) {
+        (Some(role), true) if !role.params.is_empty() => {
+            Arc::new(Scope { parent: Some(scope.clone()), kw: b.kw.clone(), role: Some(role.clone()), params: Some(role.params.clone()), inherit_conditions: true })
+        }
+        _ => scope.child(b.kw.clone(), b.role.clone()),
+    };
     run_items(ctx, &b.block, &s, hosts)?;
     if b.rescue.is_empty() && b.always.is_empty() {
         return Ok(());

@@ -101,7 +101,9 @@ pub fn dump_results(
     if verbosity < 3 {
         abridged.shift_remove("diff");
     }
+    // Ansible carries `failed` as the result's status, not as a key it shows.
     for k in [
+        "failed",
         "exception",
         "warnings",
         "deprecations",
