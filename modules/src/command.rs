@@ -312,7 +312,6 @@ pub fn raw(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     if ctx.check_mode {
         r.insert("changed".into(), json!(false));
         r.insert("skipped".into(), json!(true));
-        r.insert("msg".into(), json!("check mode not supported for raw"));
         return r;
     }
     let exe = params
