@@ -223,7 +223,7 @@ fn py_float_str(s: &str) -> Option<f64> {
 
 /// A map value from key/value pairs, in order.
 pub fn map_from(pairs: Vec<(Value, Value)>) -> Value {
-    Value::from_iter(pairs)
+    Value::from_pairs(pairs)
 }
 
 fn map_pairs(v: &Value) -> Vec<(Value, Value)> {
@@ -2142,20 +2142,6 @@ fn pep440_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
         .then(ka.4.cmp(&kb.4)))
 }
 
-fn version_f(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
-    let version = a.str(0, "version").unwrap_or_default();
-    let op = a.str(1, "operator").unwrap_or_else(|| "eq".into());
-    let strict = a.flag(2, "strict", false);
-    let vt = a.str(3, "version_type");
-    Ok(Value::from(version_compare(
-        &pyfmt::to_str(&v),
-        &version,
-        &op,
-        strict,
-        vt.as_deref(),
-    )?))
-}
-
 // ---------------------------------------------------------------------------------------
 // URLs.
 
@@ -2352,7 +2338,6 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["log"], log, false);
     add(env, &["abs"], abs, false);
     add(env, &["round"], round, false);
-    add(env, &["version_compare", "version"], version_f, false);
     add(env, &["urlsplit"], urlsplit, false);
     // Jinja builtins that minijinja implements like Jinja, under Ansible's FQCN too.
     use minijinja::filters as mf;
@@ -2364,4 +2349,29 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ansible.builtin.groupby", mf::groupby);
     env.add_filter("ansible.builtin.reverse", mf::reverse);
     env.add_function("dict", dict_fn);
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn sha_crypt_matches_glibc() {
+        assert_eq!(
+            sha_crypt(b"Hello world!", "saltstring", None, true),
+            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+        );
+        assert_eq!(
+            sha_crypt(b"Hello world!", "saltstring", None, false),
+            "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
+        );
+    }
+
+    #[test]
+    fn python_split_and_quote() {
+        assert_eq!(py_split("  a  b ", None, -1).unwrap(), vec!["a", "b"]);
+        assert_eq!(py_split("a,b,,c", Some(","), 1).unwrap(), vec!["a", "b,,c"]);
+        assert_eq!(shell_quote("it's"), "'it'\"'\"'s'");
+        assert_eq!(normpath("/a/./b/../c/"), "/a/c");
+    }
 }
