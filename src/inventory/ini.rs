@@ -2,7 +2,7 @@
 
 use super::address::expand_hostpattern;
 use super::pyliteral::{ini_value, shlex_split};
-use super::{to_safe_group_name, Inventory};
+use super::Inventory;
 use crate::yaml::Span;
 use indexmap::IndexMap;
 use regex::Regex;
@@ -67,7 +67,7 @@ pub fn parse_str(
             continue;
         }
         if let Some(c) = section_re().captures(line) {
-            group = to_safe_group_name(&c[1]);
+            group = c[1].to_string();
             state = c
                 .get(2)
                 .map(|m| m.as_str().to_string())

@@ -123,19 +123,12 @@ fn set_var(vars: &mut Mapping, key: &str, span: Span, value: Node, merge: bool) 
     vars.insert(key.to_string(), span, value);
 }
 
-/// `to_safe_group_name(force=True)`: every character that cannot be in a variable name
-/// becomes `_` (the INI plugin does this for section names).
-pub fn to_safe_group_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for (i, c) in name.chars().enumerate() {
-        let word = c.is_alphanumeric() || c == '_';
-        if !word || (i == 0 && c.is_numeric()) {
-            out.push('_');
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// Does a group name hold characters Ansible calls invalid (`^[\d\W]|[^\w]`)? Such names
+/// are kept as written (TRANSFORM_INVALID_GROUP_CHARS=never) but warned about.
+pub fn has_invalid_group_chars(name: &str) -> bool {
+    name.chars()
+        .enumerate()
+        .any(|(i, c)| !(c.is_alphanumeric() || c == '_') || (i == 0 && c.is_numeric()))
 }
 
 /// `unfrackpath(follow=False)`: ~ and $VARS expanded, made absolute and normalised.
@@ -384,6 +377,11 @@ impl Inventory {
     /// Add a group if missing; returns its name.
     pub(crate) fn add_group(&mut self, name: &str) -> String {
         if !self.groups.contains_key(name) {
+            if has_invalid_group_chars(name) {
+                self.warnings.push(
+                    "Invalid characters were found in group names but not replaced, use -vvvv to see details".into(),
+                );
+            }
             self.groups.insert(
                 name.to_string(),
                 Group {

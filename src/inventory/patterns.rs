@@ -253,7 +253,9 @@ impl Inventory {
             results.extend(self.hosts.keys().filter(|h| re.is_match(h)).cloned());
         }
         if results.is_empty() && LOCALHOST.contains(&pattern) {
-            results.push(pattern.to_string());
+            // The first localhost-like host of the inventory stands in for all of them.
+            let explicit = self.hosts.keys().find(|h| LOCALHOST.contains(&h.as_str()));
+            results.push(explicit.cloned().unwrap_or_else(|| pattern.to_string()));
         }
         if results.is_empty() && groups.is_empty() && pattern != "all" {
             warnings.push(format!(

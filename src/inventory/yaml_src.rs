@@ -86,16 +86,6 @@ fn is_empty(n: &Node) -> bool {
     }
 }
 
-fn warn_group_name(inv: &mut Inventory, name: &str) {
-    let bad = name
-        .chars()
-        .enumerate()
-        .any(|(i, c)| !(c.is_alphanumeric() || c == '_') || (i == 0 && c.is_numeric()));
-    if bad {
-        inv.warnings.push("Invalid characters were found in group names but not replaced, use -vvvv to see details".into());
-    }
-}
-
 fn parse_group(
     inv: &mut Inventory,
     group: &str,
@@ -112,9 +102,6 @@ fn parse_group(
         return Err(format!(
             "Unable to add group {group}: Invalid empty/false group name provided: {group}"
         ));
-    }
-    if !inv.groups.contains_key(group) {
-        warn_group_name(inv, group);
     }
     inv.add_group(group);
     let Some(map) = data.as_map() else {
