@@ -31,6 +31,7 @@ const MIN: &[&str] = &[
     "platform",
     "selinux",
     "service_mgr",
+    "ssh_pub_keys",
     "user",
 ];
 const HARDWARE: &[&str] = &["hardware"];
@@ -721,6 +722,26 @@ fn hardware(f: &mut Map<String, Value>) {
     }
 }
 
+/// The host's public SSH keys (Ansible's ssh_pub_keys collector).
+fn ssh_pub_keys(f: &mut Map<String, Value>) {
+    for dir in ["/etc/ssh", "/etc/openssh", "/etc"] {
+        let mut found = false;
+        for algo in ["dsa", "rsa", "ecdsa", "ed25519"] {
+            if let Some(t) = read(&format!("{dir}/ssh_host_{algo}_key.pub")) {
+                let w: Vec<&str> = t.split_whitespace().collect();
+                if w.len() >= 2 {
+                    f.insert(format!("ssh_host_key_{algo}_public"), json!(w[1]));
+                    f.insert(format!("ssh_host_key_{algo}_public_keytype"), json!(w[0]));
+                    found = true;
+                }
+            }
+        }
+        if found {
+            break;
+        }
+    }
+}
+
 fn loadavg(f: &mut Map<String, Value>) {
     let mut l = [0f64; 3];
     if unsafe { libc::getloadavg(l.as_mut_ptr(), 3) } == 3 {
@@ -1077,27 +1098,37 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         };
         f.insert("is_chroot".into(), json!(is_chroot));
     }
+    if sel.contains("ssh_pub_keys") {
+        ssh_pub_keys(&mut f);
+    }
     if sel.contains("local") {
         local(&mut f, &fact_path, &mut warnings);
     }
+    f.insert("gather_subset".into(), json!(subset));
+    f.insert("module_setup".into(), json!(true));
     let filters = params.list("filter").unwrap_or_default();
     if !filters.is_empty() && !(filters.len() == 1 && filters[0] == "*") {
         f = f
             .into_iter()
             .filter(|(k, _)| {
-                let prefixed = format!("ansible_{k}");
+                // Facts are matched under their `ansible_` names; gather_subset and
+                // module_setup have no such name.
+                let name = if k == "gather_subset" || k == "module_setup" {
+                    k.clone()
+                } else {
+                    format!("ansible_{k}")
+                };
                 filters.iter().any(|pat| {
                     pat.is_empty()
-                        || fnmatch(k, pat)
-                        || fnmatch(&prefixed, pat)
+                        || fnmatch(&name, pat)
                         || (!pat.starts_with("ansible_")
-                            && fnmatch(&prefixed, &format!("ansible_{pat}")))
+                            && !pat.starts_with("facter")
+                            && !pat.starts_with("ohai")
+                            && fnmatch(&name, &format!("ansible_{pat}")))
                 })
             })
             .collect();
     }
-    f.insert("gather_subset".into(), json!(subset));
-    f.insert("module_setup".into(), json!(true));
     let mut r = ModuleResult::new();
     r.insert("ansible_facts".into(), Value::Object(f));
     r.insert("changed".into(), json!(false));
