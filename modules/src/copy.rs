@@ -161,7 +161,7 @@ fn run_inner(
         }
     }
     let basename = params.string("_original_basename").or_else(|| {
-        src_path.as_ref().and_then(|s| {
+        src_path.as_ref().or(src_param.as_ref()).and_then(|s| {
             Path::new(s)
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())

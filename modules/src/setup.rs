@@ -274,9 +274,7 @@ fn distribution(f: &mut Map<String, Value>) {
     if name == "Debian" {
         if let Some(dv) = read("/etc/debian_version") {
             let dv = dv.trim();
-            if dv.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                version = dv.to_string();
-            } else if version.is_empty() {
+            if dv.chars().next().is_some_and(|c| c.is_ascii_digit()) || version.is_empty() {
                 version = dv.to_string();
             }
         }
@@ -1107,7 +1105,7 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     f.insert("gather_subset".into(), json!(subset));
     f.insert("module_setup".into(), json!(true));
     let filters = params.list("filter").unwrap_or_default();
-    if !filters.is_empty() && !(filters.len() == 1 && filters[0] == "*") {
+    if !(filters.is_empty() || filters.len() == 1 && filters[0] == "*") {
         f = f
             .into_iter()
             .filter(|(k, _)| {

@@ -260,7 +260,7 @@ fn perms_for(user: char, perms: &str, prev: u32, is_dir: bool, use_umask: bool) 
             ('o', 'u') => (prev & 0o700) >> 6,
             ('o', 'g') => (prev & 0o070) >> 3,
             ('o', 'o') => prev & 0o007,
-            ('o', 'X') => u32::from(x_ok) * 0o001,
+            ('o', 'X') => u32::from(x_ok),
             _ => 0,
         };
     }
