@@ -2,3 +2,6 @@
 //! per-host agent is built on the same request/response shape.
 
 pub mod local;
+pub mod ssh;
+pub mod agent;
+pub mod params;

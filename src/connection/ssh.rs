@@ -1,0 +1,1277 @@
+//! The SSH transport: one russh session per host for the whole run, the agent (this very
+//! binary) uploaded once per version into a private directory under remote_tmp, started in
+//! one exec channel and kept; every module call is one framed request and one response.
+//!
+//! The API is blocking (the engine is threaded): every call runs on one shared tokio
+//! runtime. Calls on one connection are serialized by a mutex.
+
+use super::agent::{encode_frame, FrameBuffer, Request, Response};
+use super::params::{BecomeParams, ConnParams};
+use play_modules::{Args, ModuleContext, ModuleResult};
+use russh::client::{self, Handle};
+use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKey};
+use russh::ChannelMsg;
+use sha1::Digest as _;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// Why a connection or an agent call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnErrorKind {
+    /// The host could not be reached or the session/agent was lost: Ansible's UNREACHABLE.
+    Unreachable,
+    /// The task fails but the host stays reachable (a wrong become password, for instance).
+    Failed,
+}
+
+/// An error with Ansible's wording, to be reported for the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnError {
+    pub kind: ConnErrorKind,
+    pub msg: String,
+}
+
+impl ConnError {
+    fn unreachable(msg: impl Into<String>) -> ConnError {
+        ConnError {
+            kind: ConnErrorKind::Unreachable,
+            msg: msg.into(),
+        }
+    }
+    fn ssh(msg: impl AsRef<str>) -> ConnError {
+        ConnError::unreachable(format!(
+            "Failed to connect to the host via ssh: {}",
+            msg.as_ref()
+        ))
+    }
+    fn failed(msg: impl Into<String>) -> ConnError {
+        ConnError {
+            kind: ConnErrorKind::Failed,
+            msg: msg.into(),
+        }
+    }
+    /// Whether the engine should mark the host UNREACHABLE (otherwise the task FAILED).
+    pub fn is_unreachable(&self) -> bool {
+        self.kind == ConnErrorKind::Unreachable
+    }
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for ConnError {}
+
+/// The runtime every connection runs on.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("play-ssh")
+            .enable_all()
+            .build()
+            .expect("cannot start the tokio runtime for SSH")
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// known_hosts
+
+/// What known_hosts says about a host's key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HostKeyStatus {
+    Known,
+    Unknown,
+    /// A key of the same type is recorded and differs: (file, line).
+    Changed(PathBuf, usize),
+    /// The key is marked @revoked: (file, line).
+    Revoked(PathBuf, usize),
+}
+
+fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..20].copy_from_slice(&sha1::Sha1::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = sha1::Sha1::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(data);
+    let mut outer = sha1::Sha1::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+fn known_host_name(host: &str, port: u16) -> String {
+    if port == 22 {
+        host.to_string()
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+fn host_entry_matches(patterns: &str, name: &str) -> bool {
+    use base64::Engine as _;
+    if let Some(rest) = patterns.strip_prefix("|1|") {
+        let mut parts = rest.split('|');
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let (Some(Ok(salt)), Some(Ok(hash))) = (
+            parts.next().map(|s| b64.decode(s)),
+            parts.next().map(|s| b64.decode(s)),
+        ) else {
+            return false;
+        };
+        return hmac_sha1(&salt, name.as_bytes())[..] == hash[..];
+    }
+    let ps: Vec<&str> = vec![patterns];
+    super::params::pattern_list_match(&ps, name)
+}
+
+fn alg_family(a: &Algorithm) -> String {
+    match a {
+        Algorithm::Rsa { .. } => "ssh-rsa".into(),
+        other => other.as_str().to_string(),
+    }
+}
+
+/// The (file, line, key) entries of known_hosts files recorded for `host`:`port`.
+fn known_keys(files: &[PathBuf], host: &str, port: u16) -> Vec<(PathBuf, usize, bool, PublicKey)> {
+    let name = known_host_name(host, port);
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let mut first = words.next().unwrap_or("");
+            let mut revoked = false;
+            if first.starts_with('@') {
+                if first == "@revoked" {
+                    revoked = true;
+                } else {
+                    continue; // @cert-authority: certificates are not offered.
+                }
+                first = words.next().unwrap_or("");
+            }
+            let (Some(_alg), Some(b64)) = (words.next(), words.next()) else {
+                continue;
+            };
+            if !host_entry_matches(first, &name) {
+                continue;
+            }
+            if let Ok(k) = russh::keys::parse_public_key_base64(b64) {
+                out.push((f.clone(), i + 1, revoked, k));
+            }
+        }
+    }
+    out
+}
+
+/// Check a server key against known_hosts as OpenSSH does.
+pub fn check_host_key(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostKeyStatus {
+    let entries = known_keys(files, host, port);
+    for (f, line, revoked, k) in &entries {
+        if *revoked && k.key_data() == key.key_data() {
+            return HostKeyStatus::Revoked(f.clone(), *line);
+        }
+    }
+    if entries
+        .iter()
+        .any(|(_, _, r, k)| !r && k.key_data() == key.key_data())
+    {
+        return HostKeyStatus::Known;
+    }
+    let fam = alg_family(&key.algorithm());
+    if let Some((f, line, _, _)) = entries
+        .iter()
+        .find(|(_, _, r, k)| !r && alg_family(&k.algorithm()) == fam)
+    {
+        return HostKeyStatus::Changed(f.clone(), *line);
+    }
+    HostKeyStatus::Unknown
+}
+
+fn key_type_name(key: &PublicKey) -> &'static str {
+    match key.algorithm() {
+        Algorithm::Ed25519 => "ED25519",
+        Algorithm::Ecdsa { .. } => "ECDSA",
+        Algorithm::Rsa { .. } => "RSA",
+        Algorithm::Dsa => "DSA",
+        _ => "host",
+    }
+}
+
+struct ClientHandler {
+    host: String,
+    port: u16,
+    checking: bool,
+    accept_new: bool,
+    known_hosts: Vec<PathBuf>,
+    /// Why the key was refused, for the error message.
+    verdict: Arc<Mutex<Option<String>>>,
+}
+
+impl client::Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let key = match key {
+            russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            russh::keys::PublicKeyOrCertificate::Certificate(c) => {
+                PublicKey::from(c.public_key().clone())
+            }
+        };
+        if !self.checking {
+            return Ok(true);
+        }
+        let fp = key.fingerprint(HashAlg::Sha256);
+        let kt = key_type_name(&key);
+        let name = known_host_name(&self.host, self.port);
+        let refuse = |msg: String| {
+            *self.verdict.lock().unwrap() = Some(msg);
+            Ok(false)
+        };
+        match check_host_key(&self.known_hosts, &self.host, self.port, &key) {
+            HostKeyStatus::Known => Ok(true),
+            HostKeyStatus::Unknown if self.accept_new => {
+                if let Some(f) = self.known_hosts.first() {
+                    if let Some(dir) = f.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(f) {
+                        let _ = writeln!(file, "{name} {}", key.to_openssh().unwrap_or_default());
+                    }
+                }
+                Ok(true)
+            }
+            HostKeyStatus::Unknown => refuse(format!(
+                "No {kt} host key is known for {name} and you have requested strict checking. \
+                 The {kt} key fingerprint is {fp}. Host key verification failed. \
+                 (Add the key to {} or turn host_key_checking off.)",
+                self.known_hosts.first().map(|p| p.display().to_string()).unwrap_or_default()
+            )),
+            HostKeyStatus::Changed(f, line) => refuse(format!(
+                "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                 @    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+                 @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n\
+                 IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n\
+                 The fingerprint for the {kt} key sent by the remote host {name} is\n{fp}.\n\
+                 Offending {kt} key in {}:{line}\n\
+                 Host key for {name} has changed and you have requested strict checking.\n\
+                 Host key verification failed.",
+                f.display()
+            )),
+            HostKeyStatus::Revoked(f, line) => refuse(format!(
+                "The {kt} host key for {name} ({fp}) is marked as revoked in {}:{line}. Host key verification failed.",
+                f.display()
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// the agent binary
+
+/// The sha256 (hex) of a local file, computed once per path.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(h) = cache.lock().unwrap().get(path) {
+        return Ok(h.clone());
+    }
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    let hex = hex::encode(h.finalize());
+    cache
+        .lock()
+        .unwrap()
+        .insert(path.to_path_buf(), hex.clone());
+    Ok(hex)
+}
+
+/// Quote a string for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A remote path for the shell, with a leading `~` expanded by the target's shell.
+fn remote_path_expr(p: &str) -> String {
+    if p == "~" {
+        "\"$HOME\"".into()
+    } else if let Some(rest) = p.strip_prefix("~/") {
+        format!("\"$HOME\"/{}", shell_quote(rest))
+    } else {
+        shell_quote(p)
+    }
+}
+
+fn local_uname() -> String {
+    let os = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "Darwin",
+        "freebsd" => "FreeBSD",
+        other => other,
+    };
+    format!("{os} {}", std::env::consts::ARCH)
+}
+
+const SHA_CMD: &str = "(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\") | cut -d' ' -f1";
+const MISSING: u32 = 97;
+
+/// The command that checks the agent's hash and execs it (under become when asked).
+fn start_command(dir: &str, hash: &str, become_prefix: &str) -> String {
+    let script = format!(
+        "umask 077; d={dir}; f=\"$d/play\"; if [ -f \"$f\" ]; then h=$( {SHA_CMD} ); \
+         if [ \"$h\" = {hash} ]; then exec {become_prefix}\"$f\" __agent; fi; fi; \
+         echo PLAY_AGENT_MISSING >&2; exit {MISSING}"
+    );
+    format!("sh -c {}", shell_quote(&script))
+}
+
+/// The command that receives the agent on stdin and installs it after checking its hash.
+fn upload_command(dir: &str, hash: &str) -> String {
+    let uname = local_uname();
+    let script = format!(
+        "umask 077; d={dir}; u=$(uname -sm); if [ \"$u\" != {} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit 96; fi; \
+         mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; \
+         if ! cat > \"$t\"; then rm -f \"$t\"; exit 1; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
+         if [ \"$h\" = {hash} ]; then mv -f \"$t\" \"$d/play\"; else rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi",
+        shell_quote(&uname)
+    );
+    format!("sh -c {}", shell_quote(&script))
+}
+
+/// The sudo prompt marker the controller waits for.
+fn become_prompt() -> String {
+    format!(
+        "[sudo via play, key={:016x}] password:",
+        rand::random::<u64>()
+    )
+}
+
+fn become_prefix(b: &BecomeParams, prompt: &str) -> Result<String, ConnError> {
+    if b.method != "sudo" {
+        return Err(ConnError::failed(format!(
+            "The become method '{}' is not supported over SSH by play yet (only sudo)",
+            b.method
+        )));
+    }
+    let exe = b.exe.clone().unwrap_or_else(|| "sudo".into());
+    let flags = b.flags.clone().unwrap_or_else(|| "-H -S -n".into());
+    let mut words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
+    if b.password.is_some() {
+        words.retain(|w| w != "-n");
+        if !words.iter().any(|w| w == "-S") {
+            words.push("-S".into());
+        }
+        words.push("-p".into());
+        words.push(shell_quote(prompt));
+    }
+    Ok(format!(
+        "{exe} {} -u {} ",
+        words.join(" "),
+        shell_quote(&b.user)
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// sessions
+
+type Session = Handle<ClientHandler>;
+
+fn tcp_error(host: &str, port: u16, e: &std::io::Error) -> ConnError {
+    let why = match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => "Connection refused".to_string(),
+        std::io::ErrorKind::TimedOut => "Connection timed out".to_string(),
+        std::io::ErrorKind::HostUnreachable => "No route to host".to_string(),
+        std::io::ErrorKind::NetworkUnreachable => "Network is unreachable".to_string(),
+        _ => e.to_string(),
+    };
+    ConnError::ssh(format!("ssh: connect to host {host} port {port}: {why}"))
+}
+
+fn client_config(p: &ConnParams) -> client::Config {
+    let mut preferred = russh::Preferred::default();
+    // Offer first the key types known_hosts holds for this host, as OpenSSH does, so a host
+    // with several keys is checked against the one recorded.
+    if p.host_key_checking {
+        let known: Vec<String> = known_keys(&p.known_hosts_files, &p.host, p.port)
+            .iter()
+            .map(|(_, _, _, k)| alg_family(&k.algorithm()))
+            .collect();
+        if !known.is_empty() {
+            let mut keys: Vec<Algorithm> = preferred.key.to_vec();
+            keys.sort_by_key(|a| !known.contains(&alg_family(a)));
+            preferred.key = keys.into();
+        }
+    }
+    client::Config {
+        preferred,
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_max: 3,
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// A session and the jump host sessions it runs through (kept alive with it).
+struct Opened {
+    session: Session,
+    jumps: Vec<Session>,
+}
+
+fn open_session(
+    p: &ConnParams,
+    depth: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Opened, ConnError>> + Send + '_>> {
+    Box::pin(async move {
+        let verdict = Arc::new(Mutex::new(None));
+        let handler = ClientHandler {
+            host: p.host.clone(),
+            port: p.port,
+            checking: p.host_key_checking,
+            accept_new: p.accept_new_host_keys,
+            known_hosts: p.known_hosts_files.clone(),
+            verdict: verdict.clone(),
+        };
+        let config = Arc::new(client_config(p));
+        let mut jumps = Vec::new();
+        let result = match p.jump_params() {
+            Some(jp) if depth < 8 => {
+                let mut jump = open_session(&jp, depth + 1).await.map_err(|e| {
+                    ConnError::ssh(format!(
+                        "through jump host {}: {}",
+                        jp.host,
+                        e.msg
+                            .trim_start_matches("Failed to connect to the host via ssh: ")
+                    ))
+                })?;
+                let ch = jump
+                    .session
+                    .channel_open_direct_tcpip(p.host.clone(), p.port as u32, "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| {
+                        ConnError::ssh(format!(
+                            "channel to {}:{} through jump host {} failed: {e}",
+                            p.host, p.port, jp.host
+                        ))
+                    })?;
+                jumps.append(&mut jump.jumps);
+                jumps.push(jump.session);
+                client::connect_stream(config, ch.into_stream(), handler).await
+            }
+            _ => {
+                let addrs: Vec<_> = match tokio::net::lookup_host((p.host.as_str(), p.port)).await {
+                    Ok(a) => a.collect(),
+                    Err(_) => {
+                        return Err(ConnError::ssh(format!(
+                            "ssh: Could not resolve hostname {}: Name or service not known",
+                            p.host
+                        )))
+                    }
+                };
+                let mut last = None;
+                let mut stream = None;
+                for a in addrs {
+                    match tokio::net::TcpStream::connect(a).await {
+                        Ok(s) => {
+                            stream = Some(s);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                let Some(stream) = stream else {
+                    let e = last.unwrap_or_else(|| std::io::Error::other("no address"));
+                    return Err(tcp_error(&p.host, p.port, &e));
+                };
+                let _ = stream.set_nodelay(true);
+                client::connect_stream(config, stream, handler).await
+            }
+        };
+        let mut session = match result {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(v) = verdict.lock().unwrap().take() {
+                    return Err(ConnError::ssh(v));
+                }
+                return Err(ConnError::ssh(format!(
+                    "kex_exchange_identification with {} port {}: {e}",
+                    p.host, p.port
+                )));
+            }
+        };
+        authenticate(&mut session, p).await?;
+        Ok(Opened { session, jumps })
+    })
+}
+
+async fn authenticate(s: &mut Session, p: &ConnParams) -> Result<(), ConnError> {
+    use russh::client::AuthResult;
+    let user = p.user.clone();
+    let mut notes: Vec<String> = Vec::new();
+    let mut methods: Option<Vec<String>> = None;
+    fn note(methods: &mut Option<Vec<String>>, r: &AuthResult) {
+        if let AuthResult::Failure {
+            remaining_methods, ..
+        } = r
+        {
+            if methods.is_none() {
+                *methods = Some(
+                    remaining_methods
+                        .iter()
+                        .map(|m| <&str>::from(m).to_string())
+                        .collect(),
+                );
+            }
+        }
+    }
+    let err = |e: russh::Error| ConnError::ssh(format!("authentication as {}: {e}", p.user));
+
+    for (i, f) in p.identity_files.iter().enumerate() {
+        if !f.exists() {
+            if i < p.explicit_identities {
+                notes.push(format!(
+                    "Warning: Identity file {} not accessible: No such file or directory.",
+                    f.display()
+                ));
+            }
+            continue;
+        }
+        let key = match russh::keys::load_secret_key(f, None) {
+            Ok(k) => k,
+            Err(e) => {
+                let why = if e.to_string().to_lowercase().contains("encrypt")
+                    || matches!(e, russh::keys::Error::KeyIsEncrypted)
+                {
+                    "incorrect passphrase supplied to decrypt private key".to_string()
+                } else {
+                    "invalid format".to_string()
+                };
+                notes.push(format!("Load key \"{}\": {why}", f.display()));
+                continue;
+            }
+        };
+        let hash = if key.algorithm().is_rsa() {
+            s.best_supported_rsa_hash()
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+                .or(Some(HashAlg::Sha256))
+        } else {
+            None
+        };
+        let r = s
+            .authenticate_publickey(
+                user.clone(),
+                PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+            )
+            .await
+            .map_err(err)?;
+        if r.success() {
+            return Ok(());
+        }
+        note(&mut methods, &r);
+    }
+
+    if let Some(sock) = &p.ssh_auth_sock {
+        if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_uds(sock).await {
+            let ids = agent.request_identities().await.unwrap_or_default();
+            for id in ids {
+                let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = id else {
+                    continue;
+                };
+                let hash = if key.algorithm().is_rsa() {
+                    s.best_supported_rsa_hash()
+                        .await
+                        .ok()
+                        .flatten()
+                        .flatten()
+                        .or(Some(HashAlg::Sha256))
+                } else {
+                    None
+                };
+                match s
+                    .authenticate_publickey_with(user.clone(), key, hash, &mut agent)
+                    .await
+                {
+                    Ok(r) if r.success() => return Ok(()),
+                    Ok(r) => note(&mut methods, &r),
+                    Err(_) => continue,
+                }
+            }
+        }
+    }
+
+    if let Some(pw) = &p.password {
+        let allowed = methods
+            .as_ref()
+            .map(|m| m.iter().any(|x| x == "password"))
+            .unwrap_or(true);
+        if allowed {
+            let r = s
+                .authenticate_password(user.clone(), pw.clone())
+                .await
+                .map_err(err)?;
+            if r.success() {
+                return Ok(());
+            }
+            note(&mut methods, &r);
+        }
+    }
+
+    if methods.is_none() {
+        if let Ok(r) = s.authenticate_none(user.clone()).await {
+            if r.success() {
+                return Ok(());
+            }
+            note(&mut methods, &r);
+        }
+    }
+    let list = methods.unwrap_or_default().join(",");
+    notes.push(format!(
+        "{}@{}: Permission denied ({list}).",
+        p.user, p.host
+    ));
+    Err(ConnError::ssh(notes.join("\r\n")))
+}
+
+/// Run a command on its own channel, feeding `stdin`, and collect its output.
+async fn exec_capture(
+    s: &Session,
+    cmd: &str,
+    stdin: Option<&[u8]>,
+) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), russh::Error> {
+    let mut ch = s.channel_open_session().await?;
+    ch.exec(true, cmd).await?;
+    if let Some(data) = stdin {
+        // A command that exits early (wrong platform, disk full) closes its stdin; the
+        // exit status and stderr below then say why.
+        let _ = ch.data(data).await;
+    }
+    let _ = ch.eof().await;
+    let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => out.extend_from_slice(&data),
+            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
+            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+            ChannelMsg::Close => break,
+            _ => {}
+        }
+    }
+    Ok((code, out, err))
+}
+
+/// A running agent on one exec channel.
+struct AgentChan {
+    channel: russh::Channel<client::Msg>,
+    buf: FrameBuffer,
+    stderr: Vec<u8>,
+    next_id: u64,
+    pid: u32,
+    /// Set once the channel is gone; later calls fail at once with this.
+    dead: Option<String>,
+}
+
+/// What ended an agent channel, for messages.
+fn push_tail(buf: &mut Vec<u8>, data: &[u8]) {
+    buf.extend_from_slice(data);
+    if buf.len() > 16384 {
+        let cut = buf.len() - 16384;
+        buf.drain(..cut);
+    }
+}
+
+impl AgentChan {
+    /// Read until one whole frame arrives. Also watches stderr for a sudo prompt when
+    /// `prompt` is given (returning `Err(PROMPT)` so the caller can answer it).
+    async fn read_frame(&mut self, prompt: Option<&str>) -> Result<Vec<u8>, AgentEnd> {
+        let mut exit: Option<String> = None;
+        loop {
+            match self.buf.next_frame() {
+                Ok(Some(f)) => return Ok(f),
+                Ok(None) => {}
+                Err(e) => return Err(AgentEnd::Ended(e)),
+            }
+            if let Some(p) = prompt {
+                let text = String::from_utf8_lossy(&self.stderr);
+                if text.contains(p) {
+                    self.stderr.clear();
+                    return Err(AgentEnd::Prompt);
+                }
+            }
+            match self.channel.wait().await {
+                Some(ChannelMsg::Data { data }) => self.buf.push(&data),
+                Some(ChannelMsg::ExtendedData { data, .. }) => push_tail(&mut self.stderr, &data),
+                Some(ChannelMsg::ExitStatus { exit_status }) => {
+                    exit = Some(format!("exit status {exit_status}"))
+                }
+                Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                    exit = Some(format!("killed by signal {signal_name:?}"))
+                }
+                Some(ChannelMsg::Close) | None => {
+                    let why = exit.unwrap_or_else(|| "the SSH session was closed".into());
+                    return Err(AgentEnd::Ended(why));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).trim().to_string()
+    }
+}
+
+enum AgentEnd {
+    Prompt,
+    Ended(String),
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct BecomeKey(String, String, Option<String>, Option<String>);
+
+fn become_key(b: Option<&BecomeParams>) -> Option<BecomeKey> {
+    b.map(|b| {
+        BecomeKey(
+            b.method.clone(),
+            b.user.clone(),
+            b.flags.clone(),
+            b.exe.clone(),
+        )
+    })
+}
+
+struct Inner {
+    session: Option<Opened>,
+    agents: HashMap<Option<BecomeKey>, AgentChan>,
+}
+
+/// One SSH session to one host, with its agent(s).
+pub struct SshConnection {
+    params: ConnParams,
+    agent_binary: PathBuf,
+    agent_hash: String,
+    inner: Mutex<Inner>,
+    uploaded: std::sync::atomic::AtomicBool,
+}
+
+impl SshConnection {
+    /// Open the session, authenticate, check the host key, make sure the agent is on the
+    /// target (uploading it if missing) and start it. Blocking.
+    pub fn connect(p: &ConnParams) -> Result<SshConnection, ConnError> {
+        let agent_binary = match &p.agent_binary {
+            Some(b) => b.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| ConnError::unreachable(format!("cannot find the play binary: {e}")))?,
+        };
+        let agent_hash = file_sha256(&agent_binary).map_err(|e| {
+            ConnError::unreachable(format!(
+                "cannot read the agent binary {}: {e}",
+                agent_binary.display()
+            ))
+        })?;
+        let c = SshConnection {
+            params: p.clone(),
+            agent_binary,
+            agent_hash,
+            inner: Mutex::new(Inner {
+                session: None,
+                agents: HashMap::new(),
+            }),
+            uploaded: false.into(),
+        };
+        {
+            let mut inner = c.inner.lock().unwrap();
+            runtime().block_on(async {
+                let opened = tokio::time::timeout(p.connect_timeout, open_session(p, 0))
+                    .await
+                    .map_err(|_| {
+                        ConnError::ssh(format!(
+                            "ssh: connect to host {} port {}: Connection timed out",
+                            p.host, p.port
+                        ))
+                    })??;
+                inner.session = Some(opened);
+                c.ensure_agent(&mut inner, None).await
+            })?;
+        }
+        Ok(c)
+    }
+
+    /// The settings this connection was opened with.
+    pub fn params(&self) -> &ConnParams {
+        &self.params
+    }
+
+    /// Whether this connection had to upload the agent (false when a previous run left it).
+    pub fn uploaded_agent(&self) -> bool {
+        self.uploaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The process id of the plain (non-become) agent on the target.
+    pub fn agent_pid(&self) -> Option<u32> {
+        self.inner.lock().unwrap().agents.get(&None).map(|a| a.pid)
+    }
+
+    /// The remote directory holding the agent (shell form, `~` unexpanded).
+    pub fn agent_dir(&self) -> String {
+        format!(
+            "{}/play-agent-{}",
+            self.params.remote_tmp.trim_end_matches('/'),
+            self.agent_hash
+        )
+    }
+
+    async fn ensure_agent(
+        &self,
+        inner: &mut Inner,
+        become_as: Option<&BecomeParams>,
+    ) -> Result<(), ConnError> {
+        let key = become_key(become_as);
+        if inner.agents.get(&key).is_some_and(|a| a.dead.is_none()) {
+            return Ok(());
+        }
+        inner.agents.remove(&key);
+        let session = match &inner.session {
+            Some(o) if !o.session.is_closed() => &o.session,
+            _ => {
+                return Err(ConnError::ssh(format!(
+                    "the SSH session to {} is closed",
+                    self.params.host
+                )))
+            }
+        };
+        let dir = remote_path_expr(&self.agent_dir());
+        let prompt = become_prompt();
+        let prefix = match become_as {
+            Some(b) => become_prefix(b, &prompt)?,
+            None => String::new(),
+        };
+        for attempt in 0..2 {
+            let ch = session
+                .channel_open_session()
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
+            ch.exec(true, start_command(&dir, &self.agent_hash, &prefix))
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
+            let mut agent = AgentChan {
+                channel: ch,
+                buf: FrameBuffer::default(),
+                stderr: Vec::new(),
+                next_id: 1,
+                pid: 0,
+                dead: None,
+            };
+            let with_pw = become_as.and_then(|b| b.password.clone());
+            let mut answered = false;
+            let limit = self.params.connect_timeout + Duration::from_secs(20);
+            let hello = loop {
+                let r = tokio::time::timeout(
+                    limit,
+                    agent.read_frame(if become_as.is_some() {
+                        Some(&prompt)
+                    } else {
+                        None
+                    }),
+                )
+                .await;
+                match r {
+                    Err(_) => {
+                        let _ = agent.channel.close().await;
+                        return Err(if become_as.is_some() {
+                            ConnError::failed(
+                                "Timeout (12s) waiting for privilege escalation prompt: "
+                                    .to_string()
+                                    + &agent.stderr_text(),
+                            )
+                        } else {
+                            ConnError::unreachable(
+                                "Timed out waiting for the agent to start on the target",
+                            )
+                        });
+                    }
+                    Ok(Ok(f)) => break f,
+                    Ok(Err(AgentEnd::Prompt)) => match (&with_pw, answered) {
+                        (Some(pw), false) => {
+                            answered = true;
+                            let line = format!("{pw}\n");
+                            let _ = agent.channel.data(line.as_bytes()).await;
+                        }
+                        (Some(_), true) => {
+                            let _ = agent.channel.close().await;
+                            return Err(ConnError::failed("Incorrect sudo password"));
+                        }
+                        (None, _) => {
+                            let _ = agent.channel.close().await;
+                            return Err(ConnError::failed("Missing sudo password"));
+                        }
+                    },
+                    Ok(Err(AgentEnd::Ended(why))) => {
+                        let err = agent.stderr_text();
+                        if err.contains("PLAY_AGENT_MISSING") && attempt == 0 {
+                            self.upload(session).await?;
+                            break Vec::new();
+                        }
+                        if become_as.is_some() {
+                            if err.contains("password is required") {
+                                return Err(ConnError::failed("Missing sudo password"));
+                            }
+                            if err.contains("incorrect password")
+                                || err.contains("Sorry, try again")
+                            {
+                                return Err(ConnError::failed("Incorrect sudo password"));
+                            }
+                            return Err(ConnError::failed(format!(
+                                "privilege escalation failed ({why}): {err}"
+                            )));
+                        }
+                        return Err(ConnError::unreachable(format!(
+                            "The agent on {} did not start ({why}): {err}",
+                            self.params.inventory_name
+                        )));
+                    }
+                }
+            };
+            if hello.is_empty() {
+                continue; // uploaded: start again
+            }
+            let v: serde_json::Value = serde_json::from_slice(&hello).map_err(|e| {
+                ConnError::unreachable(format!("The agent sent a bad greeting: {e}"))
+            })?;
+            if v.get("hello").and_then(|h| h.as_str()) != Some("play-agent") {
+                return Err(ConnError::unreachable(format!(
+                    "The agent sent a bad greeting: {v}"
+                )));
+            }
+            agent.pid = v.get("pid").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
+            agent.stderr.clear();
+            inner.agents.insert(key, agent);
+            return Ok(());
+        }
+        Err(ConnError::unreachable(
+            "The agent could not be started after uploading it",
+        ))
+    }
+
+    async fn upload(&self, session: &Session) -> Result<(), ConnError> {
+        let bytes = std::fs::read(&self.agent_binary).map_err(|e| {
+            ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
+        })?;
+        let dir = remote_path_expr(&self.agent_dir());
+        let cmd = upload_command(&dir, &self.agent_hash);
+        let (code, _out, err) = exec_capture(session, &cmd, Some(&bytes))
+            .await
+            .map_err(|e| ConnError::ssh(format!("uploading the agent failed: {e}")))?;
+        let err = String::from_utf8_lossy(&err).trim().to_string();
+        match code {
+            Some(0) => {
+                self.uploaded.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            }
+            Some(96) => Err(ConnError::unreachable(format!(
+                "The play agent ({}) cannot run on this target ({}); it needs a target of the same OS and CPU architecture",
+                local_uname(),
+                err.trim_start_matches("PLAY_AGENT_ARCH ").trim()
+            ))),
+            Some(95) => Err(ConnError::unreachable(format!(
+                "The agent uploaded to {} does not have the expected sha256 {} ({err})",
+                self.agent_dir(),
+                self.agent_hash
+            ))),
+            other => Err(ConnError::unreachable(format!(
+                "Failed to create temporary directory. In some cases, you may have been able to authenticate and did not have \
+                 permissions on the target directory. Consider changing the remote tmp path in ansible.cfg to a path rooted in \
+                 \"/tmp\". Failed command was: {cmd}, exited with result {}, stderr output: {err}",
+                other.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into())
+            ))),
+        }
+    }
+
+    /// Send one request to the agent (started under `become` when given) and wait for its
+    /// response.
+    pub fn request(
+        &self,
+        become_as: Option<&BecomeParams>,
+        req: impl FnOnce(u64) -> Request,
+    ) -> Result<ModuleResult, ConnError> {
+        let mut inner = self.inner.lock().unwrap();
+        runtime().block_on(async {
+            self.ensure_agent(&mut inner, become_as).await?;
+            let agent = inner
+                .agents
+                .get_mut(&become_key(become_as))
+                .expect("agent started above");
+            let id = agent.next_id;
+            agent.next_id += 1;
+            let req = req(id);
+            let payload = serde_json::to_vec(&req)
+                .map_err(|e| ConnError::failed(format!("cannot encode the request: {e}")))?;
+            let host = self.params.inventory_name.clone();
+            let lost = |agent: &mut AgentChan, why: String| {
+                let err = agent.stderr_text();
+                let msg = if err.is_empty() {
+                    format!("The agent on {host} stopped during the task ({why})")
+                } else {
+                    format!("The agent on {host} stopped during the task ({why}): {err}")
+                };
+                agent.dead = Some(msg.clone());
+                ConnError::unreachable(msg)
+            };
+            if let Err(e) = agent.channel.data(&encode_frame(&payload)[..]).await {
+                return Err(lost(agent, e.to_string()));
+            }
+            let frame = match agent.read_frame(None).await {
+                Ok(f) => f,
+                Err(AgentEnd::Ended(why)) => return Err(lost(agent, why)),
+                Err(AgentEnd::Prompt) => return Err(lost(agent, "unexpected prompt".into())),
+            };
+            let resp: Response = serde_json::from_slice(&frame)
+                .map_err(|e| lost(agent, format!("bad response: {e}")))?;
+            if resp.id != id {
+                return Err(lost(agent, format!("response {} to request {id}", resp.id)));
+            }
+            Ok(resp.result)
+        })
+    }
+
+    /// Run a native module through the agent (one round trip).
+    pub fn run_module(
+        &self,
+        name: &str,
+        args: &Args,
+        ctx: &ModuleContext,
+    ) -> Result<ModuleResult, ConnError> {
+        self.run_module_as(None, name, args, ctx)
+    }
+
+    /// Run a native module through the agent started under `become` (started on first use).
+    pub fn run_module_as(
+        &self,
+        become_as: Option<&BecomeParams>,
+        name: &str,
+        args: &Args,
+        ctx: &ModuleContext,
+    ) -> Result<ModuleResult, ConnError> {
+        self.request(become_as, |id| Request::Run {
+            id,
+            module: name.to_string(),
+            args: args.clone(),
+            ctx: ctx.clone(),
+        })
+    }
+
+    /// Write a file on the target atomically.
+    pub fn put_file(
+        &self,
+        become_as: Option<&BecomeParams>,
+        path: &str,
+        mode: Option<u32>,
+        data: &[u8],
+    ) -> Result<ModuleResult, ConnError> {
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(data);
+        self.request(become_as, |id| Request::Put {
+            id,
+            path: path.to_string(),
+            mode,
+            data,
+        })
+    }
+
+    /// Read a file from the target (`content` is base64 in the result).
+    pub fn fetch_file(
+        &self,
+        become_as: Option<&BecomeParams>,
+        path: &str,
+    ) -> Result<ModuleResult, ConnError> {
+        self.request(become_as, |id| Request::Fetch {
+            id,
+            path: path.to_string(),
+        })
+    }
+
+    /// Close the agents and the session, then open them again (`meta: reset_connection`).
+    pub fn reconnect(&self) -> Result<(), ConnError> {
+        self.shutdown();
+        let mut inner = self.inner.lock().unwrap();
+        runtime().block_on(async {
+            let opened =
+                tokio::time::timeout(self.params.connect_timeout, open_session(&self.params, 0))
+                    .await
+                    .map_err(|_| {
+                        ConnError::ssh(format!(
+                            "ssh: connect to host {} port {}: Connection timed out",
+                            self.params.host, self.params.port
+                        ))
+                    })??;
+            inner.session = Some(opened);
+            self.ensure_agent(&mut inner, None).await
+        })
+    }
+
+    fn shutdown(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        let agents: Vec<AgentChan> = inner.agents.drain().map(|(_, a)| a).collect();
+        let session = inner.session.take();
+        runtime().block_on(async move {
+            for mut a in agents {
+                let _ = a.channel.eof().await;
+                // Give the agent a moment to exit on EOF; never wait long.
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    while let Some(m) = a.channel.wait().await {
+                        if matches!(m, ChannelMsg::Close) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            }
+            if let Some(o) = session {
+                let _ = o
+                    .session
+                    .disconnect(russh::Disconnect::ByApplication, "", "en")
+                    .await;
+                for j in o.jumps.into_iter().rev() {
+                    let _ = j
+                        .disconnect(russh::Disconnect::ByApplication, "", "en")
+                        .await;
+                }
+            }
+        });
+    }
+
+    /// End the agents (EOF) and the session.
+    pub fn close(self) {
+        self.shutdown();
+    }
+}
+
+impl Drop for SshConnection {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc2202() {
+        assert_eq!(
+            hex::encode(hmac_sha1(&[0x0b; 20], b"Hi There")),
+            "b617318655057264e28bc0b6fb378c8ef146be00"
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("a b'c"), "'a b'\\''c'");
+        assert_eq!(
+            remote_path_expr("~/.ansible/tmp/x"),
+            "\"$HOME\"/.ansible/tmp/x"
+        );
+        let b = BecomeParams {
+            method: "sudo".into(),
+            user: "root".into(),
+            password: Some("x".into()),
+            flags: None,
+            exe: None,
+        };
+        assert_eq!(
+            become_prefix(&b, "P:").unwrap(),
+            "sudo -H -S -p P: -u root "
+        );
+    }
+
+    fn ed25519_b64(fill: u8) -> String {
+        use base64::Engine as _;
+        let mut blob = vec![0, 0, 0, 11];
+        blob.extend_from_slice(b"ssh-ed25519");
+        blob.extend_from_slice(&[0, 0, 0, 32]);
+        blob.extend_from_slice(&[fill; 32]);
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    }
+
+    #[test]
+    fn known_hosts_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let kh = dir.path().join("known_hosts");
+        let (k1, k2) = (ed25519_b64(1), ed25519_b64(2));
+        let key = russh::keys::parse_public_key_base64(&k1).unwrap();
+        let key2 = russh::keys::parse_public_key_base64(&k2).unwrap();
+        std::fs::write(
+            &kh,
+            format!("# c\nother ssh-ed25519 {k1}\n[127.0.0.*]:2222,!127.0.0.9 ssh-ed25519 {k1}\n"),
+        )
+        .unwrap();
+        let files = vec![kh.clone()];
+        assert_eq!(
+            check_host_key(&files, "127.0.0.5", 2222, &key),
+            HostKeyStatus::Known
+        );
+        assert_eq!(
+            check_host_key(&files, "127.0.0.9", 2222, &key),
+            HostKeyStatus::Unknown
+        );
+        assert_eq!(
+            check_host_key(&files, "127.0.0.5", 22, &key),
+            HostKeyStatus::Unknown
+        );
+        assert_eq!(
+            check_host_key(&files, "other", 22, &key2),
+            HostKeyStatus::Changed(kh.clone(), 2)
+        );
+        // A hashed entry (ssh-keygen -H form) for "hashed".
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let salt = [7u8; 20];
+        let h = hmac_sha1(&salt, b"hashed");
+        std::fs::write(
+            &kh,
+            format!(
+                "|1|{}|{} ssh-ed25519 {k2}\n",
+                b64.encode(salt),
+                b64.encode(h)
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            check_host_key(&files, "hashed", 22, &key2),
+            HostKeyStatus::Known
+        );
+        assert_eq!(
+            check_host_key(&files, "hashed", 22, &key),
+            HostKeyStatus::Changed(kh.clone(), 1)
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The SSH transport against real sshd hosts (tests/sshd): connect, run modules through the
+//! agent, reuse of the uploaded agent, host key checking, unreachable hosts, bad keys and an
+//! agent killed mid-session.
+
+mod sshd;
+
+use play::connection::params::{ConnParams, RunDefaults};
+use play::connection::ssh::SshConnection;
+use play_modules::ModuleContext;
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+
+fn defaults(fleet: &sshd::Fleet, tag: &str) -> RunDefaults {
+    RunDefaults {
+        remote_tmp: Some(
+            fleet
+                .dir()
+                .join(format!("remote-tmp-{tag}"))
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        agent_binary: Some(env!("CARGO_BIN_EXE_play").into()),
+        ssh_config: Some(fleet.dir().join("no-ssh-config")),
+        ssh_auth_sock: None,
+        ..Default::default()
+    }
+}
+
+fn params(fleet: &sshd::Fleet, i: usize, tag: &str) -> ConnParams {
+    let mut p = ConnParams::from_vars(
+        &format!("host{i}"),
+        &fleet.host_vars(i),
+        &defaults(fleet, tag),
+    );
+    p.ssh_auth_sock = None;
+    p
+}
+
+fn args(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+#[test]
+fn modules_run_through_the_agent_and_the_agent_is_reused() {
+    let fleet = sshd::Fleet::start(2);
+    for i in 0..2 {
+        let p = params(&fleet, i, "shared");
+        let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("connect: {e}"));
+        // Host 0 uploads; host 1 shares the same machine and remote_tmp, so it finds it.
+        assert_eq!(c.uploaded_agent(), i == 0, "host {i}");
+        let ctx = ModuleContext::default();
+        let r = c.run_module("ping", &Map::new(), &ctx).unwrap();
+        assert_eq!(r["ping"], "pong");
+        let r = c
+            .run_module(
+                "command",
+                &args(json!({"_raw_params": "echo hi from $0"})),
+                &ctx,
+            )
+            .unwrap();
+        assert_eq!(r["stdout"], "hi from $0", "{r:?}");
+        assert_eq!(r["rc"], 0);
+        let r = c
+            .run_module(
+                "shell",
+                &args(json!({"_raw_params": "echo $((6*7)); exit 3"})),
+                &ctx,
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                r["stdout"].as_str(),
+                r["rc"].as_i64(),
+                r["failed"].as_bool()
+            ),
+            (Some("42"), Some(3), Some(true))
+        );
+        let r = c.run_module("setup", &Map::new(), &ctx).unwrap();
+        assert_eq!(r["ansible_facts"]["system"], "Linux", "{r:?}");
+        // put and fetch round trip
+        let f = fleet.dir().join(format!("put-{i}.txt"));
+        let r = c
+            .put_file(None, &f.to_string_lossy(), Some(0o600), b"payload\n")
+            .unwrap();
+        assert_eq!(r["changed"], true);
+        let r = c.fetch_file(None, &f.to_string_lossy()).unwrap();
+        assert_eq!(r["content"], "cGF5bG9hZAo=");
+        // The agent lives in a private directory named by the binary's hash.
+        let dir = c.agent_dir();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{dir}");
+        c.close();
+    }
+    // A new connection to the first host does not upload again either.
+    let c = SshConnection::connect(&params(&fleet, 0, "shared")).unwrap();
+    assert!(!c.uploaded_agent());
+    c.close();
+}
+
+#[test]
+fn every_key_type_authenticates() {
+    let fleet = sshd::Fleet::start(1);
+    for key in [&fleet.rsa_key, &fleet.ecdsa_key, &fleet.client_key] {
+        let mut vars = fleet.host_vars(0);
+        vars.insert(
+            "ansible_ssh_private_key_file".into(),
+            key.to_string_lossy().into_owned().into(),
+        );
+        let mut p = ConnParams::from_vars("h", &vars, &defaults(&fleet, "keys"));
+        p.ssh_auth_sock = None;
+        let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+        assert_eq!(
+            c.run_module("ping", &Map::new(), &ModuleContext::default())
+                .unwrap()["ping"],
+            "pong"
+        );
+    }
+}
+
+#[test]
+fn keys_from_ssh_agent_authenticate() {
+    let fleet = sshd::Fleet::start(1);
+    let sock = fleet.dir().join("agent.sock");
+    let out = std::process::Command::new("ssh-agent")
+        .arg("-a")
+        .arg(&sock)
+        .arg("-s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let pid: i32 = text
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            // SAFETY: the ssh-agent this test started.
+            unsafe { libc::kill(self.0, libc::SIGTERM) };
+        }
+    }
+    let _agent = KillOnDrop(pid);
+    let st = std::process::Command::new("ssh-add")
+        .arg(&fleet.ecdsa_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let mut vars = fleet.host_vars(0);
+    vars.remove("ansible_ssh_private_key_file");
+    let mut d = defaults(&fleet, "agent");
+    d.ssh_auth_sock = Some(sock.clone());
+    let mut p = ConnParams::from_vars("h", &vars, &d);
+    p.identity_files.clear();
+    let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.run_module("ping", &Map::new(), &ModuleContext::default())
+            .unwrap()["ping"],
+        "pong"
+    );
+}
+
+#[test]
+fn unknown_and_changed_host_keys_are_refused() {
+    let fleet = sshd::Fleet::start(1);
+    let h = &fleet.hosts[0];
+    // Unknown: an empty known_hosts with checking on.
+    let empty = fleet.dir().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let mut p = params(&fleet, 0, "hk");
+    p.known_hosts_files = vec![empty.clone()];
+    let e = SshConnection::connect(&p)
+        .err()
+        .expect("unknown host key accepted");
+    assert!(e.is_unreachable());
+    assert!(e.msg.contains(&format!("[{}]:{}", h.addr, h.port)), "{e}");
+    assert!(
+        e.msg.contains("SHA256:") && e.msg.contains("Host key verification failed"),
+        "{e}"
+    );
+
+    // The same with checking off connects.
+    p.host_key_checking = false;
+    SshConnection::connect(&p)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .close();
+
+    // Changed: known_hosts records another ed25519 key for this host.
+    let other = fleet.dir().join("other_host_key");
+    sshd::keygen(&other, "ed25519");
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let kh = fleet.dir().join("changed_known_hosts");
+    std::fs::write(&kh, format!("[{}]:{} {}", h.addr, h.port, other_pub)).unwrap();
+    let mut p = params(&fleet, 0, "hk");
+    p.known_hosts_files = vec![kh.clone()];
+    let e = SshConnection::connect(&p)
+        .err()
+        .expect("changed host key accepted");
+    assert!(
+        e.msg.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{e}"
+    );
+    assert!(e.msg.contains(&format!("{}:1", kh.display())), "{e}");
+}
+
+#[test]
+fn down_host_and_wrong_port_fail_fast_with_a_clear_message() {
+    let mut fleet = sshd::Fleet::start(1);
+    let mut p = params(&fleet, 0, "down");
+    p.port = 2223;
+    p.connect_timeout = Duration::from_secs(3);
+    let t = Instant::now();
+    let e = SshConnection::connect(&p)
+        .err()
+        .expect("wrong port connected");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        e.msg,
+        format!("Failed to connect to the host via ssh: ssh: connect to host {} port 2223: Connection refused", p.host)
+    );
+    assert!(e.is_unreachable());
+
+    fleet.hosts[0].kill();
+    let mut p = params(&fleet, 0, "down");
+    p.connect_timeout = Duration::from_secs(3);
+    let e = SshConnection::connect(&p)
+        .err()
+        .expect("down host connected");
+    assert!(e.msg.contains("Connection refused"), "{e}");
+
+    // A silent host (a listener that never speaks SSH) hits the connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut p = params(&fleet, 0, "down");
+    p.host = "127.0.0.1".into();
+    p.port = silent.local_addr().unwrap().port();
+    p.connect_timeout = Duration::from_secs(2);
+    let t = Instant::now();
+    let e = SshConnection::connect(&p)
+        .err()
+        .expect("silent host connected");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert!(e.msg.contains("Connection timed out"), "{e}");
+}
+
+#[test]
+fn bad_private_keys_are_refused() {
+    let fleet = sshd::Fleet::start(1);
+    let garbage = fleet.dir().join("garbage_key");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    for (key, extra) in [
+        (&garbage, Some("invalid format")),
+        (&fleet.stranger_key, None),
+    ] {
+        let mut p = params(&fleet, 0, "badkey");
+        p.identity_files = vec![key.clone()];
+        let e = SshConnection::connect(&p).err().expect("bad key accepted");
+        assert!(e.is_unreachable());
+        assert!(
+            e.msg
+                .contains(&format!("root@{}: Permission denied (publickey).", p.host)),
+            "{e}"
+        );
+        if let Some(x) = extra {
+            assert!(e.msg.contains(x), "{e}");
+        }
+    }
+}
+
+#[test]
+fn an_agent_killed_mid_session_is_an_error_not_a_hang() {
+    let fleet = sshd::Fleet::start(1);
+    let c = SshConnection::connect(&params(&fleet, 0, "kill")).unwrap();
+    let pid = c.agent_pid().expect("agent pid");
+    assert!(pid > 0);
+    // SAFETY: the agent process this test started (same machine).
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    let t = Instant::now();
+    let e = c
+        .run_module("ping", &Map::new(), &ModuleContext::default())
+        .err()
+        .expect("dead agent answered");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(e.is_unreachable());
+    assert!(e.msg.contains("host0") && e.msg.contains("agent"), "{e}");
+
+    // A module that takes a while, with the agent killed while it runs.
+    let c = SshConnection::connect(&params(&fleet, 0, "kill")).unwrap();
+    let pid = c.agent_pid().unwrap();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: as above.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    });
+    let e = c
+        .run_module(
+            "command",
+            &args(json!({"_raw_params": "sleep 30"})),
+            &ModuleContext::default(),
+        )
+        .err()
+        .expect("killed agent answered");
+    killer.join().unwrap();
+    assert!(e.msg.contains("signal") || e.msg.contains("exit"), "{e}");
+}
+
+#[test]
+fn become_via_sudo_runs_the_agent_as_the_target_user() {
+    if !std::path::Path::new("/usr/bin/sudo").exists() {
+        let ok = std::process::Command::new("apt-get")
+            .args(["install", "-y", "-qq", "sudo"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cannot install sudo");
+    }
+    let fleet = sshd::Fleet::start(1);
+    let c = SshConnection::connect(&params(&fleet, 0, "become")).unwrap();
+    let b = play::connection::params::BecomeParams {
+        method: "sudo".into(),
+        user: "root".into(),
+        password: None,
+        flags: None,
+        exe: None,
+    };
+    let r = c
+        .run_module_as(
+            Some(&b),
+            "command",
+            &args(json!({"_raw_params": "id -u"})),
+            &ModuleContext::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r["stdout"], "0", "{r:?}");
+    let mut su = b.clone();
+    su.method = "doas".into();
+    let e = c
+        .run_module_as(Some(&su), "ping", &Map::new(), &ModuleContext::default())
+        .err()
+        .unwrap();
+    assert!(!e.is_unreachable() && e.msg.contains("doas"), "{e}");
+}
