@@ -142,7 +142,7 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
         (false, Some(s)) => match shlex_split(&s) {
             Ok(v) => Cmd::Argv(v),
             Err(e) => {
-                return crate::util::Failure::new(format!("Invalid command syntax: {e}"))
+                return crate::util::Failure::new(format!("Task failed: Module failed: {e}"))
                     .into_result()
             }
         },

@@ -288,7 +288,13 @@ fn run_inner(
         .prefix("ansible-tmp-")
         .tempdir_in(ctx.tmpdir.clone().unwrap_or_else(std::env::temp_dir))
         .map_err(|e| Failure::new(format!("could not create a temporary directory: {e}")))?;
-    let ext = Path::new(&dest)
+    // Ansible names the transferred file after the source's extension (the
+    // destination's for `content`).
+    let ext_from = basename
+        .clone()
+        .filter(|_| !from_content)
+        .unwrap_or_else(|| dest.clone());
+    let ext = Path::new(&ext_from)
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
@@ -333,7 +339,8 @@ fn run_inner(
             fa.mode = Some(dm.clone());
         }
     }
-    apply_attrs(Path::new(&dest), &fa, follow, false, None, &dest)?;
+    apply_attrs(Path::new(&dest), &fa, follow, false, None, &dest)
+        .map_err(|f| f.with("checksum", checksum_src.clone()))?;
     r.insert("changed".into(), json!(true));
     r.insert("checksum".into(), json!(checksum_src));
     r.insert("dest".into(), json!(dest));

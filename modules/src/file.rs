@@ -746,13 +746,18 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
             return Ok(r);
         }
         let force = params.bool("force");
-        let mut r = match state.as_str() {
-            "file" => ensure_file(&c, &path)?,
-            "directory" => ensure_directory(&c, &path, recurse)?,
-            "link" => ensure_symlink(&c, &path, src, force)?,
-            "hard" => ensure_hardlink(&c, &path, src, force)?,
-            "touch" => execute_touch(&c, &path)?,
-            _ => ensure_absent(&path, c.check)?,
+        let res = match state.as_str() {
+            "file" => ensure_file(&c, &path),
+            "directory" => ensure_directory(&c, &path, recurse),
+            "link" => ensure_symlink(&c, &path, src, force),
+            "hard" => ensure_hardlink(&c, &path, src, force),
+            "touch" => execute_touch(&c, &path),
+            _ => ensure_absent(&path, c.check),
+        };
+        let mut r = match res {
+            Ok(r) => r,
+            Err(f) if !warnings.is_empty() => return Err(f.with("warnings", json!(warnings))),
+            Err(f) => return Err(f),
         };
         if !warnings.is_empty() {
             r.insert("warnings".into(), json!(warnings));
