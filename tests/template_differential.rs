@@ -381,6 +381,26 @@ const EXPRS: &[&str] = &[
     "q('items', [1, [2]])",
     "query('list', 'a')",
     "lookup('ansible.builtin.items', ['x'])",
+    // lookups reading files relative to the playbook directory
+    "lookup('file', 'hello.txt')",
+    "lookup('file', 'hello.txt', rstrip=False)",
+    "lookup('file', 'top.txt')",
+    "lookup('file', 'sub/a.txt', 'hello.txt')",
+    "query('file', 'hello.txt')",
+    "lookup('template', 't.j2')",
+    "lookup('ini', 'key section=sec file=conf.ini')",
+    "lookup('ini', 'port', section='sec', file='conf.ini')",
+    "lookup('ini', 'name file=conf.ini')",
+    "lookup('ini', 'missing section=sec file=conf.ini default=dd')",
+    "lookup('ini', 'user.name type=properties file=app.properties')",
+    "lookup('csvfile', 'bob file=data.csv delimiter=, col=1')",
+    "lookup('csvfile', 'alice file=data.csv delimiter=, col=2')",
+    "lookup('csvfile', 'nobody file=data.csv delimiter=, default=x')",
+    "lookup('first_found', ['nope.txt', 'hello.txt']) | basename",
+    "lookup('first_found', {'files': ['nope', 'a.txt'], 'paths': ['sub']}) | basename",
+    "query('fileglob', 'sub/*.txt') | map('basename') | list",
+    "lookup('password', '/dev/null length=8') | length",
+    "lookup('password', '/dev/null chars=digits length=30') | regex_search('^[0-9]+$') | length",
 ];
 
 /// Expressions where we knowingly differ from Ansible today, with the reason.
@@ -397,7 +417,9 @@ const KNOWN: &[(&str, &str)] = &[
 const SALT: &str = "ansible-core 2.21 (no passlib in the venv) rewrites a given salt before hashing (observed: abcdefghijklmnop -> V7qMYJaNbVKOeh4P); we hash with the salt as given, like crypt(3) and passlib";
 
 fn ours(env: &minijinja::Environment<'static>, ctx: &Value, expr: &str) -> Json {
-    let r = env.compile_expression(expr).and_then(|e| e.eval(ctx.clone()));
+    let r = env
+        .compile_expression(expr)
+        .and_then(|e| e.eval(ctx.clone()));
     match r {
         Ok(v) if v.is_undefined() => json!({"err": "undefined"}),
         Ok(v) => match serde_json::to_value(&v) {
@@ -408,9 +430,40 @@ fn ours(env: &minijinja::Environment<'static>, ctx: &Value, expr: &str) -> Json 
     }
 }
 
-fn ansible(root: &Path, vars: &Json, exprs: &[&str]) -> Result<Vec<Json>, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let out = dir.path().join("out.json");
+/// The playbook directory both sides search for relative lookup files.
+fn make_playbook_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("files/sub")).unwrap();
+    std::fs::create_dir_all(p.join("templates")).unwrap();
+    std::fs::write(p.join("files/hello.txt"), "hello world\n\n").unwrap();
+    std::fs::write(p.join("files/sub/a.txt"), "a\n").unwrap();
+    std::fs::write(p.join("top.txt"), "  top level  \n").unwrap();
+    std::fs::write(
+        p.join("templates/t.j2"),
+        "{{ s }}-{{ xs | sum }}{% for u in users %} {{ u.name }}{% endfor %}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("files/conf.ini"),
+        "[global]\nname = top\n\n[sec]\nKey = value one\nport: 8080\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("files/data.csv"),
+        "bob,30,admin\nalice,25,\"dev, ops\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("files/app.properties"),
+        "user.name=admin\nuser.port=22\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn ansible(root: &Path, dir: &Path, vars: &Json, exprs: &[&str]) -> Result<Vec<Json>, String> {
+    let out = dir.join("out.json");
     let mut tasks: Vec<Json> = Vec::new();
     for (i, e) in exprs.iter().enumerate() {
         tasks.push(json!({
@@ -425,15 +478,19 @@ fn ansible(root: &Path, vars: &Json, exprs: &[&str]) -> Result<Vec<Json>, String
     tasks.push(json!({
         "copy": { "dest": out.display().to_string(), "content": format!("{{{{ {{{}}} | to_json }}}}", body.join(", ")) }
     }));
-    let play = json!([{ "hosts": "localhost", "gather_facts": false, "vars": vars, "tasks": tasks }]);
-    let pb = dir.path().join("pb.yml");
+    let play =
+        json!([{ "hosts": "localhost", "gather_facts": false, "vars": vars, "tasks": tasks }]);
+    let pb = dir.join("pb.yml");
     std::fs::write(&pb, serde_json::to_string_pretty(&play).unwrap()).map_err(|e| e.to_string())?;
     let venv = root.join(".venv/bin");
     let o = Command::new(venv.join("ansible-playbook"))
         .args(["-i", "localhost,", "-c", "local", "-e"])
-        .arg(format!("ansible_python_interpreter={}", venv.join("python").display()))
+        .arg(format!(
+            "ansible_python_interpreter={}",
+            venv.join("python").display()
+        ))
         .arg(&pb)
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
         .env_remove("NOPE_XX_UNSET")
@@ -442,11 +499,20 @@ fn ansible(root: &Path, vars: &Json, exprs: &[&str]) -> Result<Vec<Json>, String
     let text = std::fs::read_to_string(&out).map_err(|e| {
         format!(
             "ansible-playbook wrote no results ({e}); stdout tail:\n{}",
-            String::from_utf8_lossy(&o.stdout).chars().rev().take(3000).collect::<String>().chars().rev().collect::<String>()
+            String::from_utf8_lossy(&o.stdout)
+                .chars()
+                .rev()
+                .take(3000)
+                .collect::<String>()
+                .chars()
+                .rev()
+                .collect::<String>()
         )
     })?;
     let map: Json = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    Ok((0..exprs.len()).map(|i| map[i.to_string()].clone()).collect())
+    Ok((0..exprs.len())
+        .map(|i| map[i.to_string()].clone())
+        .collect())
 }
 
 /// Results agree when both failed, or both succeeded with equal JSON data.
@@ -463,13 +529,20 @@ fn templates_agree_with_ansible() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     assert!(EXPRS.len() >= 150, "the table should stay large");
     if !root.join(".venv/bin/ansible-playbook").exists() {
-        eprintln!("note: {}/.venv has no ansible-playbook; template differential skipped", root.display());
+        eprintln!(
+            "note: {}/.venv has no ansible-playbook; template differential skipped",
+            root.display()
+        );
         return;
     }
     let vars = vars();
     let env = play::template::new_environment();
-    let ctx = Value::from(Serde(&vars));
-    let theirs = ansible(root, &vars, EXPRS).expect("ansible run");
+    let dir = make_playbook_dir();
+    let mut ours_vars = vars.clone();
+    ours_vars["ansible_search_path"] = json!([dir.path().display().to_string()]);
+    ours_vars["playbook_dir"] = json!(dir.path().display().to_string());
+    let ctx = Value::from(Serde(&ours_vars));
+    let theirs = ansible(root, dir.path(), &vars, EXPRS).expect("ansible run");
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();
     for (expr, want) in EXPRS.iter().zip(theirs.iter()) {
@@ -477,7 +550,10 @@ fn templates_agree_with_ansible() {
         let known = KNOWN.iter().find(|(e, _)| e == expr);
         let ok = agree(&got, want);
         if !ok {
-            println!("MISMATCH{} {expr}\n  ansible: {want}\n  play:    {got}", if known.is_some() { " (known)" } else { "" });
+            println!(
+                "MISMATCH{} {expr}\n  ansible: {want}\n  play:    {got}",
+                if known.is_some() { " (known)" } else { "" }
+            );
         }
         match (ok, known) {
             (false, None) => unexpected.push(*expr),
@@ -488,6 +564,13 @@ fn templates_agree_with_ansible() {
     for (e, _) in KNOWN {
         assert!(EXPRS.contains(e), "KNOWN entry not in EXPRS: {e}");
     }
-    assert!(fixed.is_empty(), "KNOWN entries that now agree (remove them): {fixed:#?}");
-    assert!(unexpected.is_empty(), "{} unlisted mismatches: {unexpected:#?}", unexpected.len());
+    assert!(
+        fixed.is_empty(),
+        "KNOWN entries that now agree (remove them): {fixed:#?}"
+    );
+    assert!(
+        unexpected.is_empty(),
+        "{} unlisted mismatches: {unexpected:#?}",
+        unexpected.len()
+    );
 }

@@ -323,7 +323,12 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
         TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
         let r = state.env().render_str(&src, ctx);
         TEMPLATE_DEPTH.with(|d| d.set(depth));
-        out.push(Value::from(r?));
+        // Like Ansible's template lookup, keep the source's trailing newline.
+        let mut text = r?;
+        if src.ends_with('\n') && !state.env().syntax().keep_trailing_newline() {
+            text.push('\n');
+        }
+        out.push(Value::from(text));
     }
     Ok(out)
 }
