@@ -146,7 +146,12 @@ fn run_inner(
     if !dest.contains('/') {
         dest = format!("./{dest}");
     }
-    if from_content && (dest.ends_with('/') || Path::new(&dest).is_dir()) {
+    // Ansible's copy action refuses this; the template action (content plus
+    // `_original_basename`) writes into the directory instead.
+    if from_content
+        && !params.is_set("_original_basename")
+        && (dest.ends_with('/') || Path::new(&dest).is_dir())
+    {
         return Err(Failure::new("can not use content with a dir as dest"));
     }
     let checksum_src = digest(&data, "sha1");

@@ -5,7 +5,18 @@
 //! object (`changed`, `failed`, `msg`, `rc`, `diff`, ...).
 //!
 //! The registry is [`run`]: one line per module, each pointing at a function in the
-//! module's own file.
+//! module's own file. Arguments are validated by [`args::Spec`] with ansible-core's
+//! conversions and error messages.
+//!
+//! Conventions between the controller and these modules:
+//! - free-form arguments arrive as `_raw_params` (`command: echo hi`), as Ansible's do;
+//!   `shell` is `command` with `_uses_shell` implied;
+//! - `copy` takes the controller's file as `_play_src` (base64) with `_original_basename`;
+//!   `content` with `_original_basename` (what `template` sends) may target a directory;
+//! - `setup` returns facts in `ansible_facts` *without* the `ansible_` prefix;
+//! - keys starting with `_ansible_` are ignored;
+//! - results carry Ansible's keys as the registered variable shows them (e.g. copy's
+//!   `diff` is a list, command's `stdout_lines` are included).
 
 use serde_json::{Map, Value};
 use std::path::PathBuf;

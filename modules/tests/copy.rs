@@ -216,6 +216,19 @@ fn errors() {
 }
 
 #[test]
+fn content_with_original_basename_goes_into_a_directory() {
+    // what the template action sends: rendered content plus the template's basename
+    let d = tmp();
+    let r = run(
+        "copy",
+        json!({"content": "x", "_original_basename": "conf.j2", "dest": d.path()}),
+        &ctx(),
+    );
+    assert!(changed(&r), "{r:?}");
+    assert_eq!(r["dest"], json!(p(&d, "conf.j2")));
+}
+
+#[test]
 fn validate_passes() {
     let d = tmp();
     let dest = p(&d, "v.txt");
