@@ -179,9 +179,7 @@ fn unknown_and_changed_host_keys_are_refused() {
     std::fs::write(&empty, "").unwrap();
     let mut p = params(&fleet, 0, "hk");
     p.known_hosts_files = vec![empty.clone()];
-    let e = SshConnection::connect(&p)
-        .err()
-        .expect("unknown host key accepted");
+    let e = SshConnection::connect(&p).expect_err("unknown host key accepted");
     assert!(e.is_unreachable());
     assert!(e.msg.contains(&format!("[{}]:{}", h.addr, h.port)), "{e}");
     assert!(
@@ -203,9 +201,7 @@ fn unknown_and_changed_host_keys_are_refused() {
     std::fs::write(&kh, format!("[{}]:{} {}", h.addr, h.port, other_pub)).unwrap();
     let mut p = params(&fleet, 0, "hk");
     p.known_hosts_files = vec![kh.clone()];
-    let e = SshConnection::connect(&p)
-        .err()
-        .expect("changed host key accepted");
+    let e = SshConnection::connect(&p).expect_err("changed host key accepted");
     assert!(
         e.msg.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
         "{e}"
@@ -220,9 +216,7 @@ fn down_host_and_wrong_port_fail_fast_with_a_clear_message() {
     p.port = 2223;
     p.connect_timeout = Duration::from_secs(3);
     let t = Instant::now();
-    let e = SshConnection::connect(&p)
-        .err()
-        .expect("wrong port connected");
+    let e = SshConnection::connect(&p).expect_err("wrong port connected");
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(
         e.msg,
@@ -233,9 +227,7 @@ fn down_host_and_wrong_port_fail_fast_with_a_clear_message() {
     fleet.hosts[0].kill();
     let mut p = params(&fleet, 0, "down");
     p.connect_timeout = Duration::from_secs(3);
-    let e = SshConnection::connect(&p)
-        .err()
-        .expect("down host connected");
+    let e = SshConnection::connect(&p).expect_err("down host connected");
     assert!(e.msg.contains("Connection refused"), "{e}");
 
     // A silent host (a listener that never speaks SSH) hits the connect timeout.
@@ -245,9 +237,7 @@ fn down_host_and_wrong_port_fail_fast_with_a_clear_message() {
     p.port = silent.local_addr().unwrap().port();
     p.connect_timeout = Duration::from_secs(2);
     let t = Instant::now();
-    let e = SshConnection::connect(&p)
-        .err()
-        .expect("silent host connected");
+    let e = SshConnection::connect(&p).expect_err("silent host connected");
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
     assert!(e.msg.contains("Connection timed out"), "{e}");
 }
@@ -267,7 +257,7 @@ fn bad_private_keys_are_refused() {
     ] {
         let mut p = params(&fleet, 0, "badkey");
         p.identity_files = vec![key.clone()];
-        let e = SshConnection::connect(&p).err().expect("bad key accepted");
+        let e = SshConnection::connect(&p).expect_err("bad key accepted");
         assert!(e.is_unreachable());
         assert!(
             e.msg
@@ -291,8 +281,7 @@ fn an_agent_killed_mid_session_is_an_error_not_a_hang() {
     let t = Instant::now();
     let e = c
         .run_module("ping", &Map::new(), &ModuleContext::default())
-        .err()
-        .expect("dead agent answered");
+        .expect_err("dead agent answered");
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(e.is_unreachable());
     assert!(e.msg.contains("host0") && e.msg.contains("agent"), "{e}");
@@ -311,8 +300,7 @@ fn an_agent_killed_mid_session_is_an_error_not_a_hang() {
             &args(json!({"_raw_params": "sleep 30"})),
             &ModuleContext::default(),
         )
-        .err()
-        .expect("killed agent answered");
+        .expect_err("killed agent answered");
     killer.join().unwrap();
     assert!(e.msg.contains("signal") || e.msg.contains("exit"), "{e}");
 }
@@ -353,4 +341,61 @@ fn become_via_sudo_runs_the_agent_as_the_target_user() {
         .err()
         .unwrap();
     assert!(!e.is_unreachable() && e.msg.contains("doas"), "{e}");
+}
+
+#[test]
+fn ssh_config_and_proxy_jump() {
+    let fleet = sshd::Fleet::start(2);
+    let (jump, target) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let cfg = fleet.dir().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "Host behind-*\n  HostName {}\n  Port {}\n  User root\n  IdentityFile {}\n  UserKnownHostsFile {}\n  ProxyJump root@{}:{}\n",
+            target.addr,
+            target.port,
+            fleet.client_key.display(),
+            fleet.known_hosts.display(),
+            jump.addr,
+            jump.port
+        ),
+    )
+    .unwrap();
+    let mut d = defaults(&fleet, "jump");
+    d.ssh_config = Some(cfg);
+    let mut p = ConnParams::from_vars("behind-1", &Map::new(), &d);
+    p.ssh_auth_sock = None;
+    assert_eq!(p.host, target.addr);
+    assert_eq!(
+        p.proxy_jump.as_deref(),
+        Some(format!("root@{}:{}", jump.addr, jump.port).as_str())
+    );
+    let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{e}"));
+    let r = c
+        .run_module(
+            "shell",
+            &args(json!({"_raw_params": "echo $SSH_CONNECTION"})),
+            &ModuleContext::default(),
+        )
+        .unwrap();
+    // The target saw the connection come from the jump host's side of loopback, and the
+    // server address is the target's.
+    let conn = r["stdout"].as_str().unwrap().to_string();
+    assert!(
+        conn.contains(&format!("{} {}", target.addr, target.port)),
+        "{conn}"
+    );
+    c.close();
+
+    // With the jump host down, the error names it.
+    let jump_addr = jump.addr.clone();
+    let mut fleet = fleet;
+    fleet.hosts[0].kill();
+    let e = SshConnection::connect(&p).expect_err("jump host down");
+    assert!(e.is_unreachable());
+    assert!(
+        e.msg.contains(&format!("through jump host {jump_addr}"))
+            && e.msg.contains("Connection refused"),
+        "{e}"
+    );
 }

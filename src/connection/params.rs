@@ -369,41 +369,27 @@ fn read_ssh_config(path: &Path, host: &str, e: &mut SshConfigEntry, depth: u32) 
                     }
                 }
             }
-            "hostname" => {
-                if e.hostname.is_none() {
-                    e.hostname = first.map(|h| h.replace("%h", host));
-                }
+            "hostname" if e.hostname.is_none() => {
+                e.hostname = first.map(|h| h.replace("%h", host));
             }
-            "user" => {
-                if e.user.is_none() {
-                    e.user = first;
-                }
+            "user" if e.user.is_none() => {
+                e.user = first;
             }
-            "port" => {
-                if e.port.is_none() {
-                    e.port = first.and_then(|p| p.parse().ok());
-                }
+            "port" if e.port.is_none() => {
+                e.port = first.and_then(|p| p.parse().ok());
             }
             "identityfile" => e.identity_files.extend(first),
-            "userknownhostsfile" => {
-                if e.known_hosts_files.is_empty() {
-                    e.known_hosts_files = words.clone();
-                }
+            "userknownhostsfile" if e.known_hosts_files.is_empty() => {
+                e.known_hosts_files = words.clone();
             }
-            "stricthostkeychecking" => {
-                if e.strict_host_key_checking.is_none() {
-                    e.strict_host_key_checking = first;
-                }
+            "stricthostkeychecking" if e.strict_host_key_checking.is_none() => {
+                e.strict_host_key_checking = first;
             }
-            "proxyjump" => {
-                if e.proxy_jump.is_none() {
-                    e.proxy_jump = first;
-                }
+            "proxyjump" if e.proxy_jump.is_none() => {
+                e.proxy_jump = first;
             }
-            "connecttimeout" => {
-                if e.connect_timeout.is_none() {
-                    e.connect_timeout = first.and_then(|p| p.parse().ok());
-                }
+            "connecttimeout" if e.connect_timeout.is_none() => {
+                e.connect_timeout = first.and_then(|p| p.parse().ok());
             }
             _ => {}
         }
@@ -623,6 +609,13 @@ impl ConnParams {
         }
         if self.host_key_checking {
             p.known_hosts_files = self.known_hosts_files.clone();
+        }
+        // Unlike OpenSSH, the target's keys are also offered to the jump host (after its
+        // own), so `--private-key` alone reaches hosts behind a bastion.
+        for k in &self.identity_files {
+            if !p.identity_files.contains(k) {
+                p.identity_files.push(k.clone());
+            }
         }
         Some(p)
     }

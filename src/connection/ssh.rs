@@ -1175,6 +1175,21 @@ impl SshConnection {
     }
 }
 
+impl std::fmt::Debug for SshConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConnection")
+            .field("host", &self.params.inventory_name)
+            .field(
+                "addr",
+                &format!(
+                    "{}@{}:{}",
+                    self.params.user, self.params.host, self.params.port
+                ),
+            )
+            .finish()
+    }
+}
+
 impl Drop for SshConnection {
     fn drop(&mut self) {
         self.shutdown();
@@ -1231,7 +1246,7 @@ mod tests {
         let key2 = russh::keys::parse_public_key_base64(&k2).unwrap();
         std::fs::write(
             &kh,
-            format!("# c\nother ssh-ed25519 {k1}\n[127.0.0.*]:2222,!127.0.0.9 ssh-ed25519 {k1}\n"),
+            format!("# c\nother ssh-ed25519 {k1}\n[127.0.0.*]:2222,![127.0.0.9]:2222 ssh-ed25519 {k1}\n"),
         )
         .unwrap();
         let files = vec![kh.clone()];
