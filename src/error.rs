@@ -10,17 +10,24 @@ pub struct Error {
     pub span: Option<Span>,
     /// Extra guidance printed after the excerpt.
     pub hint: Option<String>,
+    /// Not a parse error: ansible-playbook exits 1 for these instead of 4.
+    pub general: bool,
 }
 
 impl Error {
     pub fn new(msg: impl Into<String>) -> Self {
-        Error { msg: msg.into(), span: None, hint: None }
+        Error { msg: msg.into(), span: None, hint: None, general: false }
     }
     pub fn at(msg: impl Into<String>, span: &Span) -> Self {
-        Error { msg: msg.into(), span: Some(span.clone()), hint: None }
+        Error { msg: msg.into(), span: Some(span.clone()), hint: None, general: false }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    /// Mark as a general error (exit code 1 rather than a parse error's 4).
+    pub fn general(mut self) -> Self {
+        self.general = true;
         self
     }
     /// Put a position on an error that has none yet.

@@ -91,7 +91,8 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
             Ok(pb) => playbooks.push(pb),
             Err(e) => {
                 flush_warnings();
-                return err(e, exit::PARSE_ERROR);
+                let code = if e.general { exit::ERROR } else { exit::PARSE_ERROR };
+                return err(e, code);
             }
         }
     }
@@ -107,6 +108,7 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         return Ok(list(args, &opts, &inventory, &playbooks));
     }
 
+    crate::engine::interrupt::install();
     let run = Run::new(opts, inventory, callback, loader);
     Ok(crate::engine::run_playbooks(&run, &playbooks))
 }

@@ -153,8 +153,11 @@ fn fact_layer(facts: Map<String, Value>) -> Map<String, Value> {
 impl HostVarsSource for PlayCtx {
     fn host_vars(&self, host: &str) -> Option<Arc<Vars>> {
         let me = self.me.lock().unwrap().upgrade()?;
-        if !self.run.inventory.read().unwrap().hosts.contains_key(host) {
-            return None;
+        {
+            let inv = self.run.inventory.read().unwrap();
+            if !inv.hosts.contains_key(host) && !inv.is_implicit_localhost(host) {
+                return None;
+            }
         }
         Some(Arc::new(me.vars_for(host, None, None, None)))
     }

@@ -150,3 +150,27 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 99;
     pub const UNEXPECTED: i32 = 250;
 }
+
+/// Ctrl-C: the run stops at the next task boundary and exits as ansible-playbook does.
+pub mod interrupt {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+    }
+
+    /// Catch SIGINT and SIGTERM so the run can end cleanly.
+    pub fn install() {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+
+    pub fn requested() -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
+    }
+}

@@ -91,7 +91,7 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
                 }
                 Err(e) => {
                     run.cb().error(&e.report());
-                    return exit::ERROR;
+                    return if super::interrupt::requested() { exit::INTERRUPTED } else { exit::ERROR };
                 }
             }
         }
@@ -144,7 +144,19 @@ fn hosts_pattern(node: &Node, ctx: &Arc<Context>) -> Result<String> {
 fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     // Variables known before any host: extra vars and play vars (for the name and hosts).
     let extra_vars = Arc::new(run.opts.extra_vars.clone());
-    let play_vars = Arc::new(play.kw.vars.clone());
+    let mut pv = play.kw.vars.clone();
+    // vars_prompt without a terminal: the default is the answer (extra vars skip the prompt).
+    if let Some(prompts) = play.vars_prompt.as_ref().and_then(Node::as_seq) {
+        for p in prompts {
+            let (Some(name), default) = (p.get("name").and_then(scalar_string), p.get("default")) else { continue };
+            if run.opts.extra_vars.get(&name).is_some() {
+                continue;
+            }
+            let value = default.cloned().unwrap_or_else(|| Node::string("", p.span.clone()));
+            pv.insert(name, p.span.clone(), value);
+        }
+    }
+    let play_vars = Arc::new(pv);
     let mut pre = Vars::new();
     pre.push_lower(Layer::Nodes(extra_vars.clone()));
     pre.push_lower(Layer::Nodes(play_vars.clone()));
@@ -161,7 +173,14 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
     let mut hosts = {
         let inv = run.inventory.read().unwrap();
-        let mut hs = inv.select(&pattern).map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
+        static EMPTY_WARNED: std::sync::Once = std::sync::Once::new();
+        if inv.hosts.is_empty() {
+            EMPTY_WARNED.call_once(|| crate::diag::warn("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"));
+        }
+        let (mut hs, warnings) = inv.select_with_warnings(&pattern).map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
+        for w in warnings {
+            crate::diag::warn(w);
+        }
         if !run.opts.limit.is_empty() {
             let mut allowed = HashSet::new();
             for l in &run.opts.limit {
@@ -275,6 +294,43 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
     gather_facts(ctx, play, batch)?;
     let sections: [Vec<Item>; 3] = [play.pre_tasks.clone(), [play.roles.clone(), play.tasks.clone()].concat(), play.post_tasks.clone()];
+    let strategy = match &play.strategy {
+        Some(n) => match ctx.play_context(&batch[0]).template_node(n)? {
+            Value::String(s) => s,
+            other => crate::template::to_python_str(&other),
+        },
+        None => "linear".into(),
+    };
+    match strategy.rsplit('.').next().unwrap_or("linear") {
+        "linear" | "debug" => run_sections(ctx, &sections, batch),
+        // Free and host_pinned: every host walks the play on its own, up to forks at once.
+        "free" | "host_pinned" => {
+            let forks = ctx.run.opts.forks.max(1);
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let errors = Mutex::new(Vec::new());
+            std::thread::scope(|s| {
+                for _ in 0..forks.min(batch.len()) {
+                    s.spawn(|| loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= batch.len() {
+                            break;
+                        }
+                        if let Err(e) = run_sections(ctx, &sections, std::slice::from_ref(&batch[i])) {
+                            errors.lock().unwrap().push(e);
+                        }
+                    });
+                }
+            });
+            match errors.into_inner().unwrap().into_iter().next() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+        other => Err(Error::at(format!("Invalid play strategy specified: {other}"), &play.span)),
+    }
+}
+
+fn run_sections(ctx: &Arc<PlayCtx>, sections: &[Vec<Item>; 3], batch: &[String]) -> Result<()> {
     for items in sections.iter() {
         if ctx.end_play.load(Ordering::SeqCst) || ctx.end_batch.load(Ordering::SeqCst) {
             break;
@@ -334,7 +390,7 @@ fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()>
         apply: None,
     });
     let hosts = ctx.active(batch);
-    super::task::run_task(ctx, &task, &ctx.root, &hosts, true)?;
+    super::task::run_task(ctx, &task, &ctx.root, &hosts, false)?;
     Ok(())
 }
 

@@ -412,6 +412,14 @@ fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &
     let ignore_unreachable = bool_kw(&base, scope.keyword(task.kw.ignore_unreachable.as_ref(), |k| k.ignore_unreachable.as_ref()), false).unwrap_or(false);
     let mut conds = scope.conditions();
     conds.extend(task.kw.when.iter().cloned());
+    if let Some(d) = scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+        if let Ok(v) = base.template_node(d) {
+            let name = value_str(&v);
+            if !name.is_empty() && name != "None" {
+                out.delegated_to = Some(delegate_display(ctx, &name));
+            }
+        }
+    }
 
     let result = if task.loop_.is_some() {
         run_loop(ctx, task, scope, host, &conds, &mut out, info)
@@ -479,6 +487,15 @@ fn loop_layer(task: &Task, c: &Arc<Context>, items: &[Value], i: usize) -> Resul
         m.insert("ansible_loop".into(), Value::Object(l));
     }
     Ok((m, loop_var, index_var))
+}
+
+/// How the output names a delegate: its `ansible_host` when set, else its name.
+fn delegate_display(ctx: &Arc<PlayCtx>, name: &str) -> String {
+    let c = Context::new(Arc::new(ctx.vars_for(name, None, None, None)));
+    match c.resolve("ansible_host") {
+        Some(v) if !v.is_undefined() && !v.is_none() => v.to_string(),
+        _ => name.to_string(),
+    }
 }
 
 /// The items a task loops over.

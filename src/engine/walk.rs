@@ -15,6 +15,9 @@ use std::sync::Arc;
 
 pub fn run_items(ctx: &Arc<PlayCtx>, items: &[Item], scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
     for item in items {
+        if super::interrupt::requested() {
+            return Err(Error::new("User interrupted execution"));
+        }
         if ctx.end_play.load(Ordering::SeqCst) || ctx.end_batch.load(Ordering::SeqCst) {
             return Ok(());
         }

@@ -57,10 +57,7 @@ impl RoleSearch {
             }
             tried.push(dir.display().to_string());
         }
-        Err(Error::at(
-            format!("the role '{name}' was not found in {}", tried.join(":")),
-            span,
-        ))
+        Err(Error::at(format!("The role '{name}' was not found in: {}", tried.join(":")), span).general())
     }
 }
 

@@ -103,6 +103,10 @@ pub fn new_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // Ansible keeps a template string's trailing newline (a YAML `|` block ends with one).
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build() {
+        env.set_syntax(syntax);
+    }
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.set_formatter(|out, state, value| {
         // Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
