@@ -399,3 +399,88 @@ fn ssh_config_and_proxy_jump() {
         "{e}"
     );
 }
+
+#[test]
+fn password_login_and_sudo_passwords() {
+    let (user, pw) = sshd::test_user();
+    let fleet = sshd::Fleet::start(1);
+    let mut vars = fleet.host_vars(0);
+    vars.insert("ansible_user".into(), user.clone().into());
+    vars.remove("ansible_ssh_private_key_file");
+    vars.insert("ansible_password".into(), "wrong-password".into());
+    // The agent goes under a directory the test user can write.
+    let tmp = fleet.dir().join("user-tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::process::Command::new("chown")
+        .arg(&user)
+        .arg(&tmp)
+        .status()
+        .unwrap();
+    std::process::Command::new("chmod")
+        .arg("a+x")
+        .arg(fleet.dir())
+        .status()
+        .unwrap();
+    let mut d = defaults(&fleet, "pw");
+    d.remote_tmp = Some(tmp.to_string_lossy().into_owned());
+    let mut p = ConnParams::from_vars("pwhost", &vars, &d);
+    p.identity_files.clear();
+    p.ssh_auth_sock = None;
+    let e = SshConnection::connect(&p).expect_err("wrong password accepted");
+    assert!(e.is_unreachable());
+    assert!(
+        e.msg.ends_with(&format!(
+            "{user}@{}: Permission denied (publickey,password).",
+            p.host
+        )),
+        "{e}"
+    );
+
+    p.password = Some(pw.clone());
+    let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = ModuleContext::default();
+    let r = c
+        .run_module("command", &args(json!({"_raw_params": "id -un"})), &ctx)
+        .unwrap();
+    assert_eq!(r["stdout"], user.as_str());
+
+    let mut b = play::connection::params::BecomeParams {
+        method: "sudo".into(),
+        user: "root".into(),
+        password: None,
+        flags: None,
+        exe: None,
+    };
+    let t = Instant::now();
+    let e = c
+        .run_module_as(Some(&b), "ping", &Map::new(), &ctx)
+        .expect_err("sudo without password");
+    assert_eq!(
+        (e.msg.as_str(), e.is_unreachable()),
+        ("Missing sudo password", false)
+    );
+    b.password = Some("not-it".into());
+    let e = c
+        .run_module_as(Some(&b), "ping", &Map::new(), &ctx)
+        .expect_err("wrong sudo password");
+    assert_eq!(
+        (e.msg.as_str(), e.is_unreachable()),
+        ("Incorrect sudo password", false)
+    );
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    b.password = Some(pw.clone());
+    let r = c
+        .run_module_as(
+            Some(&b),
+            "command",
+            &args(json!({"_raw_params": "id -u"})),
+            &ctx,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r["stdout"], "0", "{r:?}");
+    // The plain agent is still there and still the login user.
+    let r = c
+        .run_module("command", &args(json!({"_raw_params": "id -un"})), &ctx)
+        .unwrap();
+    assert_eq!(r["stdout"], user.as_str());
+}

@@ -122,6 +122,56 @@ fn ensure_sshd() {
     *done = true;
 }
 
+/// A local account for password and become tests: `(name, password)`. Created once per
+/// machine (useradd -m), its password set on every call, and allowed to run anything as
+/// root through sudo *with* its password (so `-n` fails and a wrong password is refused).
+/// Installs sudo from Debian's packages when missing.
+pub fn test_user() -> (String, String) {
+    static ONCE: Mutex<bool> = Mutex::new(false);
+    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    let (user, pw) = ("playtest".to_string(), "Play-Test-Pw1".to_string());
+    if *done {
+        return (user, pw);
+    }
+    if !Path::new("/usr/bin/sudo").exists() {
+        let ok = Command::new("apt-get")
+            .args(["install", "-y", "-qq", "sudo"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "cannot install sudo");
+    }
+    let exists = Command::new("id")
+        .arg(&user)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !exists {
+        run(Command::new("useradd").args(["-m", "-s", "/bin/sh", &user]));
+    }
+    let mut c = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{user}:{pw}\n").as_bytes())
+            .unwrap();
+    }
+    assert!(c.wait().unwrap().success(), "chpasswd failed");
+    std::fs::write(
+        format!("/etc/sudoers.d/{user}"),
+        format!("{user} ALL=(ALL:ALL) ALL\n"),
+    )
+    .unwrap();
+    *done = true;
+    (user, pw)
+}
+
 /// The next loopback address to try (127.0.0.2 upwards), shared by every fleet in the process.
 static NEXT: AtomicU32 = AtomicU32::new(2);
 
@@ -217,7 +267,7 @@ impl Sshd {
             &cfg,
             format!(
                 "ListenAddress {addr}:{port}\nHostKey {}\nPidFile none\nAuthorizedKeysFile {}\n\
-                 StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication no\n\
+                 StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication yes\n\
                  KbdInteractiveAuthentication no\nLogLevel ERROR\nMaxStartups 200\nMaxSessions 100\n\
                  Subsystem sftp internal-sftp\n",
                 key.display(),
