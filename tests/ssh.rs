@@ -36,6 +36,18 @@ fn params(fleet: &sshd::Fleet, i: usize, tag: &str) -> ConnParams {
     p
 }
 
+/// Whether a process runs (a zombie waiting for its reaper does not count).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(st) => {
+            st.rsplit_once(')')
+                .and_then(|x| x.1.split_whitespace().next())
+                != Some("Z")
+        }
+        Err(_) => false,
+    }
+}
+
 fn args(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap()
 }
@@ -483,4 +495,42 @@ fn password_login_and_sudo_passwords() {
         .run_module("command", &args(json!({"_raw_params": "id -un"})), &ctx)
         .unwrap();
     assert_eq!(r["stdout"], user.as_str());
+}
+
+#[test]
+fn sshd_killed_mid_session_is_unreachable_and_leaves_nothing_running() {
+    let mut fleet = sshd::Fleet::start(2);
+    let a = SshConnection::connect(&params(&fleet, 0, "sshdkill")).unwrap();
+    let b = SshConnection::connect(&params(&fleet, 1, "sshdkill")).unwrap();
+    let pid = a.agent_pid().unwrap();
+    let ctx = ModuleContext::default();
+    assert_eq!(
+        a.run_module("ping", &Map::new(), &ctx).unwrap()["ping"],
+        "pong"
+    );
+    fleet.hosts[0].kill();
+    let t = Instant::now();
+    let e = a
+        .run_module("ping", &Map::new(), &ctx)
+        .expect_err("host 0 is down");
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    assert!(e.is_unreachable(), "{e}");
+    // The other host goes on.
+    assert_eq!(
+        b.run_module("ping", &Map::new(), &ctx).unwrap()["ping"],
+        "pong"
+    );
+    // The killed host's agent is gone.
+    assert!(!alive(pid), "{pid}");
+    // Closing everything leaves no agent of this fleet behind.
+    let pid_b = b.agent_pid().unwrap();
+    b.close();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid_b) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid_b}")).exists(),
+        "agent left running after close"
+    );
 }

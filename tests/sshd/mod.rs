@@ -34,15 +34,19 @@ impl Sshd {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// Kill this sshd and every process of its group now (a host going down).
+    /// Kill this sshd, its per-connection processes and everything they started (the
+    /// sessions call setsid, so a process group is not enough): a host going down.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let pid = c.id() as i32;
-            // SAFETY: signalling the process group this harness created.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
+            let pid = c.id();
+            let mut all = descendants(pid);
+            all.push(pid);
+            for p in all {
+                // SAFETY: signalling processes this harness's sshd started.
+                unsafe {
+                    libc::kill(p as i32, libc::SIGKILL);
+                }
             }
-            let _ = c.kill();
             let _ = c.wait();
         }
     }
@@ -51,6 +55,43 @@ impl Sshd {
     pub fn known_hosts_line(&self) -> String {
         format!("[{}]:{} {}", self.addr, self.port, self.host_key_pub)
     }
+}
+
+/// Every process below `root` (by parent pid, from /proc).
+pub fn descendants(root: u32) -> Vec<u32> {
+    let mut parent = std::collections::HashMap::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+            let Some(rest) = stat.rsplit_once(')').map(|x| x.1) else {
+                continue;
+            };
+            if let Some(ppid) = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                parent.insert(pid, ppid);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for (&c, &pp) in &parent {
+            if pp == p && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
 }
 
 impl Drop for Sshd {
