@@ -405,7 +405,15 @@ fn differential() {
                 }
                 let got = run_once(case, &subject, &b);
                 problems.extend(compare(case, &want, &got));
-                results.lock().unwrap().push((case.name.clone(), problems));
+                let mut results = results.lock().unwrap();
+                eprintln!(
+                    "differential [{}/{}] {} {}",
+                    results.len() + 1,
+                    cases.len(),
+                    case.name,
+                    if problems.is_empty() { "ok" } else { "differs" }
+                );
+                results.push((case.name.clone(), problems));
             });
         }
     });
