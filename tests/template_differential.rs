@@ -381,6 +381,31 @@ const EXPRS: &[&str] = &[
     "q('items', [1, [2]])",
     "query('list', 'a')",
     "lookup('ansible.builtin.items', ['x'])",
+    // Jinja builtins as minijinja provides them
+    "['1', '2'] | map('int') | sum",
+    "users | map(attribute='groups') | flatten",
+    "'abc' | reverse",
+    "[1, 2, 3] | batch(2) | list",
+    "xs | slice(2) | list",
+    "s | truncate(8)",
+    "s | truncate(5)",
+    "long | truncate(20, end='>')",
+    "long | truncate(20, true)",
+    "'ab' | center(7)",
+    "s | wordcount",
+    "'a' | center(5)",
+    "multi | indent(2)",
+    "'%-5s|%3d' | format('ab', 7)",
+    "'x' * 3",
+    "s[0:5]",
+    "xs[-1]",
+    "{'a': {}, 'b': []} | to_nice_yaml",
+    "d.missing | default('x')",
+    "undefined_var.attr | default('x')",
+    "'a' ~ n",
+    "'a' ~ t",
+    "'a' ~ fl",
+    "xs ~ ''",
     // lookups reading files relative to the playbook directory
     "lookup('file', 'hello.txt')",
     "lookup('file', 'hello.txt', rstrip=False)",
@@ -408,11 +433,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("'secret' | password_hash('sha512', 'mysalt', rounds=5000)", SALT),
     ("'secret' | password_hash('sha256', 'mysalt', rounds=5000)", SALT),
     ("'secret' | password_hash('sha512', 'abcdefgh', rounds=10000)", SALT),
+    ("undefined_var.attr | default('x')", UNDEF),
     (
         "s | regex_replace('(l+)', '<\\1>')",
         "Ansible 2.19+ keeps backslashes in Jinja string literals; minijinja's lexer unescapes '\\1' to U+0001 (lexer, not the filter)",
     ),
 ];
+
+const UNDEF: &str = "Ansible's undefined allows attribute access on an undefined value (the error comes only when it is used); the environment's UndefinedBehavior::Strict (template/mod.rs) errors at `.attr`";
 
 const SALT: &str = "ansible-core 2.21 (no passlib in the venv) rewrites a given salt before hashing (observed: abcdefghijklmnop -> V7qMYJaNbVKOeh4P); we hash with the salt as given, like crypt(3) and passlib";
 

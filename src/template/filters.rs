@@ -580,6 +580,62 @@ fn comment(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    let s = text(&v)?;
+    let length = a.int(0, "length")?.unwrap_or(255).max(0) as usize;
+    let killwords = a.flag(1, "killwords", false);
+    let end = a.str(2, "end").unwrap_or_else(|| "...".into());
+    let leeway = a.int(3, "leeway")?.unwrap_or(5).max(0) as usize;
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(Value::from(s));
+    }
+    let keep: String = chars[..length.saturating_sub(end.chars().count())]
+        .iter()
+        .collect();
+    if killwords {
+        return Ok(Value::from(keep + &end));
+    }
+    let cut = match keep.rfind(' ') {
+        Some(i) => keep[..i].to_string(),
+        None => keep,
+    };
+    Ok(Value::from(cut + &end))
+}
+
+/// Jinja's `wordcount`: the number of `\w+` runs.
+fn wordcount(_: &State, v: Value, _: &Args) -> Result<Value, Error> {
+    let s = text(&v)?;
+    let mut n = 0;
+    let mut in_word = false;
+    for c in s.chars() {
+        let w = c.is_alphanumeric() || c == '_';
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    Ok(Value::from(n))
+}
+
+/// Python's `str.center(width)`.
+fn center(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    let s = text(&v)?;
+    let width = a.int(0, "width")?.unwrap_or(80).max(0) as usize;
+    let len = s.chars().count();
+    if width <= len {
+        return Ok(Value::from(s));
+    }
+    let pad = width - len;
+    let left = pad / 2 + (pad & width & 1);
+    Ok(Value::from(format!(
+        "{}{s}{}",
+        " ".repeat(left),
+        " ".repeat(pad - left)
+    )))
+}
+
 fn ternary(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     let t = a.get(0, "true_val").unwrap_or(Value::from(true));
     let f = a.get(1, "false_val").unwrap_or(Value::from(false));
@@ -1848,7 +1904,7 @@ fn log(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     Ok(Value::from(
         match a.some(0, "base").and_then(|b| to_f64(&b)) {
             None => x.ln(),
-            Some(b) if b == 10.0 => x.log10(),
+            Some(10.0) => x.log10(),
             Some(b) => x.ln() / b.ln(),
         },
     ))
@@ -2007,7 +2063,8 @@ fn loose_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
 fn strict_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
     let re =
         regex::Regex::new(r"^(\d+)\.(\d+)(\.(\d+))?([ab])?(\d+)?$").expect("strict version regex");
-    let parse = |s: &str| -> Result<(Vec<u64>, Option<(String, u64)>), Error> {
+    type Strict = (Vec<u64>, Option<(String, u64)>);
+    let parse = |s: &str| -> Result<Strict, Error> {
         let c = re
             .captures(s)
             .filter(|c| c.get(5).is_some() == c.get(6).is_some())
@@ -2284,6 +2341,9 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["quote"], quote, false);
     add(env, &["comment"], comment, false);
     add(env, &["ternary"], ternary, false);
+    add(env, &["truncate"], truncate, false);
+    add(env, &["wordcount"], wordcount, false);
+    add(env, &["center"], center, false);
     add(env, &["regex_replace"], regex_replace, false);
     add(env, &["regex_search"], regex_search, false);
     add(env, &["regex_findall"], regex_findall, false);

@@ -132,10 +132,7 @@ fn query(state: &State, rest: Rest<ValueOrKwargs>) -> Result<Value, Error> {
 // Search path.
 
 fn var_str(state: &State, name: &str) -> Option<String> {
-    state
-        .lookup(name)
-        .filter(|v| is_str(v))
-        .map(|v| pyfmt::to_str(&v))
+    state.lookup(name).filter(is_str).map(|v| pyfmt::to_str(&v))
 }
 
 /// The directories searched for relative files, role first.
@@ -558,6 +555,7 @@ fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
         };
         r.map_err(|_| fail(format!("can't parse start={t} as integer")))
     };
+    let re = regex::Regex::new(r"^(?:(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)-)?(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)(?:/(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+))?(?::(.+))?$").expect("sequence regex");
     for t in terms {
         let term = pyfmt::to_str(t);
         let (free, kv) = parse_kv(&term);
@@ -565,7 +563,6 @@ fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
             (1i64, None, None, 1i64, "%d".to_string());
         if let Some(short) = free.first() {
             // [start-]end[/stride][:format]
-            let re = regex::Regex::new(r"^(?:(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)-)?(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)(?:/(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+))?(?::(.+))?$").expect("sequence regex");
             let c = re.captures(short).ok_or_else(|| {
                 fail(format!(
                     "unknown error parsing with_sequence arguments: {}",
