@@ -48,18 +48,24 @@ pub struct ModuleContext {
     pub tmpdir: Option<PathBuf>,
     /// Where local facts live (fact_path), for `setup`.
     pub fact_path: Option<PathBuf>,
-    /// The module name as Ansible reports it in argument errors
-    /// ("Unsupported parameters for (ansible.legacy.copy) module"). When unset,
-    /// `ansible.legacy.<name>` is used, which is what a task written `copy:` gives.
+    /// The module name as the task wrote it (`stat`, `ansible.builtin.stat`), for argument
+    /// errors ("Unsupported parameters for (stat) module"). When unset, the short name is
+    /// used. copy, command and shell always report `ansible.legacy.copy`/`.command`, as
+    /// their action plugins do.
     #[serde(default)]
     pub module_name: Option<String>,
 }
 
 impl ModuleContext {
+    /// The name in "Unsupported parameters for (NAME) module": modules behind an action
+    /// plugin are run as `ansible.legacy.<module>` (shell runs command); the others under
+    /// the name the task used.
     fn display_name(&self, name: &str) -> String {
-        self.module_name
-            .clone()
-            .unwrap_or_else(|| format!("ansible.legacy.{name}"))
+        match name {
+            "copy" => "ansible.legacy.copy".into(),
+            "command" | "shell" => "ansible.legacy.command".into(),
+            _ => self.module_name.clone().unwrap_or_else(|| name.to_string()),
+        }
     }
 }
 

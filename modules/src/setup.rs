@@ -34,6 +34,9 @@ const MIN: &[&str] = &[
     "ssh_pub_keys",
     "user",
 ];
+/// The subset names ansible-core 2.21 accepts, as its error message lists them. Names of
+/// collectors this crate does not have (network, virtual, ...) are accepted and gather nothing.
+const SUBSETS_ALLOWED: &str = "all_ipv4_addresses, all_ipv6_addresses, apparmor, architecture, caps, chroot, cmdline, date_time, default_ipv4, default_ipv6, devices, distribution, distribution_major_version, distribution_release, distribution_version, dns, effective_group_ids, effective_user_id, env, facter, fibre_channel_wwn, fips, hardware, interfaces, is_chroot, iscsi, kernel, kernel_version, loadavg, local, lsb, machine, machine_id, mounts, network, nvme, ohai, os_family, pkg_mgr, platform, processor, processor_cores, processor_count, python, python_version, real_user_id, selinux, service_mgr, ssh_host_key_dsa_public, ssh_host_key_ecdsa_public, ssh_host_key_ed25519_public, ssh_host_key_rsa_public, ssh_host_pub_keys, ssh_pub_keys, system, system_capabilities, system_capabilities_enforced, systemd, user, user_dir, user_gecos, user_gid, user_id, user_shell, user_uid, virtual, virtualization_role, virtualization_tech_guest, virtualization_tech_host, virtualization_type";
 const HARDWARE: &[&str] = &["hardware"];
 const OTHER: &[&str] = &["loadavg", "chroot", "network", "virtual"];
 
@@ -968,62 +971,76 @@ pub fn select_subsets(subset: &[String]) -> Result<BTreeSet<&'static str>, Strin
         match name {
             "all" => Some(all.clone()),
             "min" => Some(MIN.to_vec()),
-            "hardware" => Some(vec!["hardware"]),
-            "network" | "virtual" | "ohai" | "facter" => Some(vec![]),
-            n => all.iter().find(|x| **x == n).map(|x| vec![*x]),
+            // fact names Ansible accepts as subsets, mapped to the collector that gathers them
+            "architecture" | "kernel" | "kernel_version" | "machine" | "machine_id" | "system" => {
+                Some(vec!["platform"])
+            }
+            "distribution_major_version"
+            | "distribution_release"
+            | "distribution_version"
+            | "os_family" => Some(vec!["distribution"]),
+            "user_dir"
+            | "user_gecos"
+            | "user_gid"
+            | "user_id"
+            | "user_shell"
+            | "user_uid"
+            | "effective_group_ids"
+            | "effective_user_id"
+            | "real_user_id" => Some(vec!["user"]),
+            "processor" | "processor_cores" | "processor_count" | "devices" | "mounts" => {
+                Some(vec!["hardware"])
+            }
+            "ssh_host_key_dsa_public"
+            | "ssh_host_key_ecdsa_public"
+            | "ssh_host_key_ed25519_public"
+            | "ssh_host_key_rsa_public"
+            | "ssh_host_pub_keys" => Some(vec!["ssh_pub_keys"]),
+            "is_chroot" => Some(vec!["chroot"]),
+            n if SUBSETS_ALLOWED.split(", ").any(|x| x == n) => Some(
+                all.iter()
+                    .find(|x| **x == n)
+                    .map(|x| vec![*x])
+                    .unwrap_or_default(),
+            ),
+            _ => None,
         }
     };
-    let mut add: BTreeSet<&'static str> = BTreeSet::new();
+    // ansible-core's get_collector_names: 'min' always comes first; explicit additions
+    // survive exclusions; '!all' excludes everything but min.
+    let mut add: BTreeSet<&'static str> = MIN.iter().copied().collect();
     let mut exclude: BTreeSet<&'static str> = BTreeSet::new();
-    let mut exclude_min = false;
-    let mut explicitly_added = false;
+    let mut explicit: BTreeSet<&'static str> = BTreeSet::new();
     for s in subset {
         let s = s.trim();
-        let (neg, name) = match s.strip_prefix('!') {
-            Some(n) => (true, n),
-            None => (false, s),
-        };
-        let Some(members) = groups(name) else {
-            return Err(format!(
-                "Bad subset '{name}' given to Ansible. gather_subset options allowed: all, {}",
-                {
-                    let mut v: Vec<&str> = all
-                        .iter()
-                        .copied()
-                        .chain(["hardware", "min", "network", "virtual", "ohai", "facter"])
-                        .collect();
-                    v.sort();
-                    v.dedup();
-                    v.join(", ")
-                }
-            ));
-        };
-        if neg {
-            if name == "all" {
-                exclude.extend(all.iter().copied());
-            } else {
-                if name == "min" {
-                    exclude_min = true;
-                }
-                exclude.extend(members);
+        match s {
+            "min" => continue,
+            "all" => {
+                add.extend(all.iter().copied());
+                continue;
             }
-        } else {
-            explicitly_added = true;
-            add.extend(members);
+            "!min" => {
+                exclude.extend(MIN.iter().copied());
+                continue;
+            }
+            "!all" => {
+                exclude.extend(all.iter().copied().filter(|c| !MIN.contains(c)));
+                continue;
+            }
+            _ => {}
         }
+        if let Some(name) = s.strip_prefix('!') {
+            exclude.extend(groups(name).unwrap_or_default());
+            continue;
+        }
+        let Some(members) = groups(s) else {
+            return Err(format!("Bad subset '{s}' given to Ansible. gather_subset options allowed: all, {SUBSETS_ALLOWED}"));
+        };
+        explicit.extend(members.iter().copied());
+        add.extend(members);
     }
-    if !explicitly_added && exclude.is_empty() {
-        add.extend(all.iter().copied());
-    }
-    let mut sel: BTreeSet<&'static str> = add.difference(&exclude).copied().collect();
-    if !exclude_min {
-        sel.extend(
-            MIN.iter()
-                .copied()
-                .filter(|m| !exclude.contains(m) || subset.iter().any(|s| s == "!all")),
-        );
-    }
-    Ok(sel)
+    let drop: BTreeSet<&'static str> = exclude.difference(&explicit).copied().collect();
+    Ok(add.difference(&drop).copied().collect())
 }
 
 pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {

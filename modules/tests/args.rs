@@ -20,17 +20,21 @@ fn unsupported_parameter_lists_supported_ones_with_aliases() {
     );
     assert!(failed(&r));
     assert_eq!(msg(&r), want);
-    // the name used is the one the controller passes
+    // copy always runs as ansible.legacy.copy (its action plugin); modules without an action
+    // plugin use the name the task wrote. oracle (stat: path=/etc/hosts bogus=1):
+    let want = "Unsupported parameters for (stat) module: bogus. Supported parameters include: checksum_algorithm, follow, get_attributes, get_checksum, get_mime, get_selinux_context, path (attr, attributes, checksum, checksum_algo, dest, mime, mime-type, mime_type, name).";
+    let r = run("stat", json!({"path": "/etc/hosts", "bogus": 1}), &ctx());
+    assert_eq!(msg(&r), want);
     let c = play_modules::ModuleContext {
-        module_name: Some("ansible.builtin.copy".into()),
+        module_name: Some("ansible.builtin.stat".into()),
         ..Default::default()
     };
-    let r = run(
-        "copy",
-        json!({"content": "x", "dest": "/tmp/nowhere/x", "foo": 1}),
-        &c,
-    );
-    assert!(msg(&r).starts_with("Unsupported parameters for (ansible.builtin.copy) module: foo."));
+    let r = run("stat", json!({"path": "/etc/hosts", "bogus": 1}), &c);
+    assert!(msg(&r).starts_with("Unsupported parameters for (ansible.builtin.stat) module: bogus."));
+    // oracle (shell: echo hi, args: {foo: 1}): shell runs the command module
+    let want = "Unsupported parameters for (ansible.legacy.command) module: foo. Supported parameters include: _raw_params, _uses_shell, argv, chdir, cmd, creates, executable, expand_argument_vars, removes, stdin, stdin_add_newline, strip_empty_ends.";
+    let r = run("shell", json!({"_raw_params": "echo hi", "foo": 1}), &ctx());
+    assert_eq!(msg(&r), want);
 }
 
 #[test]

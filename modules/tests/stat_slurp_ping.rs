@@ -185,7 +185,10 @@ fn ping() {
     assert!(failed(&r));
     assert_eq!(msg(&r), "Task failed: Module failed: boom");
     let r = run("ping", json!({"bogus": 1}), &ctx());
-    assert_eq!(msg(&r), "Unsupported parameters for (ansible.legacy.ping) module: bogus. Supported parameters include: data.");
+    assert_eq!(
+        msg(&r),
+        "Unsupported parameters for (ping) module: bogus. Supported parameters include: data."
+    );
 }
 
 #[test]
