@@ -41,12 +41,18 @@ pub fn main() -> i32 {
         eprintln!("usage: play [options] playbook.yml [playbook2 ...]\nplay: error: the following arguments are required: playbook");
         return 2;
     }
-    match run(&args, &cfg) {
-        Ok(code) => code,
-        Err((e, code)) => {
+    // A bug must not look like a failed host: report it as Ansible reports an unexpected
+    // exception, with its own exit code.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("[ERROR]: Unexpected Exception, this is probably a bug: {info}");
+    }));
+    match std::panic::catch_unwind(|| run(&args, &cfg)) {
+        Ok(Ok(code)) => code,
+        Ok(Err((e, code))) => {
             eprintln!("[ERROR]: {}", e.report().trim_end());
             code
         }
+        Err(_) => exit::UNEXPECTED,
     }
 }
 
@@ -55,7 +61,14 @@ fn err<T>(e: Error, code: i32) -> std::result::Result<T, (Error, i32)> {
 }
 
 fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
-    let opts = options(args, cfg).map_err(|e| (e, exit::BAD_OPTIONS))?;
+    if args.forks == Some(0) {
+        eprintln!("usage: play [-h] [--version] [-v] ...\nplay: error: argument -f/--forks: The number of processes (--forks) must be >= 1");
+        return Ok(2);
+    }
+    let opts = options(args, cfg).map_err(|e| {
+        let code = if e.general { exit::ERROR } else { exit::PARSE_ERROR };
+        (e, code)
+    })?;
     let verbosity = args.verbose;
     let out_opts = OutputOptions {
         verbosity,
@@ -230,7 +243,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.limit = Vec::new();
     for l in &args.limit {
         if let Some(file) = l.strip_prefix('@') {
-            let text = std::fs::read_to_string(file).map_err(|e| Error::new(format!("Unable to find limit file '{file}': {e}")))?;
+            let text = std::fs::read_to_string(file).map_err(|e| Error::new(format!("Unable to find limit file '{file}': {e}")).general())?;
             o.limit.extend(text.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
         } else {
             o.limit.push(l.clone());
@@ -279,7 +292,10 @@ fn extra_vars(values: &[String]) -> Result<Mapping> {
         let name = format!("<extra vars #{}>", i + 1);
         let doc: Node = if let Some(file) = v.strip_prefix('@') {
             let path = Path::new(file);
-            let docs = yaml::load_file(path).map_err(|e| Error::from(e))?;
+            if !path.exists() {
+                return Err(Error::new(format!("Unable to retrieve file contents\nCould not find or access '{file}'")).general());
+            }
+            let docs = yaml::load_file(path).map_err(Error::from)?;
             docs.into_iter().next().unwrap_or_else(|| Node::null(Span::synthetic(file)))
         } else if v.trim_start().starts_with('{') || v.trim_start().starts_with('[') {
             let docs = yaml::load_str(v, &name).map_err(|e| Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary: {}", e.message)))?;
@@ -288,9 +304,6 @@ fn extra_vars(values: &[String]) -> Result<Mapping> {
             let span = Span::synthetic(&name);
             let mut m = Mapping::default();
             for (k, val) in crate::playbook::parse_kv(v, false, &[]) {
-                if k == "_raw_params" {
-                    return Err(Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary")));
-                }
                 m.insert(k, span.clone(), Node::string(val, span.clone()));
             }
             Node::new(Kind::Map(m), span)

@@ -18,6 +18,7 @@ impl PlayCtx {
         let run = &self.run;
         let mut v = Vars::new();
         v.hostvars = Some(self.clone() as Arc<dyn HostVarsSource>);
+        v.merge = run.opts.hash_merge;
 
         // Magic variables.
         let mut magic = self.magic_common.clone();

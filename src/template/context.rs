@@ -56,6 +56,12 @@ impl Context {
             }
             _ => {}
         }
+        if self.vars.merge {
+            if let Some(v) = self.resolve_merged(name) {
+                self.state.lock().unwrap().cache.insert(name.to_string(), v.clone());
+                return Some(v);
+            }
+        }
         let raw = self.vars.raw(name);
         let value = match raw {
             None => {
@@ -97,6 +103,45 @@ impl Context {
         };
         self.state.lock().unwrap().cache.insert(name.to_string(), value.clone());
         Some(value)
+    }
+
+    /// With `hash_behaviour = merge`: when the name is a dictionary at more than one level,
+    /// the levels merge recursively (higher wins). `None` to fall back to plain lookup.
+    fn resolve_merged(self: &Arc<Self>, name: &str) -> Option<MjValue> {
+        let raws = self.vars.all_raw(name);
+        if raws.len() < 2 {
+            return None;
+        }
+        {
+            let mut st = self.state.lock().unwrap();
+            if st.resolving.iter().any(|r| r == name) {
+                return None;
+            }
+            st.resolving.push(name.to_string());
+        }
+        let mut values = Vec::new();
+        let mut ok = true;
+        for r in raws.iter().rev() {
+            match r {
+                Raw::Data(v) => values.push((*v).clone()),
+                Raw::Node(n) => match self.template_node(n) {
+                    Ok(v) => values.push(v),
+                    Err(_) => ok = false,
+                },
+            }
+        }
+        self.state.lock().unwrap().resolving.pop();
+        if !ok {
+            return None;
+        }
+        if !values.iter().all(Value::is_object) {
+            return None;
+        }
+        let mut acc = Value::Object(serde_json::Map::new());
+        for v in &values {
+            crate::vars::merge::merge_into(&mut acc, v);
+        }
+        Some(to_mj(&acc))
     }
 
     fn take_error(&self, e: minijinja::Error, source: &str) -> Error {

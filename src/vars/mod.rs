@@ -56,6 +56,8 @@ pub struct Vars {
     /// Highest first.
     pub layers: Vec<Layer>,
     pub hostvars: Option<Arc<dyn HostVarsSource>>,
+    /// `hash_behaviour = merge`: a dictionary defined at several levels is merged.
+    pub merge: bool,
 }
 
 impl Vars {
@@ -87,6 +89,26 @@ impl Vars {
             }
         }
         None
+    }
+
+    /// Every definition of a name, highest layer first (for `hash_behaviour = merge`).
+    pub fn all_raw(&self, name: &str) -> Vec<Raw<'_>> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            match l {
+                Layer::Nodes(m) => {
+                    if let Some(n) = m.get(name) {
+                        out.push(Raw::Node(n));
+                    }
+                }
+                Layer::Data(m) => {
+                    if let Some(v) = m.get(name) {
+                        out.push(Raw::Data(v));
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn contains(&self, name: &str) -> bool {
