@@ -71,6 +71,7 @@ fn diff_entry(dest: &str, old: Option<&[u8]>, new: &[u8]) -> Value {
 pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     let mut args = args.clone();
     let play_src = args.remove("_play_src");
+    let play_src_mode = args.remove("_play_src_mode");
     let params = match spec().validate(module, &args) {
         Ok(p) => p,
         Err(e) => {
@@ -82,7 +83,7 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
             return f.with("diff", json!([])).into_result();
         }
     };
-    let mut r = match run_inner(&params, play_src, ctx) {
+    let mut r = match run_inner(&params, play_src, play_src_mode, ctx) {
         Ok(r) => r,
         Err(f) => f.into_result(),
     };
@@ -106,6 +107,7 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
 fn run_inner(
     params: &crate::args::Params,
     play_src: Option<Value>,
+    play_src_mode: Option<Value>,
     ctx: &ModuleContext,
 ) -> MResult<Map<String, Value>> {
     let content = params
@@ -260,7 +262,18 @@ fn run_inner(
         .map(|m| m.file_type().is_symlink())
         .unwrap_or(false);
     let checksum_dest = old.as_deref().map(|o| digest(o, "sha1"));
-    let attrs = FileAttrs::from_params(params);
+    let mut attrs = FileAttrs::from_params(params);
+    if params.str("mode") == Some("preserve") {
+        // The source's mode: the remote file's, or the one the controller sent along.
+        attrs.mode = match &src_path {
+            Some(sp) => fs::metadata(sp).ok().map(|m| {
+                json!(crate::util::mode_str(std::os::unix::fs::MetadataExt::mode(
+                    &m
+                )))
+            }),
+            None => play_src_mode.clone(),
+        };
+    }
     let mut r = Map::new();
     if checksum_dest.as_deref() == Some(checksum_src.as_str()) && !is_link_now {
         // What Ansible's action plugin does then: run `file` for the attributes only.

@@ -13,6 +13,7 @@
 //!   `shell` is `command` with `_uses_shell` implied;
 //! - `copy` takes the controller's file as `_play_src` (base64) with `_original_basename`;
 //!   `content` with `_original_basename` (what `template` sends) may target a directory;
+//!   `mode: preserve` uses `_play_src_mode` (the source's mode, e.g. "0755") when given;
 //! - `setup` returns facts in `ansible_facts` *without* the `ansible_` prefix;
 //! - keys starting with `_ansible_` are ignored;
 //! - results carry Ansible's keys as the registered variable shows them (e.g. copy's

@@ -229,6 +229,30 @@ fn content_with_original_basename_goes_into_a_directory() {
 }
 
 #[test]
+fn mode_preserve() {
+    let d = tmp();
+    let src = p(&d, "src");
+    std::fs::write(&src, "x").unwrap();
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o751)).unwrap();
+    let dest = p(&d, "dest");
+    let r = run(
+        "copy",
+        json!({"src": src, "remote_src": true, "dest": dest, "mode": "preserve"}),
+        &ctx(),
+    );
+    assert!(changed(&r), "{r:?}");
+    assert_eq!(mode_of(&dest), 0o751);
+    let dest2 = p(&d, "dest2");
+    let r = run(
+        "copy",
+        json!({"_play_src": "eA==", "_play_src_mode": "0700", "dest": dest2, "mode": "preserve"}),
+        &ctx(),
+    );
+    assert!(changed(&r), "{r:?}");
+    assert_eq!(mode_of(&dest2), 0o700);
+}
+
+#[test]
 fn validate_passes() {
     let d = tmp();
     let dest = p(&d, "v.txt");
