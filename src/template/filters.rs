@@ -298,9 +298,34 @@ fn mandatory(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         if let Some(msg) = a.str(0, "msg") {
             return Err(fail(msg));
         }
-        return Err(fail("Mandatory variable  not defined."));
+        return Err(fail(MANDATORY_UNNAMED));
     }
     Ok(v)
+}
+
+/// Ansible's wording when the variable's name is unknown; minijinja does not tell a filter
+/// which expression produced an undefined value, so [`mandatory_message`] recovers it.
+pub const MANDATORY_UNNAMED: &str = "Mandatory variable  not defined.";
+
+/// For an error raised by `mandatory` without a message, Ansible's text with the variable
+/// named (`Mandatory variable 'x' not defined.`), read from the template source in front of
+/// the filter call. `None` for any other error.
+pub fn mandatory_message(err: &Error) -> Option<String> {
+    if err.detail() != Some(MANDATORY_UNNAMED) {
+        return None;
+    }
+    let src = err.template_source()?;
+    let range = err.range()?;
+    let before = src.get(..range.start)?.trim_end();
+    let before = before.strip_suffix('|')?.trim_end();
+    let start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .last()
+        .map(|(i, _)| i)?;
+    let name = &before[start..];
+    (!name.is_empty()).then(|| format!("Mandatory variable '{name}' not defined."))
 }
 
 /// Ansible's boolean reading: true for True, 1, 1.0 and 'yes'/'on'/'true'/'1' in any case.
@@ -2425,6 +2450,29 @@ mod unit {
             sha_crypt(b"Hello world!", "saltstring", None, false),
             "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
         );
+    }
+
+    #[test]
+    fn mandatory_names_the_variable() {
+        let env = crate::template::new_environment();
+        let ctx = minijinja::context! { d => minijinja::context! {} };
+        let err = env
+            .render_str("x {{ d.bar | mandatory }}", ctx)
+            .unwrap_err();
+        assert_eq!(
+            mandatory_message(&err).as_deref(),
+            Some("Mandatory variable 'd.bar' not defined.")
+        );
+        let err = env.render_str("{{ foo|mandatory }}", ()).unwrap_err();
+        assert_eq!(
+            mandatory_message(&err).as_deref(),
+            Some("Mandatory variable 'foo' not defined.")
+        );
+        let err = env
+            .render_str("{{ nope | mandatory('custom text') }}", ())
+            .unwrap_err();
+        assert_eq!(err.detail(), Some("custom text"));
+        assert_eq!(mandatory_message(&err), None);
     }
 
     #[test]
