@@ -10,6 +10,18 @@ use play_modules::ModuleContext;
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 
+/// A private copy of the play binary for this fleet, so a rebuild of target/debug/play by a
+/// concurrent cargo run cannot change the agent under a test.
+fn agent_copy(fleet: &sshd::Fleet) -> std::path::PathBuf {
+    let dst = fleet.dir().join("play-agent-binary");
+    if !dst.exists() {
+        let tmp = fleet.dir().join("play-agent-binary.tmp");
+        std::fs::copy(env!("CARGO_BIN_EXE_play"), &tmp).unwrap();
+        std::fs::rename(&tmp, &dst).unwrap();
+    }
+    dst
+}
+
 fn defaults(fleet: &sshd::Fleet, tag: &str) -> RunDefaults {
     RunDefaults {
         remote_tmp: Some(
@@ -19,7 +31,7 @@ fn defaults(fleet: &sshd::Fleet, tag: &str) -> RunDefaults {
                 .to_string_lossy()
                 .into_owned(),
         ),
-        agent_binary: Some(env!("CARGO_BIN_EXE_play").into()),
+        agent_binary: Some(agent_copy(fleet)),
         ssh_config: Some(fleet.dir().join("no-ssh-config")),
         ssh_auth_sock: None,
         ..Default::default()
@@ -272,8 +284,10 @@ fn bad_private_keys_are_refused() {
         let e = SshConnection::connect(&p).expect_err("bad key accepted");
         assert!(e.is_unreachable());
         assert!(
-            e.msg
-                .contains(&format!("root@{}: Permission denied (publickey).", p.host)),
+            e.msg.contains(&format!(
+                "root@{}: Permission denied (publickey,password).",
+                p.host
+            )),
             "{e}"
         );
         if let Some(x) = extra {
@@ -533,4 +547,43 @@ fn sshd_killed_mid_session_is_unreachable_and_leaves_nothing_running() {
         !std::path::Path::new(&format!("/proc/{pid_b}")).exists(),
         "agent left running after close"
     );
+}
+
+#[test]
+fn a_session_dropped_between_tasks_is_reopened() {
+    let mut fleet = sshd::Fleet::start(1);
+    let c = SshConnection::connect(&params(&fleet, 0, "reopen")).unwrap();
+    let ctx = ModuleContext::default();
+    let first = c.agent_pid().unwrap();
+    // Kill only the session processes (the listener stays): the connection drops.
+    let listener = fleet.hosts[0].pid().unwrap();
+    for p in sshd::descendants(listener) {
+        // SAFETY: processes of this test's sshd.
+        unsafe { libc::kill(p as i32, libc::SIGKILL) };
+    }
+    // The first call after the drop may see the dying session; the next one is served by
+    // a new session and a new agent.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        match c.run_module("ping", &Map::new(), &ctx) {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(e.is_unreachable());
+                assert!(Instant::now() < deadline, "never reopened: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    assert_eq!(r["ping"], "pong");
+    assert_ne!(c.agent_pid().unwrap(), first);
+    // With the host gone for good, the retries are bounded and the error is clear.
+    fleet.hosts[0].kill();
+    let t = Instant::now();
+    let mut last = None;
+    for _ in 0..3 {
+        last = c.run_module("ping", &Map::new(), &ctx).err();
+    }
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let e = last.expect("host is down");
+    assert!(e.msg.contains("Connection refused"), "{e}");
 }

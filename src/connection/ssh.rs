@@ -341,6 +341,8 @@ fn local_uname() -> String {
 
 const SHA_CMD: &str = "(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\") | cut -d' ' -f1";
 const MISSING: u32 = 97;
+/// How many times a dropped session is opened again before the host is unreachable.
+pub const REOPEN_TRIES: u32 = 2;
 
 /// The command that checks the agent's hash and execs it (under become when asked).
 fn start_command(dir: &str, hash: &str, become_prefix: &str) -> String {
@@ -908,11 +910,11 @@ impl SshConnection {
                     Err(_) => {
                         let _ = agent.channel.close().await;
                         return Err(if become_as.is_some() {
-                            ConnError::failed(
-                                "Timeout (12s) waiting for privilege escalation prompt: "
-                                    .to_string()
-                                    + &agent.stderr_text(),
-                            )
+                            ConnError::failed(format!(
+                                "Timeout ({}s) waiting for privilege escalation prompt: {}",
+                                limit.as_secs(),
+                                agent.stderr_text()
+                            ))
                         } else {
                             ConnError::unreachable(
                                 "Timed out waiting for the agent to start on the target",
@@ -986,6 +988,14 @@ impl SshConnection {
         let bytes = std::fs::read(&self.agent_binary).map_err(|e| {
             ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
         })?;
+        let now = hex::encode(sha2::Sha256::digest(&bytes));
+        if now != self.agent_hash {
+            return Err(ConnError::unreachable(format!(
+                "The agent binary {} changed while play was running (sha256 {now}, expected {})",
+                self.agent_binary.display(),
+                self.agent_hash
+            )));
+        }
         let dir = remote_path_expr(&self.agent_dir());
         let cmd = upload_command(&dir, &self.agent_hash);
         let (code, _out, err) = exec_capture(session, &cmd, Some(&bytes))
@@ -1025,6 +1035,7 @@ impl SshConnection {
     ) -> Result<ModuleResult, ConnError> {
         let mut inner = self.inner.lock().unwrap();
         runtime().block_on(async {
+            self.reopen_if_dropped(&mut inner).await?;
             self.ensure_agent(&mut inner, become_as).await?;
             let agent = inner
                 .agents
@@ -1117,6 +1128,42 @@ impl SshConnection {
             id,
             path: path.to_string(),
         })
+    }
+
+    /// A session that dropped between two requests (sshd restarted, network blip) is
+    /// opened again, at most [`REOPEN_TRIES`] times; the agents start afresh on it.
+    async fn reopen_if_dropped(&self, inner: &mut Inner) -> Result<(), ConnError> {
+        if inner
+            .session
+            .as_ref()
+            .is_some_and(|o| !o.session.is_closed())
+        {
+            return Ok(());
+        }
+        inner.agents.clear();
+        inner.session = None;
+        let mut last = None;
+        for attempt in 0..REOPEN_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 * attempt as u64)).await;
+            }
+            match tokio::time::timeout(self.params.connect_timeout, open_session(&self.params, 0))
+                .await
+            {
+                Ok(Ok(o)) => {
+                    inner.session = Some(o);
+                    return Ok(());
+                }
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => {
+                    last = Some(ConnError::ssh(format!(
+                        "ssh: connect to host {} port {}: Connection timed out",
+                        self.params.host, self.params.port
+                    )))
+                }
+            }
+        }
+        Err(last.expect("at least one attempt"))
     }
 
     /// Close the agents and the session, then open them again (`meta: reset_connection`).
