@@ -222,6 +222,10 @@ pub fn run(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
             }
         }
     }
+    if params.bool("get_selinux_context") {
+        // Without SELinux, Ansible's selinux_context() is its initial [None, None, None].
+        o.insert("selinux_context".into(), json!([null, null, null]));
+    }
     r.insert("stat".into(), Value::Object(o));
     r
 }
