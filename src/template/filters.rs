@@ -675,66 +675,197 @@ fn ternary(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
 // ---------------------------------------------------------------------------------------
 // Regular expressions (Python `re` syntax mapped onto the regex crate).
 
-/// A compiled Python-flavoured regex with Ansible's `ignorecase`/`multiline` flags.
-pub fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<regex::Regex, Error> {
-    let mut b = regex::RegexBuilder::new(pat);
-    b.case_insensitive(ignorecase).multi_line(multiline);
-    b.build().map_err(|e| {
-        fail(format!(
-            "Invalid regular expression {}: {e}",
-            pyfmt::str_repr(pat)
-        ))
-    })
+/// A compiled Python `re` pattern: the regex crate when it can, fancy-regex for what only
+/// backtracking supports (lookaround, backreferences).
+pub enum PyRegex {
+    Std(regex::Regex),
+    Fancy(fancy_regex::Regex),
 }
 
-/// Python's replacement template (`\1`, `\g<name>`, `\n`) in regex-crate syntax.
-fn py_replacement(rep: &str) -> String {
+/// One match: every group's text (`None` when it did not take part), group 0 first.
+pub type Groups = Vec<Option<String>>;
+
+impl PyRegex {
+    pub fn is_match(&self, s: &str) -> bool {
+        match self {
+            PyRegex::Std(r) => r.is_match(s),
+            PyRegex::Fancy(r) => r.is_match(s).unwrap_or(false),
+        }
+    }
+
+    /// Number of capture groups, group 0 excluded.
+    pub fn groups(&self) -> usize {
+        match self {
+            PyRegex::Std(r) => r.captures_len() - 1,
+            PyRegex::Fancy(r) => r.captures_len() - 1,
+        }
+    }
+
+    /// The index of a named group.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        match self {
+            PyRegex::Std(r) => r.capture_names().position(|n| n == Some(name)),
+            PyRegex::Fancy(r) => r.capture_names().position(|n| n == Some(name)),
+        }
+    }
+
+    /// Every non-overlapping match with its groups and byte range.
+    pub fn matches(&self, s: &str) -> Result<Vec<(std::ops::Range<usize>, Groups)>, Error> {
+        let mut out = Vec::new();
+        match self {
+            PyRegex::Std(r) => {
+                for c in r.captures_iter(s) {
+                    let whole = c.get(0).map(|m| m.range()).unwrap_or(0..0);
+                    out.push((
+                        whole,
+                        c.iter()
+                            .map(|m| m.map(|m| m.as_str().to_string()))
+                            .collect(),
+                    ));
+                }
+            }
+            PyRegex::Fancy(r) => {
+                for c in r.captures_iter(s) {
+                    let c = c.map_err(|e| fail(format!("regular expression failed: {e}")))?;
+                    let whole = c.get(0).map(|m| m.range()).unwrap_or(0..0);
+                    out.push((
+                        whole,
+                        c.iter()
+                            .map(|m| m.map(|m| m.as_str().to_string()))
+                            .collect(),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Python spellings the Rust engines write differently: `\Z` and `(?P=name)`.
+fn translate_py_pattern(pat: &str) -> String {
     let mut out = String::new();
-    let chars: Vec<char> = rep.chars().collect();
+    let chars: Vec<char> = pat.chars().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        if c == '$' {
-            out.push_str("$$");
-        } else if c == '\\' && i + 1 < chars.len() {
-            let n = chars[i + 1];
-            if n.is_ascii_digit() {
-                let mut j = i + 1;
-                while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let num: String = chars[i + 1..j].iter().collect();
-                out.push_str(&format!("${{{num}}}"));
-                i = j;
-                continue;
-            } else if n == 'g' && chars.get(i + 2) == Some(&'<') {
-                if let Some(close) = chars[i + 3..].iter().position(|&c| c == '>') {
-                    let name: String = chars[i + 3..i + 3 + close].iter().collect();
-                    out.push_str(&format!("${{{name}}}"));
-                    i = i + 4 + close;
-                    continue;
-                }
-                out.push_str("\\g");
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            if chars[i + 1] == 'Z' {
+                out.push_str("\\z");
             } else {
-                match n {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    'r' => out.push('\r'),
-                    '\\' => out.push('\\'),
-                    other => {
-                        out.push('\\');
-                        out.push(other)
-                    }
-                }
+                out.push(chars[i]);
+                out.push(chars[i + 1]);
             }
             i += 2;
             continue;
-        } else {
-            out.push(c);
         }
+        if chars[i..].starts_with(&['(', '?', 'P', '=']) {
+            if let Some(close) = chars[i + 4..].iter().position(|&c| c == ')') {
+                let name: String = chars[i + 4..i + 4 + close].iter().collect();
+                out.push_str(&format!("\\k<{name}>"));
+                i += 5 + close;
+                continue;
+            }
+        }
+        out.push(chars[i]);
         i += 1;
     }
     out
+}
+
+/// A compiled Python-flavoured regex with Ansible's `ignorecase`/`multiline` flags.
+pub fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<PyRegex, Error> {
+    let pat = translate_py_pattern(pat);
+    let mut b = regex::RegexBuilder::new(&pat);
+    b.case_insensitive(ignorecase).multi_line(multiline);
+    match b.build() {
+        Ok(r) => Ok(PyRegex::Std(r)),
+        Err(std_err) => {
+            let flags = match (ignorecase, multiline) {
+                (false, false) => "",
+                (true, false) => "(?i)",
+                (false, true) => "(?m)",
+                (true, true) => "(?im)",
+            };
+            fancy_regex::Regex::new(&format!("{flags}{pat}"))
+                .map(PyRegex::Fancy)
+                .map_err(|_| {
+                    fail(format!(
+                        "Invalid regular expression {}: {std_err}",
+                        pyfmt::str_repr(&pat)
+                    ))
+                })
+        }
+    }
+}
+
+/// Python's `match.expand(template)`: `\1`, `\g<1>`, `\g<name>` and character escapes.
+fn py_expand(re: &PyRegex, rep: &str, groups: &Groups) -> Result<String, Error> {
+    let mut out = String::new();
+    let chars: Vec<char> = rep.chars().collect();
+    let group = |i: usize| -> Result<String, Error> {
+        if i >= groups.len() {
+            return Err(fail(format!("invalid group reference {i}")));
+        }
+        Ok(groups[i].clone().unwrap_or_default())
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let n = chars[i + 1];
+        if n.is_ascii_digit() {
+            let mut j = i + 1;
+            while j < chars.len() && j < i + 3 && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+            let num: usize = chars[i + 1..j]
+                .iter()
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0);
+            out.push_str(&group(num)?);
+            i = j;
+            continue;
+        }
+        if n == 'g' && chars.get(i + 2) == Some(&'<') {
+            let close = chars[i + 3..]
+                .iter()
+                .position(|&c| c == '>')
+                .ok_or_else(|| fail("missing >, unterminated name"))?;
+            let name: String = chars[i + 3..i + 3 + close].iter().collect();
+            let idx = match name.parse::<usize>() {
+                Ok(k) => k,
+                Err(_) => re
+                    .group_index(&name)
+                    .ok_or_else(|| fail(format!("unknown group name '{name}'")))?,
+            };
+            out.push_str(&group(idx)?);
+            i += 4 + close;
+            continue;
+        }
+        match n {
+            'n' => out.push('\n'),
+            't' => out.push('\t'),
+            'r' => out.push('\r'),
+            'f' => out.push('\u{c}'),
+            'v' => out.push('\u{b}'),
+            'a' => out.push('\u{7}'),
+            'b' => out.push('\u{8}'),
+            '\\' => out.push('\\'),
+            other if other.is_ascii_alphabetic() => {
+                return Err(fail(format!("bad escape \\{other}")))
+            }
+            other => {
+                out.push('\\');
+                out.push(other)
+            }
+        }
+        i += 2;
+    }
+    Ok(out)
 }
 
 fn regex_replace(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -748,18 +879,25 @@ fn regex_replace(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     )?;
     let count = a.int(4, "count")?.unwrap_or(0).max(0) as usize;
     let mandatory = a.int(5, "mandatory_count")?.unwrap_or(0);
-    if mandatory > 0 {
-        let n = re.find_iter(&s).count() as i64;
-        if n != mandatory {
-            return Err(fail(format!(
-                "'{pat}' should match {mandatory} times, but matches {n} times in '{s}'"
-            )));
-        }
+    let mut matches = re.matches(&s)?;
+    if mandatory > 0 && matches.len() as i64 != mandatory {
+        return Err(fail(format!(
+            "'{pat}' should match {mandatory} times, but matches {} times in '{s}'",
+            matches.len()
+        )));
     }
-    let rep = py_replacement(&rep);
-    Ok(Value::from(
-        re.replacen(&s, count, rep.as_str()).into_owned(),
-    ))
+    if count > 0 {
+        matches.truncate(count);
+    }
+    let mut out = String::new();
+    let mut last = 0;
+    for (range, groups) in &matches {
+        out.push_str(&s[last..range.start]);
+        out.push_str(&py_expand(&re, &rep, groups)?);
+        last = range.end;
+    }
+    out.push_str(&s[last..]);
+    Ok(Value::from(out))
 }
 
 fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -770,36 +908,31 @@ fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         a.flag(99, "ignorecase", false),
         a.flag(99, "multiline", false),
     )?;
-    let mut groups: Vec<Result<usize, String>> = Vec::new();
+    let mut wanted: Vec<usize> = Vec::new();
     for g in a.pos.iter().skip(1) {
         let g = pyfmt::to_str(g);
         if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            groups.push(Err(name.to_string()));
+            wanted.push(
+                re.group_index(name)
+                    .ok_or_else(|| fail(format!("no such group: {name}")))?,
+            );
         } else if let Some(n) = g.strip_prefix('\\').and_then(|r| r.parse::<usize>().ok()) {
-            groups.push(Ok(n));
+            wanted.push(n);
         } else {
             return Err(fail("Unknown argument"));
         }
     }
-    let Some(caps) = re.captures(&s) else {
+    let Some((_, groups)) = re.matches(&s)?.into_iter().next() else {
         return Ok(Value::from(()));
     };
-    if groups.is_empty() {
-        return Ok(Value::from(
-            caps.get(0).map(|m| m.as_str()).unwrap_or_default(),
-        ));
+    if wanted.is_empty() {
+        return Ok(Value::from(groups[0].clone().unwrap_or_default()));
     }
-    let out: Vec<Value> = groups
-        .iter()
-        .map(|g| {
-            let m = match g {
-                Ok(n) => caps.get(*n),
-                Err(name) => caps.name(name),
-            };
-            m.map(|m| Value::from(m.as_str()))
-                .unwrap_or(Value::from(()))
-        })
-        .collect();
+    let mut out = Vec::new();
+    for n in wanted {
+        let g = groups.get(n).ok_or_else(|| fail("no such group"))?;
+        out.push(g.clone().map(Value::from).unwrap_or(Value::from(())));
+    }
     Ok(Value::from(out))
 }
 
@@ -811,11 +944,12 @@ fn regex_findall(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         a.flag(2, "ignorecase", false),
         a.flag(1, "multiline", false),
     )?;
-    let ngroups = re.captures_len() - 1;
+    let ngroups = re.groups();
     let out: Vec<Value> = re
-        .captures_iter(&s)
-        .map(|c| {
-            let g = |i: usize| Value::from(c.get(i).map(|m| m.as_str()).unwrap_or_default());
+        .matches(&s)?
+        .into_iter()
+        .map(|(_, c)| {
+            let g = |i: usize| Value::from(c[i].clone().unwrap_or_default());
             match ngroups {
                 0 => g(0),
                 1 => g(1),
