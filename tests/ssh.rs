@@ -587,3 +587,40 @@ fn a_session_dropped_between_tasks_is_reopened() {
     let e = last.expect("host is down");
     assert!(e.msg.contains("Connection refused"), "{e}");
 }
+
+#[test]
+fn an_unwritable_remote_tmp_is_reported() {
+    let fleet = sshd::Fleet::start(1);
+    let mut p = params(&fleet, 0, "ro");
+    p.remote_tmp = "/proc/play-remote-tmp".into();
+    let e = SshConnection::connect(&p).expect_err("agent placed under /proc");
+    assert!(e.is_unreachable());
+    assert!(
+        e.msg.starts_with("Failed to create temporary directory."),
+        "{e}"
+    );
+    assert!(e.msg.contains("/proc/play-remote-tmp"), "{e}");
+}
+
+#[test]
+#[ignore = "measures round trips; run by hand"]
+fn round_trip_timing() {
+    let fleet = sshd::Fleet::start(1);
+    let c = SshConnection::connect(&params(&fleet, 0, "timing")).unwrap();
+    let ctx = ModuleContext::default();
+    let t = Instant::now();
+    for _ in 0..200 {
+        c.run_module("ping", &Map::new(), &ctx).unwrap();
+    }
+    eprintln!("ping round trip: {:?}", t.elapsed() / 200);
+    let t = Instant::now();
+    for _ in 0..50 {
+        c.run_module("command", &args(json!({"_raw_params": "true"})), &ctx)
+            .unwrap();
+    }
+    eprintln!("command round trip: {:?}", t.elapsed() / 50);
+    let t = Instant::now();
+    let c2 = SshConnection::connect(&params(&fleet, 0, "timing")).unwrap();
+    eprintln!("connect with the agent in place: {:?}", t.elapsed());
+    c2.close();
+}

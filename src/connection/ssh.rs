@@ -670,39 +670,58 @@ async fn exec_capture(
     cmd: &str,
     stdin: Option<&[u8]>,
 ) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), russh::Error> {
-    let mut ch = s.channel_open_session().await?;
+    let ch = s.channel_open_session().await?;
     ch.exec(true, cmd).await?;
-    if let Some(data) = stdin {
-        // A command that exits early (wrong platform, disk full) closes its stdin; the
-        // exit status and stderr below then say why.
-        let _ = ch.data(data).await;
-    }
-    let _ = ch.eof().await;
-    let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
-    while let Some(msg) = ch.wait().await {
-        match msg {
-            ChannelMsg::Data { data } => out.extend_from_slice(&data),
-            ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
-            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-            ChannelMsg::Close => break,
-            _ => {}
+    let (mut rd, wr) = ch.split();
+    // Stdin is fed while the output is read: a command that exits early (wrong platform,
+    // disk full) stops reading, and its exit status and stderr say why.
+    let write = async {
+        if let Some(data) = stdin {
+            let _ = wr.data(data).await;
+        }
+        let _ = wr.eof().await;
+    };
+    let read = async {
+        let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
+        while let Some(msg) = rd.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => out.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        (code, out, err)
+    };
+    tokio::pin!(write, read);
+    let mut written = false;
+    loop {
+        tokio::select! {
+            _ = &mut write, if !written => written = true,
+            r = &mut read => return Ok(r),
         }
     }
-    Ok((code, out, err))
 }
 
 /// A running agent on one exec channel.
 struct AgentChan {
-    channel: russh::Channel<client::Msg>,
-    buf: FrameBuffer,
-    stderr: Vec<u8>,
+    reader: AgentReader,
+    wr: russh::ChannelWriteHalf<client::Msg>,
     next_id: u64,
     pid: u32,
     /// Set once the channel is gone; later calls fail at once with this.
     dead: Option<String>,
 }
 
-/// What ended an agent channel, for messages.
+/// The reading side of an agent channel: frames from stdout, the tail of stderr.
+struct AgentReader {
+    rd: russh::ChannelReadHalf,
+    buf: FrameBuffer,
+    stderr: Vec<u8>,
+}
+
+/// Keep the last 16 KiB of the agent's stderr, for messages.
 fn push_tail(buf: &mut Vec<u8>, data: &[u8]) {
     buf.extend_from_slice(data);
     if buf.len() > 16384 {
@@ -711,7 +730,7 @@ fn push_tail(buf: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
-impl AgentChan {
+impl AgentReader {
     /// Read until one whole frame arrives. Also watches stderr for a sudo prompt when
     /// `prompt` is given (returning `Err(PROMPT)` so the caller can answer it).
     async fn read_frame(&mut self, prompt: Option<&str>) -> Result<Vec<u8>, AgentEnd> {
@@ -729,7 +748,7 @@ impl AgentChan {
                     return Err(AgentEnd::Prompt);
                 }
             }
-            match self.channel.wait().await {
+            match self.rd.wait().await {
                 Some(ChannelMsg::Data { data }) => self.buf.push(&data),
                 Some(ChannelMsg::ExtendedData { data, .. }) => push_tail(&mut self.stderr, &data),
                 Some(ChannelMsg::ExitStatus { exit_status }) => {
@@ -749,6 +768,12 @@ impl AgentChan {
 
     fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr).trim().to_string()
+    }
+}
+
+impl AgentChan {
+    fn stderr_text(&self) -> String {
+        self.reader.stderr_text()
     }
 }
 
@@ -885,10 +910,14 @@ impl SshConnection {
             ch.exec(true, start_command(&dir, &self.agent_hash, &prefix))
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
+            let (rd, wr) = ch.split();
             let mut agent = AgentChan {
-                channel: ch,
-                buf: FrameBuffer::default(),
-                stderr: Vec::new(),
+                reader: AgentReader {
+                    rd,
+                    buf: FrameBuffer::default(),
+                    stderr: Vec::new(),
+                },
+                wr,
                 next_id: 1,
                 pid: 0,
                 dead: None,
@@ -899,7 +928,7 @@ impl SshConnection {
             let hello = loop {
                 let r = tokio::time::timeout(
                     limit,
-                    agent.read_frame(if become_as.is_some() {
+                    agent.reader.read_frame(if become_as.is_some() {
                         Some(&prompt)
                     } else {
                         None
@@ -908,7 +937,7 @@ impl SshConnection {
                 .await;
                 match r {
                     Err(_) => {
-                        let _ = agent.channel.close().await;
+                        let _ = agent.wr.close().await;
                         return Err(if become_as.is_some() {
                             ConnError::failed(format!(
                                 "Timeout ({}s) waiting for privilege escalation prompt: {}",
@@ -926,14 +955,14 @@ impl SshConnection {
                         (Some(pw), false) => {
                             answered = true;
                             let line = format!("{pw}\n");
-                            let _ = agent.channel.data(line.as_bytes()).await;
+                            let _ = agent.wr.data(line.as_bytes()).await;
                         }
                         (Some(_), true) => {
-                            let _ = agent.channel.close().await;
+                            let _ = agent.wr.close().await;
                             return Err(ConnError::failed("Incorrect sudo password"));
                         }
                         (None, _) => {
-                            let _ = agent.channel.close().await;
+                            let _ = agent.wr.close().await;
                             return Err(ConnError::failed("Missing sudo password"));
                         }
                     },
@@ -975,7 +1004,7 @@ impl SshConnection {
                 )));
             }
             agent.pid = v.get("pid").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
-            agent.stderr.clear();
+            agent.reader.stderr.clear();
             inner.agents.insert(key, agent);
             return Ok(());
         }
@@ -1057,10 +1086,23 @@ impl SshConnection {
                 agent.dead = Some(msg.clone());
                 ConnError::unreachable(msg)
             };
-            if let Err(e) = agent.channel.data(&encode_frame(&payload)[..]).await {
-                return Err(lost(agent, e.to_string()));
-            }
-            let frame = match agent.read_frame(None).await {
+            // Write and read at once: an agent that dies while a large request is sent
+            // must end the call, not leave the write waiting for window forever.
+            let bytes = encode_frame(&payload);
+            let got = {
+                let (reader, wr) = (&mut agent.reader, &agent.wr);
+                let write = wr.data(&bytes[..]);
+                let read = reader.read_frame(None);
+                tokio::pin!(write, read);
+                let mut written = false;
+                loop {
+                    tokio::select! {
+                        _ = &mut write, if !written => written = true,
+                        r = &mut read => break r,
+                    }
+                }
+            };
+            let frame = match got {
                 Ok(f) => f,
                 Err(AgentEnd::Ended(why)) => return Err(lost(agent, why)),
                 Err(AgentEnd::Prompt) => return Err(lost(agent, "unexpected prompt".into())),
@@ -1191,10 +1233,10 @@ impl SshConnection {
         let session = inner.session.take();
         runtime().block_on(async move {
             for mut a in agents {
-                let _ = a.channel.eof().await;
+                let _ = a.wr.eof().await;
                 // Give the agent a moment to exit on EOF; never wait long.
                 let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                    while let Some(m) = a.channel.wait().await {
+                    while let Some(m) = a.reader.rd.wait().await {
                         if matches!(m, ChannelMsg::Close) {
                             break;
                         }

@@ -318,17 +318,25 @@ impl Sshd {
         .unwrap();
         let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
         use std::os::unix::process::CommandExt;
-        let child = Command::new(SSHD)
-            .arg("-D")
+        let mut cmd = Command::new(SSHD);
+        cmd.arg("-D")
             .arg("-e")
             .arg("-f")
             .arg(&cfg)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("cannot start sshd");
+            .process_group(0);
+        // If the test process dies without running Drop (SIGKILL, a timeout), sshd goes
+        // with it. The signal follows the spawning thread: a fleet lives on one test thread.
+        // SAFETY: prctl is async-signal-safe and touches only the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("cannot start sshd");
         let mut h = Sshd {
             addr: addr.to_string(),
             port,
