@@ -32,6 +32,17 @@ pub mod setup;
 pub mod slurp;
 pub mod stat;
 pub mod util;
+// package and system modules
+pub mod apt;
+pub mod sysutil;
+// end package and system modules
+// text, network and archive modules (blockinfile .. config_template)
+pub mod getent;
+pub mod temp_file;
+pub mod find;
+pub mod ini_file;
+pub mod replace;
+pub mod blockinfile;
 
 /// A module's arguments, already templated by the controller.
 pub type Args = Map<String, Value>;
@@ -89,6 +100,16 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "slurp" => slurp::run(args, ctx, &m),
         "ping" => ping::run(args, ctx, &m),
         "setup" | "gather_facts" => setup::run(args, ctx, &m),
+        // text, network and archive modules (blockinfile .. config_template)
+        "blockinfile" => blockinfile::run(args, ctx, &m),
+        "replace" => replace::run(args, ctx, &m),
+        // package and system modules
+        "apt" => apt::run_apt(args, ctx, &m),
+        // end package and system modules
+        "ini_file" | "community.general.ini_file" => ini_file::run(args, ctx, &m),
+        "find" => find::run(args, ctx, &m),
+        "tempfile" => temp_file::run(args, ctx, &m),
+        "getent" => getent::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -116,5 +137,13 @@ pub fn names() -> &'static [&'static str] {
         "shell",
         "slurp",
         "stat",
+        // text, network and archive modules (blockinfile .. config_template)
+        "blockinfile",
+        "replace",
+        "ini_file",
+        "community.general.ini_file",
+        "find",
+        "tempfile",
+        "getent",
     ]
 }
