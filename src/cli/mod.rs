@@ -121,6 +121,12 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         return Ok(list(args, &opts, &inventory, &playbooks));
     }
 
+    if verbosity >= 1 {
+        match &cfg.file {
+            Some(f) => println!("Using {} as config file", f.display()),
+            None => println!("No config file found; using defaults"),
+        }
+    }
     crate::engine::interrupt::install();
     let run = Run::new(opts, inventory, callback, loader);
     Ok(crate::engine::run_playbooks(&run, &playbooks))

@@ -19,7 +19,7 @@ use std::sync::Arc;
 pub fn execute(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
-        "set_fact" => set_fact(ctx, task, host, c),
+        "set_fact" => set_fact(ctx, task, scope, host, c),
         "assert" => assert(task, c),
         "fail" => {
             let args = template_args(task, c)?;
@@ -98,7 +98,7 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
         } else {
             match c.template_str(&format!("{{{{ {name} }}}}")) {
                 Ok(v) => v,
-                Err(_) => json!("VARIABLE IS NOT DEFINED!"),
+                Err(e) => json!(format!("<< error 1 - {} >>", e.msg)),
             }
         };
         r.insert(name, value);
@@ -119,7 +119,21 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
     Ok(r)
 }
 
-fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+/// The host whose facts a task sets: the delegate with `delegate_facts`, else the host.
+fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<String> {
+    let delegate_facts = match scope.keyword(task.kw.delegate_facts.as_ref(), |k| k.delegate_facts.as_ref()) {
+        Some(n) => truthy(&c.template_node(n)?),
+        None => false,
+    };
+    if delegate_facts {
+        if let Some(d) = scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+            return Ok(value_str(&c.template_node(d)?));
+        }
+    }
+    Ok(host.to_string())
+}
+
+fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
     let cacheable = args.get("cacheable").map(truthy).unwrap_or(false);
     let mut facts = Map::new();
@@ -141,7 +155,8 @@ fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Re
     if facts.is_empty() {
         return Ok(failed(json!("No key/value pairs provided, at least one is required for this action to succeed")));
     }
-    ctx.run.host_state(host, |hs| {
+    let host = fact_host(task, scope, host, c)?;
+    ctx.run.host_state(&host, |hs| {
         for (k, v) in &facts {
             hs.vars.insert(k.clone(), v.clone());
             if cacheable {
@@ -200,9 +215,12 @@ fn pause(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| value_str(v).parse().ok()));
     let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0)).unwrap_or(0.0);
     let start = chrono_now();
+    let began = std::time::Instant::now();
     if secs > 0.0 {
         std::thread::sleep(std::time::Duration::from_secs_f64(secs));
     }
+    // Ansible reports the measured pause, rounded to hundredths.
+    let secs = (began.elapsed().as_secs_f64() * 100.0).round() / 100.0;
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
     r.insert("delta".into(), json!(secs as i64));
@@ -563,7 +581,8 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
     if name == "setup" {
         if let Some(Value::Object(facts)) = r.get("ansible_facts") {
             let facts = facts.clone();
-            ctx.run.host_state(host, |hs| {
+            let host = fact_host(task, scope, host, c)?;
+            ctx.run.host_state(&host, |hs| {
                 for (k, v) in facts {
                     hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or(k), v);
                 }

@@ -42,6 +42,8 @@ pub struct PlayCtx {
     pub root: Arc<Scope>,
     /// `--start-at-task`: still looking for the task to start at.
     pub starting: AtomicBool,
+    /// Every host the play's pattern matched, failed ones from earlier plays included.
+    pub pattern_hosts: Vec<String>,
     /// The last failed task and result of each host, for `ansible_failed_task`/`_result`.
     pub failures: Mutex<HashMap<String, (Value, Value)>>,
 }
@@ -192,6 +194,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         }
         hs
     };
+    let pattern_hosts = hosts.clone();
     {
         let failed = run.failed.lock().unwrap();
         let unreachable = run.unreachable.lock().unwrap();
@@ -215,14 +218,15 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
     let check_mode = run.opts.check;
     let strategy = play.strategy.as_ref().and_then(scalar_string).unwrap_or_else(|| "linear".into());
-    run.cb().play_start_info(&crate::output::PlayInfo {
+    let info = crate::output::PlayInfo {
         name: name.clone(),
         hosts_pattern: pattern.clone(),
         check_mode,
         path: format!("{}:{}", play.span.file, play.span.line),
         strategy,
-    });
+    };
     if hosts.is_empty() {
+        run.cb().play_start_info(&info);
         run.cb().no_hosts_matched();
         return Ok(PlayOutcome::Continue);
     }
@@ -272,11 +276,14 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         root: root.clone(),
         starting: AtomicBool::new(run.opts.start_at_task.is_some()),
         failures: Mutex::new(HashMap::new()),
+        pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);
 
     let batches = serial_batches(&ctx, play, &hosts)?;
     for batch in batches {
+        // Each serial batch is announced as the play again, as Ansible does.
+        run.cb().play_start_info(&info);
         *ctx.batch.lock().unwrap() = batch.clone();
         ctx.end_batch.store(false, Ordering::SeqCst);
         run_batch(&ctx, play, &batch)?;

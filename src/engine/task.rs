@@ -100,6 +100,13 @@ pub fn display_name(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: O
             Some(s) => s,
             None => task.action_written.clone(),
         },
+        // An unnamed include_role shows the role it includes.
+        None if task.action == "include_role" || task.action == "import_role" => {
+            match task.args.get("name").or_else(|| task.args.get("role")).and_then(scalar_string) {
+                Some(r) => format!("{} : {}", task.action_written, r),
+                None => task.action_written.clone(),
+            }
+        }
         None => task.action_written.clone(),
     }
 }
@@ -156,6 +163,17 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
     if run_once && targets.len() == 1 && hosts.len() > 1 {
         // The one result stands for every host of the batch (registered on each).
         let first = outcomes[0].result.clone();
+        if task.action == "set_fact" {
+            if let Some(Value::Object(facts)) = first.get("ansible_facts") {
+                for h in &hosts[1..] {
+                    ctx.run.host_state(h, |hs| {
+                        for (k, v) in facts {
+                            hs.vars.insert(k.clone(), v.clone());
+                        }
+                    });
+                }
+            }
+        }
         if let Some(reg) = &task.register {
             for h in &hosts[1..] {
                 ctx.run.host_state(h, |hs| {
@@ -166,7 +184,7 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
         let _ = &mut outcomes;
     }
     for o in outcomes {
-        account(ctx, task, scope, &info, o);
+        account(ctx, task, scope, &info, o)?;
     }
     // any_errors_fatal: one failure ends the play for every host.
     let aef = scope.keyword(task.kw.any_errors_fatal.as_ref(), |k| k.any_errors_fatal.as_ref()).map(|n| truthy(&n.to_json())).unwrap_or(ctx.run.opts.any_errors_fatal);
@@ -223,8 +241,12 @@ where
 }
 
 /// Report and count one host's outcome.
-fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &TaskInfo, o: HostOutcome) {
+fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &TaskInfo, o: HostOutcome) -> Result<()> {
     let run = &ctx.run;
+    let changed = o.result.get("changed").map(truthy).unwrap_or(false);
+    if changed && matches!(o.status, Status::Changed | Status::Ok) {
+        notify(ctx, task, scope, &o.host)?;
+    }
     {
         let mut shown = if info.no_log { censor(&o.result) } else { o.result.clone() };
         if matches!(o.status, Status::Failed | Status::Unreachable) && !shown.contains_key(ERROR_TEXT_KEY) {
@@ -250,7 +272,6 @@ fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &Task
         }
         cb.runner_result(info, &rr);
     }
-    let changed = o.result.get("changed").map(truthy).unwrap_or(false);
     match o.status {
         Status::Skipped => run.stat(&o.host, |s| s.skipped += 1),
         Status::Unreachable => {
@@ -286,9 +307,7 @@ fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &Task
             }
         }),
     }
-    if changed && matches!(o.status, Status::Changed | Status::Ok) {
-        notify(ctx, task, scope, &o.host);
-    }
+    Ok(())
 }
 
 /// What the output may show of a `no_log` result.
@@ -319,9 +338,9 @@ fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
     crate::error::Error::at(head, &task.span).report()
 }
 
-fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) {
+fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Result<()> {
     if task.notify.is_empty() {
-        return;
+        return Ok(());
     }
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
     for n in &task.notify {
@@ -348,11 +367,12 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) {
             }
         }
         if !found {
-            crate::diag::warn(format!(
+            return Err(Error::new(format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
-            ));
+            )));
         }
     }
+    Ok(())
 }
 
 /// Remove Ansible's internal keys before a result is registered.
@@ -451,13 +471,16 @@ fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &
 
 /// The loop variables for item `i` of `items`.
 fn loop_layer(task: &Task, c: &Arc<Context>, items: &[Value], i: usize) -> Result<(Map<String, Value>, String, Option<String>)> {
-    let lc = match &task.loop_control {
-        Some(n) => match c.template_node(n)? {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        },
-        None => Map::new(),
-    };
+    // Only the keys that shape the loop are read here: `label` and `break_when` refer to
+    // the item and are templated per item.
+    let mut lc = Map::new();
+    if let Some(m) = task.loop_control.as_ref().and_then(Node::as_map) {
+        for key in ["loop_var", "index_var", "extended", "extended_allitems"] {
+            if let Some(n) = m.get(key) {
+                lc.insert(key.into(), c.template_node(n)?);
+            }
+        }
+    }
     let loop_var = lc.get("loop_var").map(value_str).unwrap_or_else(|| "item".into());
     let index_var = lc.get("index_var").map(value_str);
     let mut m = Map::new();
@@ -662,8 +685,11 @@ fn run_once(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
         Ok(r) => r,
         Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
     };
-    if !r.contains_key("changed") && !r.contains_key("skipped") {
+    if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
+    }
+    if r.get("failed").map(truthy) == Some(true) && !r.contains_key("exception") {
+        r.insert("exception".into(), json!("(traceback unavailable)"));
     }
     if task.failed_when.is_empty() && task.changed_when.is_empty() {
         return r;
@@ -763,7 +789,7 @@ pub fn report_single(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host
         }
         _ => false,
     };
-    account(ctx, t, scope, &info, HostOutcome { host: host.to_string(), items: Vec::new(), retries: Vec::new(), result, status, ignored: ignore, delegated_to: None });
+    let _ = account(ctx, t, scope, &info, HostOutcome { host: host.to_string(), items: Vec::new(), retries: Vec::new(), result, status, ignored: ignore, delegated_to: None });
 }
 
 /// Print the task banner for an include (its results come from the include logic).

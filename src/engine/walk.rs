@@ -215,7 +215,7 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
         }
         "clear_host_errors" => {
             let mut failed = run.failed.lock().unwrap();
-            for h in &selected {
+            for h in selected.iter().chain(ctx.pattern_hosts.iter()) {
                 failed.remove(h);
             }
         }
@@ -361,6 +361,10 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
             Item::Block(b) => b.role.clone(),
             _ => None,
         };
+        let role_name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let item_label = target.item_vars.as_ref().and_then(|m| m.get("__label").cloned());
+        ctx.run.cb().include(&role_name, &target.hosts, item_label.as_ref());
+        task::count_included(ctx, &target.hosts);
         let child = include_scope(scope, t, target.item_vars, role);
         run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)?;
     }

@@ -497,8 +497,8 @@ impl Loader {
     pub fn role_block(&self, spec: RoleSpec, ctx: &Ctx, acc: &mut PlayAcc, dedupe: bool) -> Result<Option<Item>> {
         let from_role = ctx.role.as_ref().map(|r| r.path.clone());
         let path = self.roles.find(&spec.name, &ctx.play_dir, from_role.as_deref(), &spec.span)?;
-        let short_name = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| spec.name.clone());
-        let role = Role::load(&short_name, path.clone(), spec.params.clone(), &spec.vars_from, &spec.defaults_from, spec.public)?;
+        // A role is known by the name it was written with (a path, a collection name).
+        let role = Role::load(&spec.name, path.clone(), spec.params.clone(), &spec.vars_from, &spec.defaults_from, spec.public)?;
         let key = format!("{}|{}|{:?}", path.display(), spec.tasks_from, spec.params.to_json_string());
         if dedupe && acc.seen_roles.contains(&key) && !role.allow_duplicates {
             return Ok(None);

@@ -91,6 +91,47 @@ pub fn file_environment(o: &TemplateOptions) -> Result<Environment<'static>, min
     Ok(env)
 }
 
+/// Python methods on values (`'a,b'.split(',')`, `d.items()`, `l.index(x)`): minijinja-contrib's
+/// set, plus the list and string methods roles use that it lacks.
+fn python_method(
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+    method: &str,
+    args: &[minijinja::Value],
+) -> Result<minijinja::Value, minijinja::Error> {
+    use minijinja::value::{Value, ValueKind};
+    use minijinja::{Error, ErrorKind};
+    let seq = || -> Result<Vec<Value>, Error> { Ok(value.try_iter()?.collect()) };
+    match (value.kind(), method, args) {
+        (ValueKind::Seq, "index", [x, ..]) => match seq()?.iter().position(|v| v == x) {
+            Some(i) => Ok(Value::from(i)),
+            None => Err(Error::new(ErrorKind::InvalidOperation, format!("{x} is not in list"))),
+        },
+        (ValueKind::Seq, "count", [x]) => Ok(Value::from(seq()?.iter().filter(|v| *v == x).count())),
+        (ValueKind::String, "index", [x, ..]) => {
+            let (s, needle) = (value.as_str().unwrap_or_default(), x.as_str().unwrap_or_default());
+            match s.find(needle) {
+                Some(i) => Ok(Value::from(s[..i].chars().count())),
+                None => Err(Error::new(ErrorKind::InvalidOperation, "substring not found")),
+            }
+        }
+        (ValueKind::String, "zfill", [w]) => {
+            let s = value.as_str().unwrap_or_default();
+            let width = w.as_usize().unwrap_or(0);
+            let n = s.chars().count();
+            if n >= width {
+                return Ok(Value::from(s));
+            }
+            let (sign, rest) = match s.chars().next() {
+                Some(c @ ('-' | '+')) => (c.to_string(), &s[1..]),
+                _ => (String::new(), s),
+            };
+            Ok(Value::from(format!("{sign}{}{rest}", "0".repeat(width - n))))
+        }
+        _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
+    }
+}
+
 /// True when a string holds template syntax and must be rendered.
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
@@ -107,7 +148,7 @@ pub fn new_environment() -> Environment<'static> {
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build() {
         env.set_syntax(syntax);
     }
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(python_method);
     env.set_formatter(|out, state, value| {
         // Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
         use minijinja::value::ValueKind;
