@@ -452,6 +452,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     r.insert("diff".into(), Value::Object(diff));
     r.insert("msg".into(), json!(msg));
     r.insert("path".into(), json!(path));
+    crate::util::add_path_info_result(&mut r);
     Ok(r)
 }
 
