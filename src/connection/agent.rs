@@ -31,8 +31,8 @@ pub enum Request {
     Put {
         id: u64,
         path: String,
-        /// Permission bits; `None` keeps 0600 from the temporary file... unless the file
-        /// existed, whose mode is kept.
+        /// Permission bits; `None` keeps an existing file's mode, and gives a new file
+        /// 0666 less the agent's umask.
         #[serde(default)]
         mode: Option<u32>,
         /// The content, base64.
@@ -195,7 +195,13 @@ fn put_file(path: &str, mode: Option<u32>, data: &str) -> ModuleResult {
     if let Err(e) = tmp.write_all(&bytes).and_then(|_| tmp.as_file().sync_all()) {
         return failed(format!("Could not write {path}: {e}"));
     }
-    if let Some(m) = mode.or(existing_mode) {
+    // SAFETY: umask only reads and restores this process's mask (the agent is single-threaded).
+    let default_mode = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        0o666 & !(m as u32)
+    };
+    if let Some(m) = mode.or(existing_mode).or(Some(default_mode)) {
         if let Err(e) = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(m)) {
             return failed(format!("Could not set the mode of {path}: {e}"));
         }
