@@ -34,6 +34,13 @@ pub mod stat;
 pub mod util;
 // package and system modules
 pub mod apt;
+pub mod debconf;
+pub mod dnf;
+pub mod dpkg_selections;
+pub mod package;
+pub mod package_facts;
+pub mod pip;
+pub mod rpm_key;
 pub mod sysutil;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
@@ -105,6 +112,13 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "replace" => replace::run(args, ctx, &m),
         // package and system modules
         "apt" => apt::run_apt(args, ctx, &m),
+        "debconf" => debconf::run_module(args, ctx, &m),
+        "dnf" | "dnf5" | "yum" => dnf::run(args, ctx, &m),
+        "dpkg_selections" => dpkg_selections::run_module(args, ctx, &m),
+        "package" => package::run(args, ctx, &m),
+        "package_facts" => package_facts::run_module(args, ctx, &m),
+        "pip" => pip::run_module(args, ctx, &m),
+        "rpm_key" => rpm_key::run(args, ctx, &m),
         // end package and system modules
         "ini_file" | "community.general.ini_file" => ini_file::run(args, ctx, &m),
         "find" => find::run(args, ctx, &m),
@@ -127,6 +141,18 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
 /// The short names of every module this crate implements.
 pub fn names() -> &'static [&'static str] {
     &[
+        // package and system modules
+        "apt",
+        "debconf",
+        "dnf",
+        "dnf5",
+        "dpkg_selections",
+        "package",
+        "package_facts",
+        "pip",
+        "rpm_key",
+        "yum",
+        // end package and system modules
         "command",
         "copy",
         "file",

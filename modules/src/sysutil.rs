@@ -83,7 +83,21 @@ pub fn run(
     stdin: Option<&str>,
     ctx: &ModuleContext,
 ) -> MResult<Out> {
+    run_in(argv, env, stdin, None, ctx)
+}
+
+/// `run` in a working directory.
+pub fn run_in(
+    argv: &[String],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+    cwd: Option<&str>,
+    ctx: &ModuleContext,
+) -> MResult<Out> {
     let mut c = Command::new(&argv[0]);
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
     c.args(&argv[1..]);
     for (k, v) in &ctx.environment {
         c.env(k, v);
