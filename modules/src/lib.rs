@@ -37,13 +37,17 @@ pub mod apt;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
+pub mod group;
 pub mod package;
 pub mod package_facts;
 pub mod pip;
 pub mod rpm_key;
 pub mod sysutil;
+pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod get_url;
+pub mod uri;
 pub mod getent;
 pub mod temp_file;
 pub mod find;
@@ -119,11 +123,15 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "package_facts" => package_facts::run_module(args, ctx, &m),
         "pip" => pip::run_module(args, ctx, &m),
         "rpm_key" => rpm_key::run(args, ctx, &m),
+        "group" => group::run_module(args, ctx, &m),
+        "user" => user::run_module(args, ctx, &m),
         // end package and system modules
         "ini_file" | "community.general.ini_file" => ini_file::run(args, ctx, &m),
         "find" => find::run(args, ctx, &m),
         "tempfile" => temp_file::run(args, ctx, &m),
         "getent" => getent::run(args, ctx, &m),
+        "uri" => uri::run(args, ctx, &m),
+        "get_url" => get_url::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -152,6 +160,8 @@ pub fn names() -> &'static [&'static str] {
         "pip",
         "rpm_key",
         "yum",
+        "group",
+        "user",
         // end package and system modules
         "command",
         "copy",
@@ -171,5 +181,7 @@ pub fn names() -> &'static [&'static str] {
         "find",
         "tempfile",
         "getent",
+        "uri",
+        "get_url",
     ]
 }
