@@ -142,14 +142,19 @@ fn flush_warnings() {
 fn flush_warnings_later() {}
 
 fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::playbook::Playbook]) -> i32 {
-    for pb in playbooks {
-        println!("\nplaybook: {}", args.playbooks.first().cloned().unwrap_or_else(|| pb.path.display().to_string()));
-        for (i, play) in pb.plays.iter().enumerate() {
-            let pattern = match &play.hosts.kind {
-                Kind::Seq(items) => items.iter().filter_map(crate::playbook::scalar_string).collect::<Vec<_>>().join(","),
-                _ => crate::playbook::scalar_string(&play.hosts).unwrap_or_default(),
+    use crate::output::lists::{list_playbook, ListPlay, ListWhat};
+    use crate::playbook::scalar_string;
+    let what = ListWhat { hosts: args.list_hosts, tasks: args.list_tasks, tags: args.list_tags };
+    let mut out = String::new();
+    for (pb, given) in playbooks.iter().zip(&args.playbooks) {
+        let mut plays = Vec::new();
+        for play in &pb.plays {
+            let patterns: Vec<String> = match &play.hosts.kind {
+                Kind::Seq(items) => items.iter().filter_map(scalar_string).collect(),
+                _ => vec![scalar_string(&play.hosts).unwrap_or_default()],
             };
-            let name = play.name.as_ref().and_then(crate::playbook::scalar_string).unwrap_or_else(|| pattern.clone());
+            let pattern = patterns.join(",");
+            let name = play.name.as_ref().and_then(scalar_string).unwrap_or_else(|| pattern.clone());
             let mut hosts = inventory.select(&pattern).unwrap_or_default();
             if !opts.limit.is_empty() {
                 let mut allowed = std::collections::HashSet::new();
@@ -158,72 +163,52 @@ fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::
                 }
                 hosts.retain(|h| allowed.contains(h));
             }
-            let play_tags: Vec<String> = play.kw.tags.iter().filter_map(crate::playbook::scalar_string).collect();
-            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, pattern, name, play_tags.join(", "));
-            if args.list_hosts {
-                println!("    pattern: ['{}']", pattern);
-                println!("    hosts ({}):", hosts.len());
-                for h in &hosts {
-                    println!("      {h}");
-                }
+            let play_tags: Vec<String> = play.kw.tags.iter().filter_map(scalar_string).collect();
+            let mut tasks = Vec::new();
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+                list_items(section, &[], &play_tags, opts, args.list_tasks, &mut tasks);
             }
-            if args.list_tasks {
-                println!("    tasks:");
-                for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                    list_items(section, &[], args.list_tasks);
-                }
-            }
-            if args.list_tags {
-                let mut all = std::collections::BTreeSet::new();
-                all.extend(play_tags.iter().cloned());
-                for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                    collect_tags(section, &mut all);
-                }
-                println!("      TASK TAGS: [{}]", all.into_iter().collect::<Vec<_>>().join(", "));
-            }
+            plays.push(ListPlay { name, patterns, tags: play_tags, hosts, tasks });
         }
+        out.push_str(&list_playbook(given, &plays, what));
     }
-    println!();
+    print!("{out}");
     exit::OK
 }
 
-fn list_items(items: &[crate::playbook::Item], inherited: &[String], _show: bool) {
-    use crate::playbook::Item;
+/// Tasks as `--list-tasks` shows them: static imports expanded, tag selection applied.
+/// `--list-tags` shows the tags of every task (`filter` off); `--list-tasks` only the
+/// tasks the tags select.
+fn list_items(items: &[crate::playbook::Item], inherited: &[String], play_tags: &[String], opts: &Options, filter: bool, out: &mut Vec<crate::output::lists::ListTask>) {
+    use crate::playbook::{scalar_string, Item};
     for it in items {
         match it {
             Item::Task(t) => {
-                let name = t.name.as_ref().and_then(crate::playbook::scalar_string).unwrap_or_else(|| t.action_written.clone());
+                if t.action == "meta" {
+                    continue;
+                }
+                let mut tags: Vec<String> = inherited.to_vec();
+                tags.extend(t.kw.tags.iter().filter_map(scalar_string));
+                let mut all: std::collections::HashSet<String> = tags.iter().cloned().collect();
+                all.extend(play_tags.iter().cloned());
+                if filter && !crate::engine::tags_match(&all, &opts.tags, &opts.skip_tags) {
+                    continue;
+                }
+                let name = t.name.as_ref().and_then(scalar_string).unwrap_or_else(|| t.action_written.clone());
                 let name = match &t.role {
                     Some(r) => format!("{} : {}", r.name, name),
                     None => name,
                 };
-                let mut tags: Vec<String> = inherited.to_vec();
-                tags.extend(t.kw.tags.iter().filter_map(crate::playbook::scalar_string));
                 tags.sort();
                 tags.dedup();
-                println!("      {name}\tTAGS: [{}]", tags.join(", "));
+                out.push(crate::output::lists::ListTask { name, tags });
             }
             Item::Block(b) => {
                 let mut tags = inherited.to_vec();
-                tags.extend(b.kw.tags.iter().filter_map(crate::playbook::scalar_string));
-                list_items(&b.block, &tags, true);
-                list_items(&b.rescue, &tags, true);
-                list_items(&b.always, &tags, true);
-            }
-        }
-    }
-}
-
-fn collect_tags(items: &[crate::playbook::Item], out: &mut std::collections::BTreeSet<String>) {
-    use crate::playbook::Item;
-    for it in items {
-        match it {
-            Item::Task(t) => out.extend(t.kw.tags.iter().filter_map(crate::playbook::scalar_string)),
-            Item::Block(b) => {
-                out.extend(b.kw.tags.iter().filter_map(crate::playbook::scalar_string));
-                collect_tags(&b.block, out);
-                collect_tags(&b.rescue, out);
-                collect_tags(&b.always, out);
+                tags.extend(b.kw.tags.iter().filter_map(scalar_string));
+                list_items(&b.block, &tags, play_tags, opts, filter, out);
+                list_items(&b.rescue, &tags, play_tags, opts, filter, out);
+                list_items(&b.always, &tags, play_tags, opts, filter, out);
             }
         }
     }
@@ -287,7 +272,16 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     } else {
         args.inventory.iter().map(|s| config::expand_user(s)).collect()
     };
-    let _ = to_bool;
+    o.ssh = crate::connection::params::RunDefaults {
+        remote_user: o.remote_user.clone(),
+        private_key_file: args.private_key.clone().or_else(|| cfg.defaults("private_key_file")).map(|p| cfg.path(&p)),
+        host_key_checking: cfg.defaults("host_key_checking").map(|v| to_bool(&v)),
+        timeout: args.timeout.or_else(|| cfg.defaults("timeout").and_then(|t| t.parse().ok())),
+        remote_tmp: cfg.defaults("remote_tmp"),
+        ssh_common_args: args.ssh_common_args.clone().or_else(|| cfg.get("ssh_connection", "ssh_common_args")),
+        ssh_extra_args: args.ssh_extra_args.clone().or_else(|| cfg.get("ssh_connection", "ssh_extra_args")),
+        ..Default::default()
+    };
     Ok(o)
 }
 

@@ -576,8 +576,30 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         _ => None,
     };
     let mctx = play_modules::ModuleContext { check_mode, diff, environment, tmpdir: None, fact_path, ..Default::default() };
-    let _ = host;
-    let mut r = crate::connection::local::run_module(name, &args, &mctx);
+    let target = match scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+        Some(d) => value_str(&c.template_node(d)?),
+        None => host.to_string(),
+    };
+    let kw_str = |n: Option<&Node>| -> Result<Option<String>> {
+        Ok(match n {
+            Some(n) => Some(value_str(&c.template_node(n)?)).filter(|s| s != "None" && !s.is_empty()),
+            None => None,
+        })
+    };
+    let become_on = match scope.keyword(task.kw.become_.as_ref(), |k| k.become_.as_ref()) {
+        Some(n) => truthy(&c.template_node(n)?),
+        None => ctx.run.opts.become_,
+    };
+    let connection_kw = kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
+    let mut route = super::connect::route(ctx, &target, c, connection_kw, None);
+    route.become_ = super::connect::become_params(
+        become_on,
+        kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?.or_else(|| ctx.run.opts.become_user.clone()),
+        kw_str(scope.keyword(task.kw.become_method.as_ref(), |k| k.become_method.as_ref()))?.or_else(|| ctx.run.opts.become_method.clone()),
+        kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
+        &route.vars,
+    );
+    let mut r = super::connect::run_module(ctx, &route, name, &args, &mctx);
     if name == "setup" {
         if let Some(Value::Object(facts)) = r.get("ansible_facts") {
             let facts = facts.clone();

@@ -2,6 +2,7 @@
 //! with rescue/always, dynamic includes, loops, handlers, failure accounting and the recap.
 
 mod actions;
+mod connect;
 mod hostvars;
 mod loops;
 mod play;
@@ -10,6 +11,7 @@ mod task;
 mod walk;
 
 pub use play::run_playbooks;
+pub use walk::tags_match;
 
 use crate::inventory::Inventory;
 use crate::output::{Callback, HostStats, Stats};
@@ -46,6 +48,8 @@ pub struct Options {
     pub flush_cache: bool,
     pub config_file: Option<PathBuf>,
     pub inventory_sources: Vec<String>,
+    /// SSH defaults from ansible.cfg and the command line.
+    pub ssh: crate::connection::params::RunDefaults,
 }
 
 impl Default for Options {
@@ -75,6 +79,7 @@ impl Default for Options {
             flush_cache: false,
             config_file: None,
             inventory_sources: Vec::new(),
+            ssh: Default::default(),
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct Run {
     pub loader: crate::playbook::Loader,
     /// `set_stats` data.
     pub custom_stats: Mutex<Map<String, Value>>,
+    /// Each SSH host's connection (and agent), kept for the whole run.
+    pub conns: Mutex<HashMap<String, connect::Slot>>,
 }
 
 impl Run {
@@ -117,6 +124,7 @@ impl Run {
             unreachable: Mutex::new(HashSet::new()),
             loader,
             custom_stats: Mutex::new(Map::new()),
+            conns: Mutex::new(HashMap::new()),
         })
     }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::playbook::{scalar_string, Item, Play, Playbook, Role, Task};
 use crate::template::Context;
 use crate::vars::{Layer, Vars};
-use crate::yaml::{Kind, Mapping, Node, Span};
+use crate::yaml::{Kind, Mapping, Node};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex, Weak};
 pub struct PlayCtx {
     pub run: Arc<Run>,
     pub play: Arc<Play>,
-    pub name: String,
     pub extra_vars: Arc<Mapping>,
     pub play_vars: Arc<Mapping>,
     pub vars_files: Vec<Arc<Mapping>>,
@@ -103,6 +102,8 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
 }
 
 fn finish(run: &Arc<Run>) {
+    // Every agent ends with its session.
+    run.conns.lock().unwrap().clear();
     let mut stats = run.stats.lock().unwrap().clone();
     stats.hosts.sort_keys();
     let custom = run.custom_stats.lock().unwrap().clone();
@@ -258,7 +259,6 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     let ctx = Arc::new(PlayCtx {
         run: run.clone(),
         play: Arc::new(play.clone()),
-        name: name.clone(),
         extra_vars,
         play_vars,
         vars_files,
@@ -496,9 +496,4 @@ fn serial_batches(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String]) -> Result<V
         idx += 1;
     }
     Ok(out)
-}
-
-/// A span for synthesized nodes.
-pub fn synthetic_span() -> Span {
-    Span::synthetic("<play>")
 }

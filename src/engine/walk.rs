@@ -86,8 +86,14 @@ fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[St
 
 /// Whether the task's tags select it under `--tags` / `--skip-tags`.
 pub fn tags_select(ctx: &Arc<PlayCtx>, tags: &HashSet<String>) -> bool {
-    let only: HashSet<&str> = ctx.run.opts.tags.iter().map(String::as_str).collect();
-    let skip: HashSet<&str> = ctx.run.opts.skip_tags.iter().map(String::as_str).collect();
+    tags_match(tags, &ctx.run.opts.tags, &ctx.run.opts.skip_tags)
+}
+
+/// Ansible's tag selection: `--tags` (with `all`, `tagged`, `untagged`, `always`, `never`)
+/// then `--skip-tags`.
+pub fn tags_match(tags: &HashSet<String>, only: &[String], skip: &[String]) -> bool {
+    let only: HashSet<&str> = only.iter().map(String::as_str).collect();
+    let skip: HashSet<&str> = skip.iter().map(String::as_str).collect();
     let has = |t: &str| tags.contains(t);
     let mut run = false;
     if has("always") {
@@ -191,7 +197,12 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
     }
     let run = &ctx.run;
     match action.as_str() {
-        "noop" | "reset_connection" | "role_complete" | "refresh_inventory" => {}
+        "reset_connection" => {
+            for h in &selected {
+                super::connect::forget(ctx, h);
+            }
+        }
+        "noop" | "role_complete" | "refresh_inventory" => {}
         "end_play" => {
             if !selected.is_empty() {
                 ctx.end_play.store(true, Ordering::SeqCst);

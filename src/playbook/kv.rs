@@ -62,27 +62,67 @@ pub fn split_args(s: &str) -> Vec<String> {
     out
 }
 
+/// A `k=v` value: quotes removed, then Python's string escapes decoded (`\n`, `\t`,
+/// `\xNN`, `\uNNNN`, ...), as Ansible decodes them.
 fn unquote(s: &str) -> String {
     let b = s.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        let inner = &s[1..s.len() - 1];
-        // Ansible decodes the usual escapes inside quoted values.
-        let mut out = String::with_capacity(inner.len());
-        let mut it = inner.chars().peekable();
-        while let Some(c) = it.next() {
-            if c == '\\' {
-                match it.peek() {
-                    Some('"') | Some('\'') | Some('\\') => out.push(it.next().unwrap()),
-                    _ => out.push(c),
+    let inner = if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] { &s[1..s.len() - 1] } else { s };
+    decode_escapes(inner)
+}
+
+fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&n) = it.peek() else {
+            out.push(c);
+            break;
+        };
+        let simple = match n {
+            'n' => Some('\n'),
+            't' => Some('\t'),
+            'r' => Some('\r'),
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\x07'),
+            'b' => Some('\x08'),
+            'f' => Some('\x0c'),
+            'v' => Some('\x0b'),
+            '0' => Some('\0'),
+            _ => None,
+        };
+        if let Some(ch) = simple {
+            it.next();
+            out.push(ch);
+            continue;
+        }
+        let width = match n {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        if width > 0 {
+            let rest: String = it.clone().skip(1).take(width).collect();
+            if rest.len() == width {
+                if let Some(ch) = u32::from_str_radix(&rest, 16).ok().and_then(char::from_u32) {
+                    for _ in 0..=width {
+                        it.next();
+                    }
+                    out.push(ch);
+                    continue;
                 }
-            } else {
-                out.push(c);
             }
         }
-        out
-    } else {
-        s.to_string()
+        // Unknown escapes stay as written, as in Python.
+        out.push(c);
     }
+    out
 }
 
 /// Parse `k=v` pairs. With `free_form`, words that are not `k=v` (and `k=v` pairs whose key
@@ -142,6 +182,14 @@ mod tests {
         let m = parse_kv("echo hello=1 chdir=/tmp", true, &["chdir", "creates"]);
         assert_eq!(m["_raw_params"], "echo hello=1");
         assert_eq!(m["chdir"], "/tmp");
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let m = parse_kv(r#"content="a\nb\tc" other=x\ny path=C:\q"#, false, &[]);
+        assert_eq!(m["content"], "a\nb\tc");
+        assert_eq!(m["other"], "x\ny");
+        assert_eq!(m["path"], "C:\\q");
     }
 
     #[test]

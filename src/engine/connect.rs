@@ -1,0 +1,157 @@
+//! Which transport reaches a host, and the one SSH connection (with its agent) each host
+//! keeps for the whole run.
+
+use super::play::PlayCtx;
+use super::task::value_str;
+use crate::connection::params::{BecomeParams, ConnParams};
+use crate::connection::ssh::SshConnection;
+use crate::template::Context;
+use play_modules::{ModuleContext, ModuleResult};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+
+/// Host variables the transport reads.
+const CONNECTION_VARS: &[&str] = &[
+    "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port", "ansible_user", "ansible_ssh_user",
+    "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password", "ansible_ssh_pass",
+    "ansible_ssh_password", "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_host_key_checking",
+    "ansible_ssh_host_key_checking", "ansible_remote_tmp", "ansible_timeout", "ansible_ssh_timeout",
+    "ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_become_exe",
+    "ansible_become_flags", "ansible_connection",
+];
+
+/// One host's connection slot: filled on first use, emptied by `reset_connection`.
+pub type Slot = Arc<Mutex<Option<Arc<SshConnection>>>>;
+
+/// How a task's module reaches its host.
+pub struct Route {
+    pub transport: String,
+    pub host: String,
+    pub vars: Map<String, Value>,
+    pub become_: Option<BecomeParams>,
+}
+
+/// Work out the transport, the connection variables and the become settings for a task on
+/// `target` (the host, or its delegate), with `c` the task's templating context.
+pub fn route(ctx: &Arc<PlayCtx>, target: &str, c: &Arc<Context>, keyword_connection: Option<String>, become_: Option<BecomeParams>) -> Route {
+    let tc = Context::new(Arc::new(ctx.vars_for(target, None, None, None)));
+    let mut vars = Map::new();
+    for name in CONNECTION_VARS {
+        if let Some(v) = tc.resolve(name) {
+            if let Ok(j) = crate::template::from_mj(&v) {
+                if !j.is_null() {
+                    vars.insert((*name).to_string(), j);
+                }
+            }
+        }
+    }
+    let _ = c;
+    let transport = vars
+        .get("ansible_connection")
+        .map(value_str)
+        .or(keyword_connection)
+        .or_else(|| ctx.run.opts.connection.clone())
+        .unwrap_or_else(|| "ssh".into());
+    let transport = match transport.rsplit('.').next().unwrap_or("ssh") {
+        "smart" | "paramiko" | "paramiko_ssh" => "ssh".to_string(),
+        other => other.to_string(),
+    };
+    Route { transport, host: target.to_string(), vars, become_ }
+}
+
+/// Become settings from the task's resolved keywords and the host's variables.
+pub fn become_params(enabled: bool, user: Option<String>, method: Option<String>, flags: Option<String>, vars: &Map<String, Value>) -> Option<BecomeParams> {
+    if !enabled {
+        return None;
+    }
+    let mut b = BecomeParams::from_vars(vars).unwrap_or(BecomeParams { method: "sudo".into(), user: "root".into(), password: None, flags: None, exe: None });
+    if let Some(u) = user {
+        b.user = u;
+    }
+    if let Some(m) = method {
+        b.method = m;
+    }
+    if flags.is_some() {
+        b.flags = flags;
+    }
+    Some(b)
+}
+
+fn unreachable(msg: String) -> ModuleResult {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("msg".into(), json!(msg));
+    r.insert("unreachable".into(), json!(true));
+    r
+}
+
+fn failed(msg: String) -> ModuleResult {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("failed".into(), json!(true));
+    r.insert("msg".into(), json!(msg));
+    r
+}
+
+/// Run a module over the route: in this process for `local`, through the host's agent for
+/// `ssh`.
+pub fn run_module(ctx: &Arc<PlayCtx>, route: &Route, name: &str, args: &Map<String, Value>, mctx: &ModuleContext) -> ModuleResult {
+    match route.transport.as_str() {
+        "local" => {
+            if let Some(b) = &route.become_ {
+                if !becomes_self(b) {
+                    return failed(format!(
+                        "become to '{}' with the local connection is not supported by play yet; use the ssh connection to localhost",
+                        b.user
+                    ));
+                }
+            }
+            crate::connection::local::run_module(name, args, mctx)
+        }
+        "ssh" => {
+            let conn = match connection(ctx, route) {
+                Ok(c) => c,
+                Err(msg) => return unreachable(msg),
+            };
+            match conn.run_module_as(route.become_.as_ref(), name, args, mctx) {
+                Ok(r) => r,
+                Err(e) if e.is_unreachable() => {
+                    forget(ctx, &route.host);
+                    unreachable(e.msg)
+                }
+                Err(e) => failed(e.msg),
+            }
+        }
+        other => failed(format!("the connection plugin '{other}' is not available in play (local and ssh are)")),
+    }
+}
+
+/// Becoming the user we already are needs no switch (root to root, the common local case).
+fn becomes_self(b: &BecomeParams) -> bool {
+    let me = unsafe { libc::geteuid() };
+    (b.user == "root" && me == 0) || std::env::var("USER").map(|u| u == b.user).unwrap_or(false)
+}
+
+fn connection(ctx: &Arc<PlayCtx>, route: &Route) -> Result<Arc<SshConnection>, String> {
+    let slot = {
+        let mut conns = ctx.run.conns.lock().unwrap();
+        conns.entry(route.host.clone()).or_default().clone()
+    };
+    let mut g = slot.lock().unwrap();
+    if let Some(c) = g.as_ref() {
+        return Ok(c.clone());
+    }
+    let params = ConnParams::from_vars(&route.host, &route.vars, &ctx.run.opts.ssh);
+    let c = Arc::new(SshConnection::connect(&params).map_err(|e| e.msg)?);
+    *g = Some(c.clone());
+    Ok(c)
+}
+
+/// Drop a host's connection (it will be opened again on next use).
+pub fn forget(ctx: &Arc<PlayCtx>, host: &str) {
+    let slot = ctx.run.conns.lock().unwrap().get(host).cloned();
+    if let Some(slot) = slot {
+        // Dropping the last handle ends the agent and the session.
+        slot.lock().unwrap().take();
+    }
+}
