@@ -80,7 +80,7 @@ pub fn become_params(enabled: bool, user: Option<String>, method: Option<String>
 fn unreachable(msg: String) -> ModuleResult {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
-    r.insert("msg".into(), json!(msg));
+    r.insert("msg".into(), json!(format!("Task failed: {msg}")));
     r.insert("unreachable".into(), json!(true));
     r
 }
