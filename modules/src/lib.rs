@@ -46,6 +46,8 @@ pub mod sysutil;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod sysctl;
+pub mod wait_for;
 pub mod get_url;
 pub mod uri;
 pub mod getent;
@@ -132,6 +134,8 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "getent" => getent::run(args, ctx, &m),
         "uri" => uri::run(args, ctx, &m),
         "get_url" => get_url::run(args, ctx, &m),
+        "wait_for" => wait_for::run(args, ctx, &m),
+        "sysctl" | "ansible.posix.sysctl" => sysctl::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -183,5 +187,8 @@ pub fn names() -> &'static [&'static str] {
         "getent",
         "uri",
         "get_url",
+        "wait_for",
+        "sysctl",
+        "ansible.posix.sysctl",
     ]
 }
