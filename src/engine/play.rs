@@ -30,7 +30,7 @@ pub struct PlayCtx {
     pub inv_vars: Mutex<HashMap<String, Arc<Mapping>>>,
     pub me: Mutex<Weak<PlayCtx>>,
     /// Handlers of the play in order, with the scope they run in.
-    pub handlers: Vec<(Arc<Task>, Arc<Scope>)>,
+    pub handlers: Mutex<Vec<(Arc<Task>, Arc<Scope>)>>,
     /// handler index -> hosts that notified it, in notification order.
     pub notified: Mutex<HashMap<usize, Vec<String>>>,
     /// Hosts that left the play with `meta: end_host`.
@@ -268,7 +268,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         batch: Mutex::new(hosts.clone()),
         inv_vars: Mutex::new(HashMap::new()),
         me: Mutex::new(Weak::new()),
-        handlers,
+        handlers: Mutex::new(handlers),
         notified: Mutex::new(HashMap::new()),
         ended: Mutex::new(HashSet::new()),
         end_play: AtomicBool::new(false),

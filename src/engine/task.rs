@@ -349,7 +349,8 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
             Err(_) => scalar_string(n).unwrap_or_default(),
         };
         let mut found = false;
-        for (i, (h, hscope)) in ctx.handlers.iter().enumerate() {
+        let handlers = ctx.handlers.lock().unwrap().clone();
+        for (i, (h, hscope)) in handlers.iter().enumerate() {
             let hname = h.name.as_ref().and_then(scalar_string).unwrap_or_default();
             let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, hname));
             let listens = h.listen.iter().any(|l| scalar_string(l).as_deref() == Some(name.as_str()));

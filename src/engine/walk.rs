@@ -368,6 +368,19 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
         if public {
             ctx.dynamic_roles.lock().unwrap().extend(acc.roles.iter().cloned());
         }
+        // The included role's handlers join the play's, in its role's scope.
+        if !acc.handlers.is_empty() {
+            let mut hs = ctx.handlers.lock().unwrap();
+            for h in &acc.handlers {
+                if let crate::playbook::Item::Task(t) = h {
+                    if hs.iter().any(|(x, _)| x.span == t.span) {
+                        continue;
+                    }
+                    let s = ctx.root.child(Default::default(), t.role.clone());
+                    hs.push((t.clone(), s));
+                }
+            }
+        }
         let role = match &item {
             Item::Block(b) => b.role.clone(),
             _ => None,
@@ -387,7 +400,8 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
 pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
     let force = ctx.run.opts.force_handlers
         || ctx.play.force_handlers.as_ref().map(|n| task::truthy(&n.to_json())).unwrap_or(false);
-    for (i, (handler, scope)) in ctx.handlers.iter().enumerate() {
+    let handlers = ctx.handlers.lock().unwrap().clone();
+    for (i, (handler, scope)) in handlers.iter().enumerate() {
         let notified: Vec<String> = {
             let mut n = ctx.notified.lock().unwrap();
             let Some(list) = n.get_mut(&i) else { continue };

@@ -67,7 +67,14 @@ impl Loader {
             return Ok(d.clone());
         }
         if !path.is_file() {
-            return Err(Error::at(format!("Could not find or access '{}'", path.display()), span));
+            return Err(Error::at(
+                format!(
+                    "Unable to retrieve file contents. Could not find or access '{0}' on the Ansible Controller: [Errno 2] No such file or directory: '{0}'",
+                    path.display()
+                ),
+                span,
+            )
+            .general());
         }
         let docs = Arc::new(yaml::load_file(path)?);
         self.files.lock().unwrap().insert(path.to_path_buf(), docs.clone());
