@@ -46,6 +46,7 @@ pub mod sysutil;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod pam_limits;
 pub mod sysctl;
 pub mod wait_for;
 pub mod get_url;
@@ -136,6 +137,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "get_url" => get_url::run(args, ctx, &m),
         "wait_for" => wait_for::run(args, ctx, &m),
         "sysctl" | "ansible.posix.sysctl" => sysctl::run(args, ctx, &m),
+        "pam_limits" | "community.general.pam_limits" => pam_limits::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -190,5 +192,7 @@ pub fn names() -> &'static [&'static str] {
         "wait_for",
         "sysctl",
         "ansible.posix.sysctl",
+        "pam_limits",
+        "community.general.pam_limits",
     ]
 }
