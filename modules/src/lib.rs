@@ -42,7 +42,10 @@ pub mod package;
 pub mod package_facts;
 pub mod pip;
 pub mod rpm_key;
+pub mod service;
+pub mod service_facts;
 pub mod sysutil;
+pub mod systemd;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
@@ -128,6 +131,10 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "rpm_key" => rpm_key::run(args, ctx, &m),
         "group" => group::run_module(args, ctx, &m),
         "user" => user::run_module(args, ctx, &m),
+        "service" => service::run_service(args, ctx, &m),
+        "sysvinit" => service::run_sysvinit(args, ctx, &m),
+        "service_facts" => service_facts::run_module(args, ctx, &m),
+        "systemd" | "systemd_service" => systemd::run_module(args, ctx, &m),
         // end package and system modules
         "ini_file" | "community.general.ini_file" => ini_file::run(args, ctx, &m),
         "find" => find::run(args, ctx, &m),
@@ -168,6 +175,11 @@ pub fn names() -> &'static [&'static str] {
         "yum",
         "group",
         "user",
+        "service",
+        "sysvinit",
+        "service_facts",
+        "systemd",
+        "systemd_service",
         // end package and system modules
         "command",
         "copy",
