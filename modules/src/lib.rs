@@ -49,6 +49,7 @@ pub mod systemd;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod unarchive;
 pub mod pam_limits;
 pub mod sysctl;
 pub mod wait_for;
@@ -145,6 +146,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "wait_for" => wait_for::run(args, ctx, &m),
         "sysctl" | "ansible.posix.sysctl" => sysctl::run(args, ctx, &m),
         "pam_limits" | "community.general.pam_limits" => pam_limits::run(args, ctx, &m),
+        "unarchive" => unarchive::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -206,5 +208,6 @@ pub fn names() -> &'static [&'static str] {
         "ansible.posix.sysctl",
         "pam_limits",
         "community.general.pam_limits",
+        "unarchive",
     ]
 }
