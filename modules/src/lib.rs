@@ -34,6 +34,7 @@ pub mod stat;
 pub mod util;
 // package and system modules
 pub mod apt;
+pub mod cron;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
@@ -49,6 +50,7 @@ pub mod systemd;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod assemble;
 pub mod unarchive;
 pub mod pam_limits;
 pub mod sysctl;
@@ -132,6 +134,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "rpm_key" => rpm_key::run(args, ctx, &m),
         "group" => group::run_module(args, ctx, &m),
         "user" => user::run_module(args, ctx, &m),
+        "cron" => cron::run_module(args, ctx, &m),
         "service" => service::run_service(args, ctx, &m),
         "sysvinit" => service::run_sysvinit(args, ctx, &m),
         "service_facts" => service_facts::run_module(args, ctx, &m),
@@ -147,6 +150,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "sysctl" | "ansible.posix.sysctl" => sysctl::run(args, ctx, &m),
         "pam_limits" | "community.general.pam_limits" => pam_limits::run(args, ctx, &m),
         "unarchive" => unarchive::run(args, ctx, &m),
+        "assemble" => assemble::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -177,6 +181,7 @@ pub fn names() -> &'static [&'static str] {
         "yum",
         "group",
         "user",
+        "cron",
         "service",
         "sysvinit",
         "service_facts",
@@ -209,5 +214,6 @@ pub fn names() -> &'static [&'static str] {
         "pam_limits",
         "community.general.pam_limits",
         "unarchive",
+        "assemble",
     ]
 }
