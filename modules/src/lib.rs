@@ -38,6 +38,7 @@ pub mod cron;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
+pub mod git;
 pub mod group;
 pub mod package;
 pub mod package_facts;
@@ -50,6 +51,7 @@ pub mod systemd;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod known_hosts;
 pub mod assemble;
 pub mod unarchive;
 pub mod pam_limits;
@@ -135,6 +137,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "group" => group::run_module(args, ctx, &m),
         "user" => user::run_module(args, ctx, &m),
         "cron" => cron::run_module(args, ctx, &m),
+        "git" => git::run_module(args, ctx, &m),
         "service" => service::run_service(args, ctx, &m),
         "sysvinit" => service::run_sysvinit(args, ctx, &m),
         "service_facts" => service_facts::run_module(args, ctx, &m),
@@ -151,6 +154,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "pam_limits" | "community.general.pam_limits" => pam_limits::run(args, ctx, &m),
         "unarchive" => unarchive::run(args, ctx, &m),
         "assemble" => assemble::run(args, ctx, &m),
+        "known_hosts" => known_hosts::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -182,6 +186,7 @@ pub fn names() -> &'static [&'static str] {
         "group",
         "user",
         "cron",
+        "git",
         "service",
         "sysvinit",
         "service_facts",
@@ -215,5 +220,6 @@ pub fn names() -> &'static [&'static str] {
         "community.general.pam_limits",
         "unarchive",
         "assemble",
+        "known_hosts",
     ]
 }
