@@ -51,6 +51,7 @@ pub mod systemd;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod authorized_key;
 pub mod known_hosts;
 pub mod assemble;
 pub mod unarchive;
@@ -155,6 +156,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "unarchive" => unarchive::run(args, ctx, &m),
         "assemble" => assemble::run(args, ctx, &m),
         "known_hosts" => known_hosts::run(args, ctx, &m),
+        "authorized_key" | "ansible.posix.authorized_key" => authorized_key::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -221,5 +223,7 @@ pub fn names() -> &'static [&'static str] {
         "unarchive",
         "assemble",
         "known_hosts",
+        "authorized_key",
+        "ansible.posix.authorized_key",
     ]
 }
