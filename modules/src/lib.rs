@@ -33,12 +33,16 @@ pub mod slurp;
 pub mod stat;
 pub mod util;
 // package and system modules
+pub mod alternatives;
 pub mod apt;
 pub mod cron;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
 pub mod git;
+pub mod hostname;
+pub mod locale_gen;
+pub mod modprobe;
 pub mod group;
 pub mod package;
 pub mod package_facts;
@@ -48,6 +52,7 @@ pub mod service;
 pub mod service_facts;
 pub mod sysutil;
 pub mod systemd;
+pub mod timezone;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
@@ -139,6 +144,13 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "user" => user::run_module(args, ctx, &m),
         "cron" => cron::run_module(args, ctx, &m),
         "git" => git::run_module(args, ctx, &m),
+        "hostname" => hostname::run_module(args, ctx, &m),
+        "timezone" | "community.general.timezone" => timezone::run_module(args, ctx, &m),
+        "locale_gen" | "community.general.locale_gen" => locale_gen::run_module(args, ctx, &m),
+        "modprobe" | "community.general.modprobe" => modprobe::run_module(args, ctx, &m),
+        "alternatives" | "community.general.alternatives" => {
+            alternatives::run_module(args, ctx, &m)
+        }
         "service" => service::run_service(args, ctx, &m),
         "sysvinit" => service::run_sysvinit(args, ctx, &m),
         "service_facts" => service_facts::run_module(args, ctx, &m),
@@ -189,6 +201,11 @@ pub fn names() -> &'static [&'static str] {
         "user",
         "cron",
         "git",
+        "hostname",
+        "timezone",
+        "locale_gen",
+        "modprobe",
+        "alternatives",
         "service",
         "sysvinit",
         "service_facts",
