@@ -30,7 +30,7 @@
 //! tests/diff/KNOWN_GAPS lists `name: reason` for cases that fail today. The test fails
 //! when an unlisted case fails or a listed case passes. Environment knobs:
 //!   PLAY_SKIP_DIFFERENTIAL=1  skip when the venv is missing (otherwise that is a failure)
-//!   PLAY_DIFF_FILTER=sub      only cases whose name contains `sub`
+//!   PLAY_DIFF_FILTER=a,b      only cases whose name contains `a` or `b`
 //!   PLAY_DIFF_JOBS=N          parallel cases (default 2)
 //!   PLAY_DIFF_BIN=path        binary under test instead of `play` (pointing it at
 //!                             ansible-playbook checks that the corpus is deterministic)
@@ -384,7 +384,10 @@ fn differential() {
         );
     }
     let cases: Vec<&Case> =
-        all_cases.iter().filter(|c| filter.as_ref().is_none_or(|f| c.name.contains(f.as_str()))).collect();
+        all_cases
+        .iter()
+        .filter(|c| filter.as_ref().is_none_or(|f| f.split(',').any(|f| c.name.contains(f.trim()))))
+        .collect();
     assert!(!cases.is_empty(), "no differential cases selected");
 
     let next = AtomicUsize::new(0);
