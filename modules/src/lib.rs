@@ -43,6 +43,7 @@ pub mod git;
 pub mod hostname;
 pub mod locale_gen;
 pub mod modprobe;
+pub mod mount;
 pub mod group;
 pub mod package;
 pub mod package_facts;
@@ -145,6 +146,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "cron" => cron::run_module(args, ctx, &m),
         "git" => git::run_module(args, ctx, &m),
         "hostname" => hostname::run_module(args, ctx, &m),
+        "mount" | "ansible.posix.mount" => mount::run_module(args, ctx, &m),
         "timezone" | "community.general.timezone" => timezone::run_module(args, ctx, &m),
         "locale_gen" | "community.general.locale_gen" => locale_gen::run_module(args, ctx, &m),
         "modprobe" | "community.general.modprobe" => modprobe::run_module(args, ctx, &m),
@@ -202,6 +204,8 @@ pub fn names() -> &'static [&'static str] {
         "cron",
         "git",
         "hostname",
+        "mount",
+        "ansible.posix.mount",
         "timezone",
         "locale_gen",
         "modprobe",
