@@ -32,8 +32,12 @@ pub fn execute(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &
         "group_by" => group_by(ctx, task, host, c),
         "set_stats" => set_stats(ctx, task, c),
         "meta" => Ok(Map::new()),
-        "template" => template(ctx, task, scope, host, c),
+        "template" => template(ctx, task, scope, host, c, "copy"),
+        "config_template" => template(ctx, task, scope, host, c, "config_template"),
         "copy" => copy(ctx, task, scope, host, c),
+        "unarchive" => unarchive(ctx, task, scope, host, c),
+        "fetch" => fetch(ctx, task, scope, host, c),
+        "script" => script(ctx, task, scope, host, c),
         _ => module(ctx, task, scope, host, c, template_args(task, c)?),
     }
 }
@@ -420,8 +424,9 @@ fn set_stats(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<St
     Ok(r)
 }
 
-/// `template`: render on the controller, then write on the target through `copy`.
-fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+/// `template` (and `config_template`): render on the controller, then write on the target
+/// through the module named `writer` (`copy`, or `config_template` which merges overrides).
+fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, writer: &str) -> Result<Map<String, Value>> {
     let mut args = template_args(task, c)?;
     let Some(src) = args.remove("src").map(|v| value_str(&v)) else {
         return Ok(failed(json!("src and dest are required")));
@@ -458,11 +463,161 @@ fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
     let rendered = tc.render_file(&path.display().to_string(), &source, &opts).map_err(|e| Error::at(e.msg, &task.span))?;
     args.insert("content".into(), json!(rendered));
     args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
-    let mut r = module_named(ctx, task, scope, host, c, "copy", args)?;
+    let mut r = module_named(ctx, task, scope, host, c, writer, args)?;
     if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
         r.insert("src".into(), json!(path.display().to_string()));
     }
     Ok(r)
+}
+
+/// `unarchive` with an archive on the controller: its bytes travel with the request.
+fn unarchive(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let mut args = template_args(task, c)?;
+    let remote_src = args.get("remote_src").map(truthy).unwrap_or(false) || args.get("copy").map(|v| !truthy(v)).unwrap_or(false);
+    let src = args.get("src").map(value_str).unwrap_or_default();
+    if !remote_src && !src.contains("://") {
+        let Some(path) = find_file(ctx, task, "files", &src) else {
+            return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller."))));
+        };
+        let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+        args.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
+        args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+    }
+    module_named(ctx, task, scope, host, c, "unarchive", args)
+}
+
+/// `fetch`: read the file on the target, write it under `dest` on the controller
+/// (`dest/<host>/<path>`, or `dest` itself with `flat`).
+fn fetch(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    use sha1::Digest;
+    let args = template_args(task, c)?;
+    let (Some(src), Some(dest)) = (args.get("src").map(value_str), args.get("dest").map(value_str)) else {
+        return Ok(failed(json!("src and dest are required")));
+    };
+    let flat = args.get("flat").map(truthy).unwrap_or(false);
+    let fail_on_missing = args.get("fail_on_missing").map(truthy).unwrap_or(true);
+    let validate = args.get("validate_checksum").map(truthy).unwrap_or(true);
+    let mut sargs = Map::new();
+    sargs.insert("src".into(), json!(src));
+    let slurped = module_named(ctx, task, scope, host, c, "slurp", sargs)?;
+    if slurped.get("failed").map(truthy) == Some(true) {
+        let msg = slurped.get("msg").map(value_str).unwrap_or_default();
+        if !fail_on_missing && (msg.contains("not found") || msg.contains("No such file")) {
+            let mut r = Map::new();
+            r.insert("changed".into(), json!(false));
+            r.insert("file".into(), json!(src));
+            r.insert("msg".into(), json!("the remote file does not exist, not transferring, ignored"));
+            return Ok(r);
+        }
+        return Ok(slurped);
+    }
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(slurped.get("content").map(value_str).unwrap_or_default())
+        .map_err(|e| Error::new(format!("fetch: bad content from the target: {e}")))?;
+    let target = if flat {
+        let mut p = PathBuf::from(crate::cli::config::expand_user(&dest));
+        if dest.ends_with('/') {
+            p = p.join(Path::new(&src).file_name().unwrap_or_default());
+        }
+        p
+    } else {
+        PathBuf::from(crate::cli::config::expand_user(&dest)).join(host).join(src.trim_start_matches('/'))
+    };
+    let target = if target.is_absolute() { target } else { ctx.play.dir.join(target) };
+    let checksum = hex::encode(sha1::Sha1::digest(&data));
+    let before = std::fs::read(&target).ok().map(|b| hex::encode(sha1::Sha1::digest(&b)));
+    let changed = before.as_deref() != Some(checksum.as_str());
+    if changed && !ctx.run.opts.check {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::new(format!("Could not create {}: {e}", parent.display())))?;
+        }
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::new(e.to_string()))?;
+        std::io::Write::write_all(&mut tmp, &data).map_err(|e| Error::new(e.to_string()))?;
+        tmp.persist(&target).map_err(|e| Error::new(e.to_string()))?;
+        if validate {
+            let written = std::fs::read(&target).map(|b| hex::encode(sha1::Sha1::digest(&b))).unwrap_or_default();
+            if written != checksum {
+                return Ok(failed(json!("checksum mismatch")));
+            }
+        }
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(changed));
+    r.insert("checksum".into(), json!(checksum));
+    r.insert("dest".into(), json!(target.display().to_string()));
+    r.insert("file".into(), json!(src));
+    r.insert("md5sum".into(), json!(hex::encode(<md5::Md5 as md5::Digest>::digest(&data))));
+    r.insert("remote_checksum".into(), json!(checksum));
+    r.insert("remote_md5sum".into(), Value::Null);
+    Ok(r)
+}
+
+/// `script`: the controller's script is put on the target, run there, and removed.
+fn script(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    let args = template_args(task, c)?;
+    let raw = args.get("cmd").or_else(|| args.get("_raw_params")).map(value_str).unwrap_or_default();
+    let words = crate::playbook::split_args(&raw);
+    let Some(first) = words.first() else {
+        return Ok(failed(json!("script requires a script path")));
+    };
+    let Some(path) = find_file(ctx, task, "files", first) else {
+        return Ok(failed(json!(format!("Could not find or access '{first}' on the Ansible Controller."))));
+    };
+    for (key, exists_means_skip) in [("creates", true), ("removes", false)] {
+        if let Some(p) = args.get(key).map(value_str) {
+            let mut st = Map::new();
+            st.insert("path".into(), json!(p));
+            let r = module_named(ctx, task, scope, host, c, "stat", st)?;
+            let exists = r.get("stat").and_then(|s| s.get("exists")).map(truthy).unwrap_or(false);
+            if exists == exists_means_skip {
+                let mut out = Map::new();
+                out.insert("changed".into(), json!(false));
+                out.insert("msg".into(), json!(if exists_means_skip { format!("skipped, since {p} exists") } else { format!("skipped, since {p} does not exist") }));
+                out.insert("rc".into(), json!(0));
+                return Ok(out);
+            }
+        }
+    }
+    let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+    let remote = format!("/tmp/.play-script-{}-{}", std::process::id(), rand::random::<u64>());
+    let mut put = Map::new();
+    put.insert("dest".into(), json!(remote));
+    put.insert("mode".into(), json!("0700"));
+    put.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
+    let r = module_named(ctx, task, scope, host, c, "copy", put)?;
+    if r.get("failed").map(truthy) == Some(true) {
+        return Ok(r);
+    }
+    let mut cmd = Map::new();
+    let rest = words[1..].join(" ");
+    let line = match args.get("executable").map(value_str) {
+        Some(exe) => format!("{exe} {remote} {rest}"),
+        None => format!("{remote} {rest}"),
+    };
+    cmd.insert("_raw_params".into(), json!(line.trim()));
+    cmd.insert("_uses_shell".into(), json!(true));
+    // A script's output is returned as it was written, trailing newline included.
+    cmd.insert("strip_empty_ends".into(), json!(false));
+    if let Some(d) = args.get("chdir") {
+        cmd.insert("chdir".into(), d.clone());
+    }
+    let mut out = module_named(ctx, task, scope, host, c, "command", cmd)?;
+    let mut rm = Map::new();
+    rm.insert("path".into(), json!(remote));
+    rm.insert("state".into(), json!("absent"));
+    let _ = module_named(ctx, task, scope, host, c, "file", rm);
+    out.remove("cmd");
+    out.remove("start");
+    out.remove("end");
+    out.remove("delta");
+    out.remove("msg");
+    if out.get("rc").and_then(Value::as_i64).unwrap_or(0) != 0 {
+        out.insert("failed".into(), json!(true));
+        out.insert("msg".into(), json!("non-zero return code"));
+    }
+    out.insert("changed".into(), json!(true));
+    Ok(out)
 }
 
 fn whoami() -> String {

@@ -60,7 +60,7 @@ pub fn is_controller_action(short: &str) -> bool {
 pub fn action_kind(short: &str) -> Option<ActionKind> {
     if is_controller_action(short) {
         Some(ActionKind::Controller)
-    } else if play_modules::names().contains(&short) || matches!(short, "template") {
+    } else if play_modules::names().contains(&short) || matches!(short, "template" | "config_template" | "fetch" | "script") {
         Some(ActionKind::Module)
     } else {
         None
