@@ -57,6 +57,7 @@ pub mod timezone;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
+pub mod config_template;
 pub mod authorized_key;
 pub mod known_hosts;
 pub mod assemble;
@@ -171,6 +172,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "assemble" => assemble::run(args, ctx, &m),
         "known_hosts" => known_hosts::run(args, ctx, &m),
         "authorized_key" | "ansible.posix.authorized_key" => authorized_key::run(args, ctx, &m),
+        "config_template" | "openstack.config_template.config_template" => config_template::run(args, ctx, &m),
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
@@ -246,5 +248,7 @@ pub fn names() -> &'static [&'static str] {
         "known_hosts",
         "authorized_key",
         "ansible.posix.authorized_key",
+        "config_template",
+        "openstack.config_template.config_template",
     ]
 }
