@@ -33,17 +33,7 @@ pub fn value_str(v: &Value) -> String {
     crate::template::to_python_str(v)
 }
 
-fn py_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
+use play_modules::args::py_type;
 
 /// Evaluate conditions; `Ok(None)` when all hold, `Ok(Some(cond))` naming the first false one.
 pub fn eval_conditions(c: &Arc<Context>, conds: &[Node], what: &str) -> Result<Option<Value>> {
