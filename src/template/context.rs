@@ -305,6 +305,9 @@ fn single_expression(s: &str) -> Option<&str> {
 /// minijinja's error in Ansible's words where they differ.
 fn describe(e: &minijinja::Error, undefined: Option<&str>, source: &str) -> String {
     use minijinja::ErrorKind::*;
+    if let Some(m) = super::filters::mandatory_message(e) {
+        return m;
+    }
     match e.kind() {
         UndefinedError => match undefined {
             Some(n) => format!("'{n}' is undefined"),
