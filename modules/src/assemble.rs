@@ -4,7 +4,10 @@
 //! `remote_src` is false the controller assembles its own directory and uses `copy`.
 
 use crate::args::{b, file_common, p, s, Params, Spec};
-use crate::util::{add_path_info_result, apply_attrs, atomic_write, backup_local, digest, Failure, FileAttrs, MResult};
+use crate::util::{
+    add_path_info_result, apply_attrs, atomic_write, backup_local, digest, Failure, FileAttrs,
+    MResult,
+};
 use crate::{Args, ModuleContext, ModuleResult};
 use regex::Regex;
 use serde_json::{json, Map, Value};
@@ -78,7 +81,12 @@ fn escape_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn assemble(src: &str, delimiter: Option<&str>, re: Option<&Regex>, ignore_hidden: bool) -> MResult<Vec<u8>> {
+fn assemble(
+    src: &str,
+    delimiter: Option<&str>,
+    re: Option<&Regex>,
+    ignore_hidden: bool,
+) -> MResult<Vec<u8>> {
     let mut names: Vec<String> = fs::read_dir(src)
         .map_err(|e| Failure::new(format!("Source ({src}) is not readable: {e}")))?
         .flatten()
@@ -97,7 +105,8 @@ fn assemble(src: &str, delimiter: Option<&str>, re: Option<&Regex>, ignore_hidde
         if !frag.is_file() || (ignore_hidden && n.starts_with('.')) {
             continue;
         }
-        let content = fs::read(&frag).map_err(|e| Failure::new(format!("{}: {e}", frag.display())))?;
+        let content =
+            fs::read(&frag).map_err(|e| Failure::new(format!("{}: {e}", frag.display())))?;
         if add_newline {
             out.push(b'\n');
         }
@@ -130,7 +139,9 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     }
     let re = params
         .str("regexp")
-        .map(|x| Regex::new(x).map_err(|e| Failure::new(format!("Invalid Regexp ({e}) in \"{x}\""))))
+        .map(|x| {
+            Regex::new(x).map_err(|e| Failure::new(format!("Invalid Regexp ({e}) in \"{x}\"")))
+        })
         .transpose()?;
     let validate = params.string("validate");
     if let Some(v) = &validate {
@@ -138,7 +149,12 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             return Err(Failure::new(format!("validate must contain %s: {v}")));
         }
     }
-    let data = assemble(&src, params.str("delimiter"), re.as_ref(), params.bool("ignore_hidden"))?;
+    let data = assemble(
+        &src,
+        params.str("delimiter"),
+        re.as_ref(),
+        params.bool("ignore_hidden"),
+    )?;
     let sum = digest(&data, "sha1");
     r.insert("checksum".into(), json!(sum));
     r.insert("md5sum".into(), json!(digest(&data, "md5")));
@@ -147,15 +163,24 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     if Some(&sum) != dest_hash.as_ref() {
         if let Some(v) = &validate {
             let tmp = tempfile::Builder::new()
-                .tempfile_in(ctx.tmpdir.clone().unwrap_or_else(crate::temp_file::default_tmp))
+                .tempfile_in(
+                    ctx.tmpdir
+                        .clone()
+                        .unwrap_or_else(crate::temp_file::default_tmp),
+                )
                 .map_err(|e| Failure::new(e.to_string()))?;
             fs::write(tmp.path(), &data).map_err(|e| Failure::new(e.to_string()))?;
             match crate::util::run_validate(v, tmp.path()) {
                 Ok(()) => {
-                    r.insert("validation".into(), json!({"rc": 0, "stdout": "", "stderr": ""}));
+                    r.insert(
+                        "validation".into(),
+                        json!({"rc": 0, "stdout": "", "stderr": ""}),
+                    );
                 }
                 Err((rc, _out, err)) => {
-                    return Err(Failure::new(format!("failed to validate: rc:{rc} error:{err}")));
+                    return Err(Failure::new(format!(
+                        "failed to validate: rc:{rc} error:{err}"
+                    )));
                 }
             }
         }

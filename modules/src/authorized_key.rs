@@ -42,7 +42,9 @@ fn spec() -> Spec {
         s("key").required(),
         p("path"),
         b("manage_dir").default(true),
-        s("state").default("present").choices(&["absent", "present"]),
+        s("state")
+            .default("present")
+            .choices(&["absent", "present"]),
         s("key_options"),
         b("exclusive").default(false),
         s("comment"),
@@ -362,9 +364,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                     std::fs::create_dir_all(base).map_err(|e| Failure::new(e.to_string()))?;
                 }
             }
-            atomic_write(Path::new(&keysfile), content.as_bytes()).map_err(|e| {
-                Failure::new(format!("Failed to write to file {keysfile}: {e}"))
-            })?;
+            atomic_write(Path::new(&keysfile), content.as_bytes())
+                .map_err(|e| Failure::new(format!("Failed to write to file {keysfile}: {e}")))?;
             let _ = std::os::unix::fs::chown(&keysfile, Some(pw.1), Some(pw.2));
             let _ = std::fs::set_permissions(&keysfile, std::fs::Permissions::from_mode(0o600));
         }

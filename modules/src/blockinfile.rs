@@ -15,7 +15,9 @@ use std::path::Path;
 fn spec() -> Spec {
     let mut opts = vec![
         p("path").required().aliases(&["dest", "destfile", "name"]),
-        s("state").default("present").choices(&["absent", "present"]),
+        s("state")
+            .default("present")
+            .choices(&["absent", "present"]),
         s("marker").default("# {mark} ANSIBLE MANAGED BLOCK"),
         s("block").default("").aliases(&["content"]),
         s("insertafter"),

@@ -110,7 +110,6 @@ fn parse_ini(text: &str) -> IniDoc {
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let counter = n + 1;
         let body = line.strip_suffix('\n').unwrap_or(line);
-        let target: &mut Section;
         if let Some(c) = sect_re.captures(body) {
             let name = c["header"].to_string();
             if let Some(i) = doc.sections.iter().position(|(s, _)| *s == name) {
@@ -123,7 +122,7 @@ fn parse_ini(text: &str) -> IniDoc {
             }
             continue;
         }
-        target = match cur {
+        let target: &mut Section = match cur {
             None => &mut scratch,
             Some(None) => &mut doc.defaults,
             Some(Some(i)) => &mut doc.sections[i].1,
@@ -152,11 +151,7 @@ fn parse_ini(text: &str) -> IniDoc {
                     sect_set(target, &optname, Ini::Str(v));
                 } else {
                     let key = format!("{optname}{MARKER}-{counter}");
-                    sect_set(
-                        target,
-                        &key,
-                        optval.map(Ini::Str).unwrap_or(Ini::None),
-                    );
+                    sect_set(target, &key, optval.map(Ini::Str).unwrap_or(Ini::None));
                 }
             }
             None => {
@@ -311,7 +306,9 @@ fn merge_dict(base: Value, new: &Value, list_extend: bool, yml_multilines: bool)
                         list_extend,
                         false,
                     ),
-                    Value::String(s) if s.contains(',') || (s.contains('\n') && !yml_multilines) => {
+                    Value::String(s)
+                        if s.contains(',') || (s.contains('\n') && !yml_multilines) =>
+                    {
                         Value::Array(
                             s.split([',', '\n'])
                                 .filter(|i| !i.is_empty())
@@ -418,20 +415,21 @@ fn yaml_plain_ok(s: &str) -> bool {
         return false;
     }
     if s.parse::<f64>().is_ok()
-        || regex::Regex::new(r"^[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+|\.(inf|nan))$")
-            .map(|r| r.is_match(&lower))
-            .unwrap_or(false)
+        || regex::Regex::new(
+            r"^[-+]?(0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+|\.(inf|nan))$",
+        )
+        .map(|r| r.is_match(&lower))
+        .unwrap_or(false)
     {
         return false;
     }
     let first = s.chars().next().unwrap_or(' ');
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        if !(first == '-' || first == '?' || first == ':')
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && (!(first == '-' || first == '?' || first == ':')
             || s.len() == 1
-            || s.chars().nth(1) == Some(' ')
-        {
-            return false;
-        }
+            || s.chars().nth(1) == Some(' '))
+    {
+        return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
         return false;
@@ -505,9 +503,14 @@ fn yaml_dump(v: &Value, indent: usize, out: &mut String) {
 }
 
 pub fn run(args: &Args, ctx: &ModuleContext, _module: &str) -> ModuleResult {
-    let config_type = args.get("config_type").and_then(|v| v.as_str()).unwrap_or("");
+    let config_type = args
+        .get("config_type")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     if !["ini", "yaml", "json"].contains(&config_type) {
-        return fail("No valid [ config_type ] was provided. Valid options are ini, yaml, or json.");
+        return fail(
+            "No valid [ config_type ] was provided. Valid options are ini, yaml, or json.",
+        );
     }
     let remote_src = args
         .get("remote_src")
@@ -523,9 +526,7 @@ pub fn run(args: &Args, ctx: &ModuleContext, _module: &str) -> ModuleResult {
         }
     } else {
         match args.get("content") {
-            None | Some(Value::Null) => {
-                return fail("No user [ src ] or [ content ] was provided")
-            }
+            None | Some(Value::Null) => return fail("No user [ src ] or [ content ] was provided"),
             Some(Value::String(s)) => s.clone(),
             Some(v @ Value::Object(_)) if config_type == "json" => crate::uri::py_json(v),
             Some(v) => crate::args::py_str(v),
@@ -534,7 +535,10 @@ pub fn run(args: &Args, ctx: &ModuleContext, _module: &str) -> ModuleResult {
     if content.is_empty() {
         return fail("No user [ src ] or [ content ] was provided");
     }
-    if args.get("dest").is_none_or(|d| d.as_str().is_none_or(str::is_empty)) {
+    if args
+        .get("dest")
+        .is_none_or(|d| d.as_str().is_none_or(str::is_empty))
+    {
         return fail("No [ dest ] was provided");
     }
     let overrides = match args.get("config_overrides") {

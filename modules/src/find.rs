@@ -218,8 +218,7 @@ fn content_ok(path: &Path, pat: &Regex, whole: bool) -> MResult<bool> {
         return Ok(pat.is_match(&text));
     }
     Ok(text.split_inclusive('\n').any(|l| {
-        pat.find(l).is_some_and(|m| m.start() == 0)
-            || pat.find_iter(l).any(|m| m.start() == 0)
+        pat.find(l).is_some_and(|m| m.start() == 0) || pat.find_iter(l).any(|m| m.start() == 0)
     }))
 }
 
@@ -266,12 +265,10 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => {
-            return Err(Failure::new(format!(
-                "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
-                crate::args::py_type(v)
-            )))
-        }
+        Some(v) => return Err(Failure::new(format!(
+            "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
+            crate::args::py_type(v)
+        ))),
     };
     let age = match p.str("age") {
         None => None,
@@ -362,7 +359,12 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                 Err(e) => {
                     skipped.insert(
                         root.clone(),
-                        json!(format!("[Errno {}] {}: '{}'", e.raw_os_error().unwrap_or(0), e.kind(), root)),
+                        json!(format!(
+                            "[Errno {}] {}: '{}'",
+                            e.raw_os_error().unwrap_or(0),
+                            e.kind(),
+                            root
+                        )),
                     );
                     continue;
                 }
@@ -371,7 +373,9 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             let mut dnames = Vec::new();
             for ent in rd.flatten() {
                 let name = ent.file_name().to_string_lossy().into_owned();
-                let is_dir = fs::metadata(ent.path()).map(|m| m.is_dir()).unwrap_or(false);
+                let is_dir = fs::metadata(ent.path())
+                    .map(|m| m.is_dir())
+                    .unwrap_or(false);
                 if is_dir {
                     dnames.push(name);
                 } else {
@@ -385,8 +389,8 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                 let fsname = normpath(&format!("{root}/{obj}"));
                 if let Some(d) = depth {
                     let wpath = format!("{}/", npath.trim_end_matches('/'));
-                    let dd = fsname.matches('/').count() as i64 - wpath.matches('/').count() as i64
-                        + 1;
+                    let dd =
+                        fsname.matches('/').count() as i64 - wpath.matches('/').count() as i64 + 1;
                     if dd > d {
                         descend.clear();
                         continue;
@@ -408,26 +412,22 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                 r.insert("path".into(), json!(fsname));
                 let common = filter.ok(&obj) && age_ok(&md) && mode_ok(&md, &mode, exact)?;
                 match ftype.as_str() {
-                    "any" => {
-                        if common {
-                            r.extend(statinfo(&md));
-                            if ft.is_file() && get_checksum {
-                                r.insert(
-                                    "checksum".into(),
-                                    json!(crate::util::file_digest(Path::new(&fsname), &algo)
-                                        .unwrap_or_default()),
-                                );
-                            }
-                            if !ft.is_file() || size_ok(&md) {
-                                files.push(Value::Object(r));
-                            }
+                    "any" if common => {
+                        r.extend(statinfo(&md));
+                        if ft.is_file() && get_checksum {
+                            r.insert(
+                                "checksum".into(),
+                                json!(crate::util::file_digest(Path::new(&fsname), &algo)
+                                    .unwrap_or_default()),
+                            );
                         }
-                    }
-                    "directory" if ft.is_dir() => {
-                        if common {
-                            r.extend(statinfo(&md));
+                        if !ft.is_file() || size_ok(&md) {
                             files.push(Value::Object(r));
                         }
+                    }
+                    "directory" if ft.is_dir() && common => {
+                        r.extend(statinfo(&md));
+                        files.push(Value::Object(r));
                     }
                     "file" if ft.is_file() => {
                         let c = match &contains {
@@ -449,11 +449,9 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                             files.push(Value::Object(r));
                         }
                     }
-                    "link" if ft.is_symlink() => {
-                        if common {
-                            r.extend(statinfo(&md));
-                            files.push(Value::Object(r));
-                        }
+                    "link" if ft.is_symlink() && common => {
+                        r.extend(statinfo(&md));
+                        files.push(Value::Object(r));
                     }
                     _ => {}
                 }

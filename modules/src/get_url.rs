@@ -70,7 +70,13 @@ fn disposition_filename(f: &Fetched) -> Option<String> {
     (!base.is_empty()).then_some(base)
 }
 
-fn request<'a>(params: &Params, url: &'a str, method: &str, ims: Option<i64>, force: bool) -> Request<'a> {
+fn request<'a>(
+    params: &Params,
+    url: &'a str,
+    method: &str,
+    ims: Option<i64>,
+    force: bool,
+) -> Request<'a> {
     Request {
         url,
         method: method.into(),
@@ -235,7 +241,11 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         dest = Path::new(&dest).join(name).display().to_string();
         r.insert("dest".into(), json!(dest));
     }
-    let data = if ctx.check_mode { Vec::new() } else { f.body.clone() };
+    let data = if ctx.check_mode {
+        Vec::new()
+    } else {
+        f.body.clone()
+    };
     let csrc = digest(&data, "sha1");
     r.insert("checksum_src".into(), json!(csrc));
     if Path::new(&dest).exists() {

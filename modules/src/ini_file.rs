@@ -22,7 +22,9 @@ fn spec() -> Spec {
         s("value"),
         l("values").elements(Type::Str),
         b("backup").default(false),
-        s("state").default("present").choices(&["absent", "present"]),
+        s("state")
+            .default("present")
+            .choices(&["absent", "present"]),
         b("exclusive").default(true),
         b("no_extra_spaces").default(false),
         b("ignore_spaces").default(false),
@@ -184,7 +186,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     let mut ini: Vec<String> = if !Path::new(&target).exists() {
         if !params.bool("create") {
             return Err(
-                Failure::new(format!("Destination {target} does not exist!")).with("rc", 257)
+                Failure::new(format!("Destination {target} does not exist!")).with("rc", 257),
             );
         }
         if let Some(dir) = Path::new(&target)
@@ -232,8 +234,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     };
     let mut no_value_present = false;
     let blank_or_comment = Regex::new(r"^[ \t]*([#;].*)?$").expect("regex");
-    let sec_re = Regex::new(&format!(r"^\[\s*{}\s*]", regex::escape(section.trim())))
-        .expect("regex");
+    let sec_re =
+        Regex::new(&format!(r"^\[\s*{}\s*]", regex::escape(section.trim()))).expect("regex");
     for (idx, line) in ini.iter().enumerate() {
         if within && line.starts_with('[') {
             if section_has(&conds, &ini[start..idx]) {
@@ -301,7 +303,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             for idx in 0..sect.len() {
                 let lm = if cl[idx] { None } else { mf(&sect[idx]) };
                 if let Some(lm) = lm {
-                    if !(!lm.comment.is_empty() && lm.sep.is_empty()) {
+                    if lm.comment.is_empty() || !lm.sep.is_empty() {
                         let v = values.remove(0);
                         update_line(
                             &m,
@@ -325,7 +327,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             idx -= 1;
             let lm = if cl[idx] { None } else { mf(&sect[idx]) };
             if let Some(lm) = lm {
-                if !(!lm.comment.is_empty() && lm.sep.is_empty()) {
+                if lm.comment.is_empty() || !lm.sep.is_empty() {
                     sect.remove(idx);
                     cl.remove(idx);
                     changed = true;
@@ -337,7 +339,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     if state == "present" {
         let mut idx = sect.len();
         while idx > 0 {
-            if !blank_or_comment.is_match(sect[idx - 1].strip_suffix('\n').unwrap_or(&sect[idx - 1]))
+            if !blank_or_comment
+                .is_match(sect[idx - 1].strip_suffix('\n').unwrap_or(&sect[idx - 1]))
             {
                 if !opt.is_empty() && !values.is_empty() {
                     for v in values.iter().rev() {
@@ -345,7 +348,10 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                         msg = "option added".into();
                         changed = true;
                     }
-                } else if !opt.is_empty() && values.is_empty() && allow_no_value && !no_value_present
+                } else if !opt.is_empty()
+                    && values.is_empty()
+                    && allow_no_value
+                    && !no_value_present
                 {
                     sect.insert(idx, format!("{opt}\n"));
                     msg = "option added".into();

@@ -17,7 +17,9 @@ fn spec() -> Spec {
         s("key"),
         p("path").default("~/.ssh/known_hosts"),
         b("hash_host").default(false),
-        s("state").default("present").choices(&["absent", "present"]),
+        s("state")
+            .default("present")
+            .choices(&["absent", "present"]),
     ])
 }
 
@@ -84,7 +86,11 @@ fn find_host(text: &str, host: &str) -> Vec<(usize, String)> {
             continue;
         }
         let f: Vec<&str> = t.split_whitespace().collect();
-        let field = if f[0].starts_with('@') { f.get(1) } else { f.first() };
+        let field = if f[0].starts_with('@') {
+            f.get(1)
+        } else {
+            f.first()
+        };
         if field.is_some_and(|h| host_field_matches(h, host)) {
             out.push((i + 1, l.to_string()));
         }
@@ -158,10 +164,10 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             return Err(Failure::new("Comma separated list of names is not supported. Please pass a single name to lookup in the known_hosts file."));
         }
         if find_host(k, &host).is_empty() {
-            return Err(
-                Failure::new("Host parameter does not match hashed host field in supplied key")
-                    .with("rc", 1),
-            );
+            return Err(Failure::new(
+                "Host parameter does not match hashed host field in supplied key",
+            )
+            .with("rc", 1));
         }
     }
     // search_for_host_key
@@ -176,9 +182,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         } else if key.is_none() {
             (true, false, None)
         } else {
-            let mut new_key = normalize(key.as_deref().unwrap_or("")).ok_or_else(|| {
-                Failure::new("Invalid key specified")
-            })?;
+            let mut new_key = normalize(key.as_deref().unwrap_or(""))
+                .ok_or_else(|| Failure::new("Invalid key specified"))?;
             let mut res = (true, true, None);
             for (n, l) in hits {
                 let Some(fk) = normalize(&l) else { continue };
@@ -216,7 +221,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     diff.insert("after_header".into(), json!(path));
     diff.insert("before".into(), json!(text));
     let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-    if (replace_or_add || state == "absent") && found_line.is_some_and(|n| n >= 1 && n <= lines.len())
+    if (replace_or_add || state == "absent")
+        && found_line.is_some_and(|n| n >= 1 && n <= lines.len())
     {
         lines.remove(found_line.unwrap_or(1) - 1);
     }

@@ -98,9 +98,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     if !Path::new(&path).exists() {
         return Err(Failure::new(format!("Path {path} does not exist !")).with("rc", 257));
     }
-    let data = fs::read(&path).map_err(|e| {
-        Failure::new(format!("Unable to read the contents of {path}: {e}"))
-    })?;
+    let data = fs::read(&path)
+        .map_err(|e| Failure::new(format!("Unable to read the contents of {path}: {e}")))?;
     let contents = String::from_utf8(data).map_err(|_| {
         Failure::new(format!(
             "Unable to read the contents of {path}: 'utf-8' codec can't decode the file"

@@ -15,7 +15,9 @@ fn spec() -> Spec {
     Spec::new(vec![
         s("name").required().aliases(&["key"]),
         s("value").aliases(&["val"]),
-        s("state").default("present").choices(&["present", "absent"]),
+        s("state")
+            .default("present")
+            .choices(&["present", "absent"]),
         b("reload").default(true),
         b("sysctl_set").default(false),
         b("ignoreerrors").default(false),
@@ -25,10 +27,15 @@ fn spec() -> Spec {
 }
 
 fn sysctl_bin() -> Option<String> {
-    ["/usr/sbin/sysctl", "/sbin/sysctl", "/usr/bin/sysctl", "/bin/sysctl"]
-        .iter()
-        .find(|p| Path::new(p).exists())
-        .map(|s| s.to_string())
+    [
+        "/usr/sbin/sysctl",
+        "/sbin/sysctl",
+        "/usr/bin/sysctl",
+        "/bin/sysctl",
+    ]
+    .iter()
+    .find(|p| Path::new(p).exists())
+    .map(|s| s.to_string())
 }
 
 fn proc_path(token: &str) -> String {
@@ -158,7 +165,11 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<bool> {
     let mut checked: Vec<String> = Vec::new();
     let mut fixed: Vec<String> = Vec::new();
     for l in &lines {
-        if l.trim().is_empty() || l.trim().starts_with('#') || l.trim().starts_with(';') || !l.contains('=') {
+        if l.trim().is_empty()
+            || l.trim().starts_with('#')
+            || l.trim().starts_with(';')
+            || !l.contains('=')
+        {
             fixed.push(l.clone());
             continue;
         }

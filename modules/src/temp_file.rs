@@ -24,7 +24,9 @@ fn random_name() -> String {
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         let _ = f.read_exact(&mut b);
     }
-    b.iter().map(|x| CH[*x as usize % CH.len()] as char).collect()
+    b.iter()
+        .map(|x| CH[*x as usize % CH.len()] as char)
+        .collect()
 }
 
 /// Python's `tempfile.gettempdir()`: TMPDIR, TEMP, TMP, then /tmp.
@@ -72,7 +74,10 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         ))
         .into_result();
     }
-    let dir = params.string("path").map(PathBuf::from).unwrap_or_else(default_tmp);
+    let dir = params
+        .string("path")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_tmp);
     let dir = crate::util::abspath(&dir.display().to_string());
     let mut last_err = None;
     for _ in 0..100 {

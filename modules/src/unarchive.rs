@@ -101,14 +101,16 @@ struct Member {
 }
 
 fn tar_reader(src: &Path, kind: Kind) -> MResult<Box<dyn Read>> {
-    let f = fs::File::open(src).map_err(|e| Failure::new(format!("Source '{}' not readable, {e}", src.display())))?;
+    let f = fs::File::open(src)
+        .map_err(|e| Failure::new(format!("Source '{}' not readable, {e}", src.display())))?;
     Ok(match kind {
         Kind::Gz => Box::new(flate2::read::MultiGzDecoder::new(f)),
         Kind::Bz2 => Box::new(bzip2::read::MultiBzDecoder::new(f)),
         Kind::Xz => {
             let mut out = Vec::new();
-            lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out)
-                .map_err(|e| Failure::new(format!("failed to decompress {}: {e:?}", src.display())))?;
+            lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out).map_err(|e| {
+                Failure::new(format!("failed to decompress {}: {e:?}", src.display()))
+            })?;
             Box::new(Cursor::new(out))
         }
         _ => Box::new(f),
@@ -215,9 +217,7 @@ fn safe_join(dest: &Path, name: &str) -> Option<PathBuf> {
 /// Whether `m` is already in place under `dest` (`None`: yes; `Some(code)`: an
 /// rsync-style line for the zip handler's prepared diff).
 fn differs(dest: &Path, m: &Member, kind: Kind) -> Option<String> {
-    let Some(path) = safe_join(dest, &m.name) else {
-        return None;
-    };
+    let path = safe_join(dest, &m.name)?;
     let md = fs::symlink_metadata(&path).ok();
     let t = if m.is_dir {
         'd'
@@ -307,7 +307,11 @@ fn extract(dest: &Path, members: &[Member], keep_newer: bool) -> MResult<()> {
     Ok(())
 }
 
-fn inner(params: &Params, ctx: &ModuleContext, play_src: Option<Vec<u8>>) -> MResult<Map<String, Value>> {
+fn inner(
+    params: &Params,
+    ctx: &ModuleContext,
+    play_src: Option<Vec<u8>>,
+) -> MResult<Map<String, Value>> {
     let mut warnings: Vec<String> = Vec::new();
     let dest = params.string("dest").unwrap_or_default();
     if let Some(c) = params.string("creates") {
@@ -320,14 +324,20 @@ fn inner(params: &Params, ctx: &ModuleContext, play_src: Option<Vec<u8>>) -> MRe
         }
     }
     if !Path::new(&dest).is_dir() {
-        return Err(Failure::new(format!("dest '{dest}' must be an existing dir")));
+        return Err(Failure::new(format!(
+            "dest '{dest}' must be an existing dir"
+        )));
     }
     let mut _tmp_holder = None;
     let src: String = match play_src {
         Some(data) => {
             let t = tempfile::Builder::new()
                 .prefix("ansible-tmp-unarchive")
-                .tempfile_in(ctx.tmpdir.clone().unwrap_or_else(crate::temp_file::default_tmp))
+                .tempfile_in(
+                    ctx.tmpdir
+                        .clone()
+                        .unwrap_or_else(crate::temp_file::default_tmp),
+                )
                 .map_err(|e| Failure::new(e.to_string()))?;
             fs::write(t.path(), data).map_err(|e| Failure::new(e.to_string()))?;
             let s = t.path().display().to_string();
@@ -390,8 +400,7 @@ fn inner(params: &Params, ctx: &ModuleContext, play_src: Option<Vec<u8>>) -> MRe
         .collect();
     members.retain(|m| {
         let n = m.name.trim_end_matches('/');
-        (inc.is_empty() || inc.iter().any(|r| r.is_match(n)))
-            && !exc.iter().any(|r| r.is_match(n))
+        (inc.is_empty() || inc.iter().any(|r| r.is_match(n))) && !exc.iter().any(|r| r.is_match(n))
     });
     let diffs: Vec<String> = members
         .iter()

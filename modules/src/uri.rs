@@ -52,9 +52,12 @@ fn spec() -> Spec {
             .choices(&["all", "no", "none", "safe", "urllib2", "yes"]),
         p("dest"),
         r("body"),
-        s("body_format")
-            .default("raw")
-            .choices(&["form-urlencoded", "json", "raw", "form-multipart"]),
+        s("body_format").default("raw").choices(&[
+            "form-urlencoded",
+            "json",
+            "raw",
+            "form-multipart",
+        ]),
         p("src"),
         s("method").default("GET"),
         b("return_content").default(false),
@@ -110,10 +113,7 @@ pub(crate) fn py_json(v: &Value) -> String {
             o.push('"');
             o
         }
-        Value::Array(a) => format!(
-            "[{}]",
-            a.iter().map(py_json).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(a) => format!("[{}]", a.iter().map(py_json).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => format!(
             "{{{}}}",
             m.iter()
@@ -260,11 +260,12 @@ fn io_errno(e: &(dyn std::error::Error + 'static)) -> Option<std::io::Error> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cur {
         if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return Some(std::io::Error::new(io.kind(), io.to_string()))
-                .map(|x| match io.raw_os_error() {
+            return Some(std::io::Error::new(io.kind(), io.to_string())).map(|x| {
+                match io.raw_os_error() {
                     Some(n) => std::io::Error::from_raw_os_error(n),
                     None => x,
-                });
+                }
+            });
         }
         cur = c.source();
     }
@@ -377,12 +378,12 @@ pub(crate) fn fetch(req: &Request) -> Fetched {
                 let follow = match req.follow.as_str() {
                     "all" => true,
                     "safe" => get_like,
-                    "urllib2" => get_like || (matches!(status, 301 | 302 | 303) && method == "POST"),
+                    "urllib2" => get_like || ((301..=303).contains(&status) && method == "POST"),
                     _ => false,
                 };
                 if follow {
                     url = join_url(&url, loc);
-                    if !get_like && matches!(status, 301 | 302 | 303) && req.follow != "all" {
+                    if !get_like && (301..=303).contains(&status) && req.follow != "all" {
                         method = "GET".into();
                         body = None;
                     }
@@ -441,7 +442,10 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             "Parameter 'method' needs to be a single word in uppercase, like GET or POST.",
         ));
     }
-    let fmt = params.string("body_format").unwrap_or_default().to_lowercase();
+    let fmt = params
+        .string("body_format")
+        .unwrap_or_default()
+        .to_lowercase();
     let mut headers = header_list(params.get("headers"));
     let has_ct = headers
         .iter()
@@ -493,7 +497,10 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     if let Some(c) = params.string("creates") {
         if Path::new(&c).exists() {
             let mut r = Map::new();
-            r.insert("stdout".into(), json!(format!("skipped, since '{c}' exists")));
+            r.insert(
+                "stdout".into(),
+                json!(format!("skipped, since '{c}' exists")),
+            );
             r.insert("changed".into(), json!(false));
             return Ok(r);
         }
@@ -565,7 +572,11 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     }
     resp.insert("elapsed".into(), json!(elapsed));
     resp.insert("changed".into(), json!(false));
-    if let Some(loc) = resp.get("location").and_then(|v| v.as_str()).map(str::to_string) {
+    if let Some(loc) = resp
+        .get("location")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+    {
         resp.insert("location".into(), json!(join_url(&url, &loc)));
     }
     if f.status != -1 {
@@ -586,9 +597,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                 let cur = std::fs::read(&d2).ok();
                 let mut changed = true;
                 if cur.as_deref().map(|c| digest(c, "sha1")) != Some(digest(&f.body, "sha1")) {
-                    atomic_write(Path::new(&d2), &f.body).map_err(|e| {
-                        Failure::new(format!("failed to copy to {d2}: {e}"))
-                    })?;
+                    atomic_write(Path::new(&d2), &f.body)
+                        .map_err(|e| Failure::new(format!("failed to copy to {d2}: {e}")))?;
                 }
                 let fa = FileAttrs::from_params(params);
                 if apply_attrs(Path::new(&d2), &fa, true, ctx.check_mode, None, &d2)? {

@@ -135,16 +135,16 @@ fn inner(params: &Params) -> MResult<Map<String, Value>> {
     let exclude = params.list("exclude_hosts");
     if exclude.is_some() && state != "drained" {
         return Err(
-            Failure::new("exclude_hosts should only be with state=drained").with("elapsed", 0)
+            Failure::new("exclude_hosts should only be with state=drained").with("elapsed", 0),
         );
     }
     let states = params.list("active_connection_states").unwrap_or_default();
     for st in &states {
         if !STATES.iter().any(|(n, _)| n == st) {
-            return Err(Failure::new(format!(
-                "unknown active_connection_state ({st}) defined"
-            ))
-            .with("elapsed", 0));
+            return Err(
+                Failure::new(format!("unknown active_connection_state ({st}) defined"))
+                    .with("elapsed", 0),
+            );
         }
     }
     let start = Instant::now();
@@ -243,7 +243,8 @@ fn inner(params: &Params) -> MResult<Map<String, Value>> {
                             let mut matched = false;
                             while Instant::now() < end {
                                 let left = end.saturating_duration_since(Instant::now());
-                                let _ = s.set_read_timeout(Some(left.max(Duration::from_millis(10))));
+                                let _ =
+                                    s.set_read_timeout(Some(left.max(Duration::from_millis(10))));
                                 let mut buf = [0u8; 1024];
                                 match s.read(&mut buf) {
                                     Ok(0) => break,

@@ -21,10 +21,16 @@ fn assemble_sequence() {
     let r = run("assemble", a.clone(), &ctx());
     assert_keys(
         &r,
-        &["changed", "checksum", "dest", "gid", "group", "md5sum", "mode", "msg", "owner", "size", "src", "state", "uid"],
+        &[
+            "changed", "checksum", "dest", "gid", "group", "md5sum", "mode", "msg", "owner",
+            "size", "src", "state", "uid",
+        ],
     );
     assert!(changed(&r));
-    assert_eq!(r["checksum"], json!("8c8dff2057c3e67583db3e1e9e167316d20c4fa4"));
+    assert_eq!(
+        r["checksum"],
+        json!("8c8dff2057c3e67583db3e1e9e167316d20c4fa4")
+    );
     assert_eq!(r["md5sum"], json!("1faa1048a53c9b5d4c390ac77fa1bdc9"));
     assert_eq!(r["size"], json!(14));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "one\n### x\ntwo\n");
@@ -40,9 +46,16 @@ fn assemble_sequence() {
         &check(),
     );
     assert_keys(&r, &["changed", "checksum", "dest", "md5sum", "msg", "src"]);
-    assert_eq!(r["checksum"], json!("c708d7ef841f7e1748436b8ef5670d0b2de1a227"));
+    assert_eq!(
+        r["checksum"],
+        json!("c708d7ef841f7e1748436b8ef5670d0b2de1a227")
+    );
     assert!(!std::path::Path::new(&out2).exists());
     let nope = p(&d, "nope");
-    let r = run("assemble", json!({"src": nope, "dest": out2, "remote_src": true}), &ctx());
+    let r = run(
+        "assemble",
+        json!({"src": nope, "dest": out2, "remote_src": true}),
+        &ctx(),
+    );
     assert_eq!(msg(&r), format!("Source ({nope}) does not exist"));
 }

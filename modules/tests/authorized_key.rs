@@ -22,11 +22,34 @@ fn authorized_key_sequence() {
     // --diff: {"changed": true, "comment": null, "diff": {"after": "...\nssh-ed25519 AAAA... \n", ...}, "exclusive": false,
     //  "follow": false, "gid", "group", "key": K, "key_options": null, "keyfile": F, "manage_dir": true, "mode": "0600",
     //  "owner", "path": F, "size": 113, "state": "file", "uid", "user": "root", "validate_certs": true}
-    let r = run("ansible.posix.authorized_key", json!({"user": user, "key": K, "path": f}), &diff());
+    let r = run(
+        "ansible.posix.authorized_key",
+        json!({"user": user, "key": K, "path": f}),
+        &diff(),
+    );
     assert_keys(
         &r,
-        &["changed", "comment", "diff", "exclusive", "follow", "gid", "group", "key", "key_options", "keyfile",
-          "manage_dir", "mode", "owner", "path", "size", "state", "uid", "user", "validate_certs"],
+        &[
+            "changed",
+            "comment",
+            "diff",
+            "exclusive",
+            "follow",
+            "gid",
+            "group",
+            "key",
+            "key_options",
+            "keyfile",
+            "manage_dir",
+            "mode",
+            "owner",
+            "path",
+            "size",
+            "state",
+            "uid",
+            "user",
+            "validate_certs",
+        ],
     );
     let after = format!("# mine\nssh-rsa AAAAB3Nza old@x\n{K} \n");
     assert_eq!(
@@ -37,7 +60,11 @@ fn authorized_key_sequence() {
     assert_eq!(r["size"], json!(113));
     assert_eq!(r["comment"], Value::Null);
     assert_eq!(std::fs::read_to_string(&f).unwrap(), after);
-    let r = run("authorized_key", json!({"user": user, "key": K, "path": f}), &ctx());
+    let r = run(
+        "authorized_key",
+        json!({"user": user, "key": K, "path": f}),
+        &ctx(),
+    );
     assert!(!changed(&r));
     // options and comment rewrite the line: size 140
     let r = run(
@@ -52,15 +79,30 @@ fn authorized_key_sequence() {
         format!("# mine\nssh-rsa AAAAB3Nza old@x\nno-pty,from=\"10.0.0.1\" {K} me@h\n")
     );
     // exclusive in check mode: changed (the comment line and the rsa key would go)
-    let r = run("authorized_key", json!({"user": user, "key": K, "path": f, "exclusive": true}), &check());
+    let r = run(
+        "authorized_key",
+        json!({"user": user, "key": K, "path": f, "exclusive": true}),
+        &check(),
+    );
     assert!(changed(&r));
     assert_eq!(r["size"], json!(140));
     // absent removes the key whatever its options: size 31
-    let r = run("authorized_key", json!({"user": user, "key": K, "path": f, "state": "absent"}), &ctx());
+    let r = run(
+        "authorized_key",
+        json!({"user": user, "key": K, "path": f, "state": "absent"}),
+        &ctx(),
+    );
     assert!(changed(&r));
     assert_eq!(r["size"], json!(31));
-    assert_eq!(std::fs::read_to_string(&f).unwrap(), "# mine\nssh-rsa AAAAB3Nza old@x\n");
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        "# mine\nssh-rsa AAAAB3Nza old@x\n"
+    );
     // {"failed": true, "msg": "invalid key specified: garbage"}
-    let r = run("authorized_key", json!({"user": user, "key": "garbage", "path": f}), &ctx());
+    let r = run(
+        "authorized_key",
+        json!({"user": user, "key": "garbage", "path": f}),
+        &ctx(),
+    );
     assert_eq!(msg(&r), "invalid key specified: garbage");
 }

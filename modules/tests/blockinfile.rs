@@ -46,7 +46,11 @@ fn blockinfile_sequence() {
     );
     assert_eq!(msg(&r), "Block inserted");
     // absent in check+diff mode: "Block removed", before has both blocks, after only the ## one
-    let r = run("blockinfile", json!({"path": f, "state": "absent"}), &check_diff());
+    let r = run(
+        "blockinfile",
+        json!({"path": f, "state": "absent"}),
+        &check_diff(),
+    );
     assert!(changed(&r));
     assert_eq!(msg(&r), "Block removed");
     assert_eq!(

@@ -25,12 +25,22 @@ fn config_template_ini() {
         std::fs::read_to_string(&f).unwrap(),
         "[DEFAULT]\ntop = level\ndebug = True\n\n[foo]\nbar = baz\n# note = x\nk = 1\nk = 2\nflag\n\n[section1]\noption2 = value2\noption1 = value2\noption3 = a,b\nmulti = x\nmulti = y\n\n[hello]\ncruel = world\n\n"
     );
-    assert_eq!(r["checksum"], json!("746d0aca9ff2e6927c9bb047d1f330323b4b8009"));
+    assert_eq!(
+        r["checksum"],
+        json!("746d0aca9ff2e6927c9bb047d1f330323b4b8009")
+    );
     assert_eq!(r["size"], json!(184));
     let r = run("config_template", args, &ctx());
     assert!(!changed(&r));
-    let r = run("config_template", json!({"content": "x", "dest": f, "config_type": "toml"}), &ctx());
-    assert_eq!(msg(&r), "No valid [ config_type ] was provided. Valid options are ini, yaml, or json.");
+    let r = run(
+        "config_template",
+        json!({"content": "x", "dest": f, "config_type": "toml"}),
+        &ctx(),
+    );
+    assert_eq!(
+        msg(&r),
+        "No valid [ config_type ] was provided. Valid options are ini, yaml, or json."
+    );
 }
 
 #[test]
@@ -49,7 +59,10 @@ fn config_template_json_yaml() {
         std::fs::read_to_string(&f).unwrap(),
         "{\n    \"a\": {\n        \"b\": [\n            3\n        ],\n        \"n\": [\n            \"p\",\n            \"q\"\n        ]\n    },\n    \"c\": \"x\",\n    \"d\": {\n        \"e\": true\n    },\n    \"u\": \"\\u00e9\"\n}"
     );
-    assert_eq!(r["checksum"], json!("695325844e9518625e5e3febb47f6594887f4826"));
+    assert_eq!(
+        r["checksum"],
+        json!("695325844e9518625e5e3febb47f6594887f4826")
+    );
     // yaml: checksum 5753a5798d4f49059521d125e4d6d9a4c930e397, size 156
     let y = p(&d, "c.yml");
     let r = run(
@@ -64,7 +77,10 @@ fn config_template_json_yaml() {
         std::fs::read_to_string(&y).unwrap(),
         "a:\n  b:\n    - 3\n  n:\n    - p\n    - q\nc: x\nd:\n  e: true\n  empty: ''\n  multi:\n    - l1\n    - l2\n  num: '012'\n  s: 'it''s: x'\nlist:\n  - j: w\n    k: v\nz: 'yes'\n"
     );
-    assert_eq!(r["checksum"], json!("5753a5798d4f49059521d125e4d6d9a4c930e397"));
+    assert_eq!(
+        r["checksum"],
+        json!("5753a5798d4f49059521d125e4d6d9a4c930e397")
+    );
     // list_extend: true extends: "a:\n  b:\n    - 1\n    - 3\n"
     let y2 = p(&d, "c2.yml");
     let r = run(
@@ -81,5 +97,8 @@ fn config_template_json_yaml() {
                "config_overrides": {"a": {"b": [3]}}}),
         &ctx(),
     );
-    assert_eq!(std::fs::read_to_string(&y2).unwrap(), "a:\n  b:\n    - 1\n    - 3\n");
+    assert_eq!(
+        std::fs::read_to_string(&y2).unwrap(),
+        "a:\n  b:\n    - 1\n    - 3\n"
+    );
 }

@@ -37,7 +37,17 @@ fn find_cases() {
     let w = tree(&d);
     // {"changed": false, "examined": 5, "files": [a.conf], "matched": 1, "msg": "All paths examined", "skipped_paths": {}}
     let r = run("find", json!({"paths": w, "patterns": "*.conf"}), &ctx());
-    assert_keys(&r, &["changed", "examined", "files", "matched", "msg", "skipped_paths"]);
+    assert_keys(
+        &r,
+        &[
+            "changed",
+            "examined",
+            "files",
+            "matched",
+            "msg",
+            "skipped_paths",
+        ],
+    );
     assert_eq!(paths(&r), vec![format!("{w}/a.conf")]);
     assert_eq!(r["examined"], json!(5));
     assert_eq!(r["matched"], json!(1));
@@ -79,11 +89,19 @@ fn find_cases() {
         json!({"paths": [w, nope], "file_type": "link", "use_regex": true, "patterns": "^l\\."}),
         &ctx(),
     );
-    assert_eq!(msg(&r), "Not all paths examined, check warnings for details");
-    assert_eq!(r["skipped_paths"], json!({nope.clone(): format!("'{nope}' is not a directory")}));
+    assert_eq!(
+        msg(&r),
+        "Not all paths examined, check warnings for details"
+    );
+    assert_eq!(
+        r["skipped_paths"],
+        json!({nope.clone(): format!("'{nope}' is not a directory")})
+    );
     assert_eq!(
         r["warnings"],
-        json!([format!("Skipped '{nope}' path due to this access issue: '{nope}' is not a directory\n")])
+        json!([format!(
+            "Skipped '{nope}' path due to this access issue: '{nope}' is not a directory\n"
+        )])
     );
     let f = &r["files"][0];
     let mut ks: Vec<&String> = f.as_object().unwrap().keys().collect();
@@ -91,10 +109,39 @@ fn find_cases() {
     assert_eq!(
         ks,
         vec![
-            "atime", "blocks", "ctime", "dev", "disk_usage_bytes", "gid", "gr_name", "inode",
-            "isblk", "ischr", "isdir", "isfifo", "isgid", "islnk", "isreg", "issock", "isuid",
-            "mode", "mtime", "nlink", "path", "pw_name", "rgrp", "roth", "rusr", "size", "uid",
-            "wgrp", "woth", "wusr", "xgrp", "xoth", "xusr"
+            "atime",
+            "blocks",
+            "ctime",
+            "dev",
+            "disk_usage_bytes",
+            "gid",
+            "gr_name",
+            "inode",
+            "isblk",
+            "ischr",
+            "isdir",
+            "isfifo",
+            "isgid",
+            "islnk",
+            "isreg",
+            "issock",
+            "isuid",
+            "mode",
+            "mtime",
+            "nlink",
+            "path",
+            "pw_name",
+            "rgrp",
+            "roth",
+            "rusr",
+            "size",
+            "uid",
+            "wgrp",
+            "woth",
+            "wusr",
+            "xgrp",
+            "xoth",
+            "xusr"
         ]
     );
     assert_eq!(f["islnk"], json!(true));
@@ -119,11 +166,20 @@ fn tempfile_cases() {
     );
     assert_keys(
         &r,
-        &["changed", "gid", "group", "mode", "owner", "path", "size", "state", "uid"],
+        &[
+            "changed", "gid", "group", "mode", "owner", "path", "size", "state", "uid",
+        ],
     );
     let path = r["path"].as_str().unwrap();
-    let base = std::path::Path::new(path).file_name().unwrap().to_str().unwrap();
-    assert!(base.starts_with("ansible.") && base.ends_with('x') && base.len() == 17, "{base}");
+    let base = std::path::Path::new(path)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        base.starts_with("ansible.") && base.ends_with('x') && base.len() == 17,
+        "{base}"
+    );
     assert_eq!(r["mode"], json!("0600"));
     assert_eq!(r["state"], json!("file"));
     let r = run(
@@ -136,18 +192,37 @@ fn tempfile_cases() {
     // --check: {"changed": false, "msg": "remote module (tempfile) does not support check mode", "skipped": true}
     let r = run("tempfile", json!({"state": "directory"}), &check());
     assert_eq!(r["skipped"], json!(true));
-    assert_eq!(msg(&r), "remote module (tempfile) does not support check mode");
+    assert_eq!(
+        msg(&r),
+        "remote module (tempfile) does not support check mode"
+    );
     let r = run("tempfile", json!({"prefix": "a/b"}), &ctx());
-    assert_eq!(msg(&r), "prefix must be a valid file name component, got 'a/b'");
+    assert_eq!(
+        msg(&r),
+        "prefix must be a valid file name component, got 'a/b'"
+    );
 }
 
 #[test]
 fn getent_cases() {
     // {"ansible_facts": {"getent_passwd": {"root": ["x", "0", "0", "root", "/root", SHELL]}}, "changed": false}
-    let r = run("getent", json!({"database": "passwd", "key": "root"}), &ctx());
+    let r = run(
+        "getent",
+        json!({"database": "passwd", "key": "root"}),
+        &ctx(),
+    );
     assert_keys(&r, &["ansible_facts", "changed"]);
     let root = &r["ansible_facts"]["getent_passwd"]["root"];
-    assert_eq!(root.as_array().unwrap()[..5], [json!("x"), json!("0"), json!("0"), json!("root"), json!("/root")]);
+    assert_eq!(
+        root.as_array().unwrap()[..5],
+        [
+            json!("x"),
+            json!("0"),
+            json!("0"),
+            json!("root"),
+            json!("/root")
+        ]
+    );
     // fail_key false: {"ansible_facts": {"getent_passwd": {"nosuch": null}}, "changed": false,
     //  "msg": "One or more supplied key could not be found in the database."}
     let r = run(
@@ -155,12 +230,28 @@ fn getent_cases() {
         json!({"database": "passwd", "key": "nosuchuser", "fail_key": false}),
         &ctx(),
     );
-    assert_eq!(r["ansible_facts"], json!({"getent_passwd": {"nosuchuser": Value::Null}}));
-    assert_eq!(msg(&r), "One or more supplied key could not be found in the database.");
-    let r = run("getent", json!({"database": "passwd", "key": "nosuchuser"}), &ctx());
+    assert_eq!(
+        r["ansible_facts"],
+        json!({"getent_passwd": {"nosuchuser": Value::Null}})
+    );
+    assert_eq!(
+        msg(&r),
+        "One or more supplied key could not be found in the database."
+    );
+    let r = run(
+        "getent",
+        json!({"database": "passwd", "key": "nosuchuser"}),
+        &ctx(),
+    );
     assert!(failed(&r));
     // hosts split on whitespace: {"getent_hosts": {"127.0.0.1": ["localhost"]}} here
-    let r = run("getent", json!({"database": "hosts", "key": "localhost"}), &ctx());
+    let r = run(
+        "getent",
+        json!({"database": "hosts", "key": "localhost"}),
+        &ctx(),
+    );
     let h = r["ansible_facts"]["getent_hosts"].as_object().unwrap();
-    assert!(h.values().any(|v| v.as_array().unwrap().contains(&json!("localhost"))));
+    assert!(h
+        .values()
+        .any(|v| v.as_array().unwrap().contains(&json!("localhost"))));
 }

@@ -21,7 +21,10 @@ fn ini_sequence() {
     );
     assert_keys(
         &r,
-        &["changed", "diff", "gid", "group", "mode", "msg", "owner", "path", "size", "state", "uid"],
+        &[
+            "changed", "diff", "gid", "group", "mode", "msg", "owner", "path", "size", "state",
+            "uid",
+        ],
     );
     assert_eq!(msg(&r), "option changed");
     assert_eq!(r["size"], json!(27));

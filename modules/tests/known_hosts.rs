@@ -18,10 +18,28 @@ fn known_hosts_sequence() {
     std::fs::write(&f, "other ssh-rsa AAAAB3NzaC1yc2E\n").unwrap();
     let before = "other ssh-rsa AAAAB3NzaC1yc2E\n";
     let after = format!("{before}{K1}\n");
-    let r = run("known_hosts", json!({"name": "host1.example", "key": K1, "path": f}), &diff());
+    let r = run(
+        "known_hosts",
+        json!({"name": "host1.example", "key": K1, "path": f}),
+        &diff(),
+    );
     assert_keys(
         &r,
-        &["changed", "diff", "gid", "group", "hash_host", "key", "mode", "name", "owner", "path", "size", "state", "uid"],
+        &[
+            "changed",
+            "diff",
+            "gid",
+            "group",
+            "hash_host",
+            "key",
+            "mode",
+            "name",
+            "owner",
+            "path",
+            "size",
+            "state",
+            "uid",
+        ],
     );
     assert!(changed(&r));
     assert_eq!(
@@ -31,19 +49,38 @@ fn known_hosts_sequence() {
     assert_eq!(r["key"], json!(K1));
     assert_eq!(r["state"], json!("file"));
     assert_eq!(r["size"], json!(125));
-    let r = run("known_hosts", json!({"name": "host1.example", "key": K1, "path": f}), &ctx());
+    let r = run(
+        "known_hosts",
+        json!({"name": "host1.example", "key": K1, "path": f}),
+        &ctx(),
+    );
     assert!(!changed(&r));
     // --check with another key of the same type: {"changed": true, "diff": {... replaced ...}} only
-    let r = run("known_hosts", json!({"name": "host1.example", "key": K2, "path": f}), &check());
+    let r = run(
+        "known_hosts",
+        json!({"name": "host1.example", "key": K2, "path": f}),
+        &check(),
+    );
     assert_keys(&r, &["changed", "diff"]);
     assert!(changed(&r));
     assert_eq!(r["diff"]["after"], json!(format!("{before}{K2}\n")));
     // {"failed": true, "msg": "Host parameter does not match hashed host field in supplied key", "rc": 1}
-    let r = run("known_hosts", json!({"name": "host2.example", "key": K2, "path": f}), &ctx());
-    assert_eq!(msg(&r), "Host parameter does not match hashed host field in supplied key");
+    let r = run(
+        "known_hosts",
+        json!({"name": "host2.example", "key": K2, "path": f}),
+        &ctx(),
+    );
+    assert_eq!(
+        msg(&r),
+        "Host parameter does not match hashed host field in supplied key"
+    );
     assert_eq!(r["rc"], json!(1));
     // absent without key: changed, key null, size 30, file keeps the other line (and a .old copy)
-    let r = run("known_hosts", json!({"name": "host1.example", "state": "absent", "path": f}), &ctx());
+    let r = run(
+        "known_hosts",
+        json!({"name": "host1.example", "state": "absent", "path": f}),
+        &ctx(),
+    );
     assert!(changed(&r));
     assert_eq!(r["key"], Value::Null);
     assert_eq!(r["size"], json!(30));
@@ -65,7 +102,14 @@ fn known_hosts_sequence() {
         &ctx(),
     );
     assert!(!changed(&r), "{r:?}");
-    let r = run("known_hosts", json!({"name": "host1.example", "key": K1, "path": f}), &ctx());
+    let r = run(
+        "known_hosts",
+        json!({"name": "host1.example", "key": K1, "path": f}),
+        &ctx(),
+    );
     assert!(changed(&r), "{r:?}");
-    assert_eq!(std::fs::read_to_string(&f).unwrap(), format!("{before}{K1}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        format!("{before}{K1}\n")
+    );
 }

@@ -11,10 +11,12 @@ use serde_json::json;
 fn sysctl_file_sequence() {
     let d = tmp();
     let f = p(&d, "s.conf");
-    std::fs::write(&f, "# c\nvm.swappiness = 10\nkernel.x=1\nvm.swappiness=20\n").unwrap();
-    let a = |name: &str, value: &str| {
-        json!({"name": name, "value": value, "sysctl_file": f, "reload": false})
-    };
+    std::fs::write(
+        &f,
+        "# c\nvm.swappiness = 10\nkernel.x=1\nvm.swappiness=20\n",
+    )
+    .unwrap();
+    let a = |name: &str, value: &str| json!({"name": name, "value": value, "sysctl_file": f, "reload": false});
     // --check: {"changed": true}, file untouched
     let r = run("ansible.posix.sysctl", a("vm.swappiness", "30"), &check());
     assert_keys(&r, &["changed"]);
@@ -52,7 +54,10 @@ fn sysctl_file_sequence() {
         json!({"name": "kernel.x", "sysctl_file": f, "reload": false}),
         &ctx(),
     );
-    assert_eq!(msg(&r), "state is present but all of the following are missing: value");
+    assert_eq!(
+        msg(&r),
+        "state is present but all of the following are missing: value"
+    );
     // {"failed": true, "msg": "value cannot be blank"}
     let r = run("sysctl", a("kernel.x", ""), &ctx());
     assert_eq!(msg(&r), "value cannot be blank");
@@ -64,5 +69,8 @@ fn sysctl_file_sequence() {
     args["sysctl_set"] = json!(true);
     std::fs::write(&f, format!("vm.swappiness={other}\n")).unwrap();
     assert!(changed(&run("sysctl", args, &check())));
-    assert_eq!(std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap(), cur);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap(),
+        cur
+    );
 }

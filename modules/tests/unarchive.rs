@@ -56,8 +56,21 @@ fn unarchive_tgz_sequence() {
     );
     assert_keys(
         &r,
-        &["changed", "dest", "extract_results", "files", "gid", "group", "handler", "mode", "owner",
-          "size", "src", "state", "uid"],
+        &[
+            "changed",
+            "dest",
+            "extract_results",
+            "files",
+            "gid",
+            "group",
+            "handler",
+            "mode",
+            "owner",
+            "size",
+            "src",
+            "state",
+            "uid",
+        ],
     );
     assert!(changed(&r));
     assert_eq!(r["handler"], json!("TgzArchive"));
@@ -67,19 +80,40 @@ fn unarchive_tgz_sequence() {
         json!({"cmd": ["/usr/bin/tar", "--extract", "-C", out, "-z", "-f", tgz], "err": "", "out": "", "rc": 0})
     );
     assert_eq!(r["state"], json!("directory"));
-    assert_eq!(std::fs::read_to_string(format!("{out}/d/b.txt")).unwrap(), "b\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{out}/d/b.txt")).unwrap(),
+        "b\n"
+    );
     // second run: {"changed": false, "dest", "handler": "TgzArchive", "src", + path info}, no extract_results
-    let r = run("unarchive", json!({"src": tgz, "dest": out, "remote_src": true}), &ctx());
+    let r = run(
+        "unarchive",
+        json!({"src": tgz, "dest": out, "remote_src": true}),
+        &ctx(),
+    );
     assert!(!changed(&r));
     assert!(!r.contains_key("extract_results"));
     // a changed member makes it unpack again
     std::fs::write(format!("{out}/a.txt"), "changed\n").unwrap();
-    let r = run("unarchive", json!({"src": tgz, "dest": out, "remote_src": true}), &check());
+    let r = run(
+        "unarchive",
+        json!({"src": tgz, "dest": out, "remote_src": true}),
+        &check(),
+    );
     assert!(changed(&r));
-    assert_eq!(std::fs::read_to_string(format!("{out}/a.txt")).unwrap(), "changed\n");
-    let r = run("unarchive", json!({"src": tgz, "dest": out, "remote_src": true}), &ctx());
+    assert_eq!(
+        std::fs::read_to_string(format!("{out}/a.txt")).unwrap(),
+        "changed\n"
+    );
+    let r = run(
+        "unarchive",
+        json!({"src": tgz, "dest": out, "remote_src": true}),
+        &ctx(),
+    );
     assert!(changed(&r));
-    assert_eq!(std::fs::read_to_string(format!("{out}/a.txt")).unwrap(), "a\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{out}/a.txt")).unwrap(),
+        "a\n"
+    );
     // creates: {"changed": false, "msg": "skipped, since OUT/a.txt exists", "skipped": true}
     let r = run(
         "unarchive",
@@ -90,7 +124,11 @@ fn unarchive_tgz_sequence() {
     assert_eq!(msg(&r), format!("skipped, since {out}/a.txt exists"));
     // {"failed": true, "msg": "dest '.../nope' must be an existing dir"}
     let nope = p(&d, "nope");
-    let r = run("unarchive", json!({"src": tgz, "dest": nope, "remote_src": true}), &ctx());
+    let r = run(
+        "unarchive",
+        json!({"src": tgz, "dest": nope, "remote_src": true}),
+        &ctx(),
+    );
     assert_eq!(msg(&r), format!("dest '{nope}' must be an existing dir"));
 }
 
@@ -103,7 +141,11 @@ fn unarchive_zip_and_other_formats() {
     std::fs::create_dir(&out).unwrap();
     // --check: {"changed": true, "diff": {"prepared": ">f++++++.?? a.txt\n>d++++++.?? d/\n>f++++++.?? d/b.txt\n"},
     //  "handler": "ZipArchive", ...}
-    let r = run("unarchive", json!({"src": z, "dest": out, "remote_src": true}), &check());
+    let r = run(
+        "unarchive",
+        json!({"src": z, "dest": out, "remote_src": true}),
+        &check(),
+    );
     assert!(changed(&r));
     assert_eq!(r["handler"], json!("ZipArchive"));
     assert_eq!(
@@ -111,10 +153,21 @@ fn unarchive_zip_and_other_formats() {
         json!({"prepared": ">f++++++.?? a.txt\n>d++++++.?? d/\n>f++++++.?? d/b.txt\n"})
     );
     assert!(!std::path::Path::new(&format!("{out}/a.txt")).exists());
-    let r = run("unarchive", json!({"src": z, "dest": out, "remote_src": true}), &ctx());
+    let r = run(
+        "unarchive",
+        json!({"src": z, "dest": out, "remote_src": true}),
+        &ctx(),
+    );
     assert!(changed(&r));
-    assert_eq!(std::fs::read_to_string(format!("{out}/d/b.txt")).unwrap(), "b\n");
-    let r = run("unarchive", json!({"src": z, "dest": out, "remote_src": true}), &ctx());
+    assert_eq!(
+        std::fs::read_to_string(format!("{out}/d/b.txt")).unwrap(),
+        "b\n"
+    );
+    let r = run(
+        "unarchive",
+        json!({"src": z, "dest": out, "remote_src": true}),
+        &ctx(),
+    );
     assert!(!changed(&r), "{r:?}");
     // tar.bz2 and tar.xz, and the controller's copy as _play_src
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
@@ -122,15 +175,26 @@ fn unarchive_zip_and_other_formats() {
     let bzd = bz.finish().unwrap();
     let mut xz = Vec::new();
     lzma_rs::xz_compress(&mut std::io::Cursor::new(tar_bytes()), &mut xz).unwrap();
-    for (name, data, handler) in [("t.tar.bz2", bzd.clone(), "TarBzipArchive"), ("t.tar.xz", xz, "TarXzArchive"), ("t.tar", tar_bytes(), "TarArchive")] {
+    for (name, data, handler) in [
+        ("t.tar.bz2", bzd.clone(), "TarBzipArchive"),
+        ("t.tar.xz", xz, "TarXzArchive"),
+        ("t.tar", tar_bytes(), "TarArchive"),
+    ] {
         let f = p(&d, name);
         std::fs::write(&f, data).unwrap();
         let o = p(&d, &format!("o-{name}"));
         std::fs::create_dir(&o).unwrap();
-        let r = run("unarchive", json!({"src": f, "dest": o, "remote_src": true}), &ctx());
+        let r = run(
+            "unarchive",
+            json!({"src": f, "dest": o, "remote_src": true}),
+            &ctx(),
+        );
         assert_eq!(r["handler"], json!(handler), "{r:?}");
         assert!(changed(&r));
-        assert_eq!(std::fs::read_to_string(format!("{o}/a.txt")).unwrap(), "a\n");
+        assert_eq!(
+            std::fs::read_to_string(format!("{o}/a.txt")).unwrap(),
+            "a\n"
+        );
     }
     use base64::Engine;
     let o = p(&d, "o-ctl");
@@ -142,6 +206,12 @@ fn unarchive_zip_and_other_formats() {
         &ctx(),
     );
     assert!(changed(&r), "{r:?}");
-    assert_eq!(r["warnings"], json!(["extra_opts is not supported natively and was ignored"]));
-    assert_eq!(std::fs::read_to_string(format!("{o}/d/b.txt")).unwrap(), "b\n");
+    assert_eq!(
+        r["warnings"],
+        json!(["extra_opts is not supported natively and was ignored"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{o}/d/b.txt")).unwrap(),
+        "b\n"
+    );
 }

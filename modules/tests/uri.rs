@@ -42,21 +42,30 @@ fn serve() -> u16 {
                         .map(|(_, v)| Value::String(v.clone()))
                         .unwrap_or(Value::Null)
                 };
-                let n: usize = get("content-length").as_str().map(|v| v.parse().unwrap()).unwrap_or(0);
+                let n: usize = get("content-length")
+                    .as_str()
+                    .map(|v| v.parse().unwrap())
+                    .unwrap_or(0);
                 let mut body = vec![0u8; n];
                 rd.read_exact(&mut body).unwrap();
-                let (code, reason, extra, out): (u16, &str, String, Vec<u8>) =
-                    if let Some(c) = path.strip_prefix("/status/") {
-                        (c.parse().unwrap(), "Not Found", String::new(), Vec::new())
-                    } else if path.starts_with("/redir") {
-                        (302, "Found", "Location: /echo\r\n".into(), Vec::new())
-                    } else if path == "/f.txt" {
-                        (200, "OK", String::new(), b"hello world\n".to_vec())
-                    } else {
-                        let o = json!({"method": method, "path": path, "body": String::from_utf8_lossy(&body),
+                let (code, reason, extra, out): (u16, &str, String, Vec<u8>) = if let Some(c) =
+                    path.strip_prefix("/status/")
+                {
+                    (c.parse().unwrap(), "Not Found", String::new(), Vec::new())
+                } else if path.starts_with("/redir") {
+                    (302, "Found", "Location: /echo\r\n".into(), Vec::new())
+                } else if path == "/f.txt" {
+                    (200, "OK", String::new(), b"hello world\n".to_vec())
+                } else {
+                    let o = json!({"method": method, "path": path, "body": String::from_utf8_lossy(&body),
                                        "ctype": get("content-type"), "x": get("x-test")});
-                        (200, "OK", "Content-Type: application/json\r\n".into(), o.to_string().into_bytes())
-                    };
+                    (
+                        200,
+                        "OK",
+                        "Content-Type: application/json\r\n".into(),
+                        o.to_string().into_bytes(),
+                    )
+                };
                 let head = format!(
                     "HTTP/1.0 {code} {reason}\r\nServer: test\r\n{extra}Content-Length: {}\r\n\r\n",
                     out.len()
@@ -81,13 +90,28 @@ fn uri_cases() {
     let r = run("uri", json!({"url": format!("{base}/echo")}), &ctx());
     assert_keys(
         &r,
-        &["changed", "content_length", "content_type", "cookies", "cookies_string", "elapsed",
-          "json", "msg", "redirected", "server", "status", "url"],
+        &[
+            "changed",
+            "content_length",
+            "content_type",
+            "cookies",
+            "cookies_string",
+            "elapsed",
+            "json",
+            "msg",
+            "redirected",
+            "server",
+            "status",
+            "url",
+        ],
     );
     assert_eq!(r["status"], json!(200));
     assert_eq!(r["json"]["method"], json!("GET"));
     assert_eq!(r["json"]["ctype"], Value::Null);
-    assert_eq!(msg(&r), format!("OK ({} bytes)", r["content_length"].as_str().unwrap()));
+    assert_eq!(
+        msg(&r),
+        format!("OK ({} bytes)", r["content_length"].as_str().unwrap())
+    );
     assert_eq!(r["redirected"], json!(false));
     // POST json with a header and return_content: the server saw body "{\"a\": 1}" (Python's
     // json.dumps spacing), content type application/json, X-Test "t"; result has "content".
@@ -106,7 +130,10 @@ fn uri_cases() {
     //  "content_length": "0", "redirected": false, ...} (no cookies keys)
     let r = run("uri", json!({"url": format!("{base}/status/404")}), &ctx());
     assert!(failed(&r));
-    assert_eq!(msg(&r), "Status code was 404 and not [200]: HTTP Error 404: Not Found");
+    assert_eq!(
+        msg(&r),
+        "Status code was 404 and not [200]: HTTP Error 404: Not Found"
+    );
     assert_eq!(r["status"], json!(404));
     assert!(!r.contains_key("cookies"));
     // POST is not redirected under follow_redirects=safe: {"location": "http://127.0.0.1:PORT/echo",
@@ -117,7 +144,10 @@ fn uri_cases() {
                "method": "POST", "status_code": [200, 201]}),
         &ctx(),
     );
-    assert_eq!(msg(&r), "Status code was 302 and not [200, 201]: HTTP Error 302: Found");
+    assert_eq!(
+        msg(&r),
+        "Status code was 302 and not [200, 201]: HTTP Error 302: Found"
+    );
     assert_eq!(r["location"], json!(format!("{base}/echo")));
     // GET follows: redirected true, url is the final one
     let r = run("uri", json!({"url": format!("{base}/redir")}), &ctx());
@@ -130,11 +160,25 @@ fn uri_cases() {
         &ctx(),
     );
     assert_eq!(r["json"]["body"], json!("a=b+c"));
-    assert_eq!(r["json"]["ctype"], json!("application/x-www-form-urlencoded"));
+    assert_eq!(
+        r["json"]["ctype"],
+        json!("application/x-www-form-urlencoded")
+    );
     // {"elapsed": 0, "failed": true, "msg": "Status code was -1 and not [200]: Request failed:
     //  <urlopen error [Errno 111] Connection refused>", "redirected": false, "status": -1, "url": ...}
     let r = run("uri", json!({"url": "http://127.0.0.1:1/x"}), &ctx());
-    assert_keys(&r, &["changed", "elapsed", "failed", "msg", "redirected", "status", "url"]);
+    assert_keys(
+        &r,
+        &[
+            "changed",
+            "elapsed",
+            "failed",
+            "msg",
+            "redirected",
+            "status",
+            "url",
+        ],
+    );
     assert_eq!(
         msg(&r),
         "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111] Connection refused>"
@@ -156,12 +200,32 @@ fn get_url_cases() {
     let r = run("get_url", json!({"url": url, "dest": dir}), &ctx());
     assert_keys(
         &r,
-        &["changed", "checksum_dest", "checksum_src", "dest", "elapsed", "gid", "group", "md5sum",
-          "mode", "msg", "owner", "size", "src", "state", "status_code", "uid", "url"],
+        &[
+            "changed",
+            "checksum_dest",
+            "checksum_src",
+            "dest",
+            "elapsed",
+            "gid",
+            "group",
+            "md5sum",
+            "mode",
+            "msg",
+            "owner",
+            "size",
+            "src",
+            "state",
+            "status_code",
+            "uid",
+            "url",
+        ],
     );
     assert!(changed(&r));
     assert_eq!(r["checksum_dest"], Value::Null);
-    assert_eq!(r["checksum_src"], json!("22596363b3de40b06f981fb85d82312e8c0ed511"));
+    assert_eq!(
+        r["checksum_src"],
+        json!("22596363b3de40b06f981fb85d82312e8c0ed511")
+    );
     assert_eq!(r["md5sum"], json!("6f5902ac237024bdd0c176cb93063dc4"));
     assert_eq!(r["dest"], json!(format!("{dir}f.txt")));
     assert_eq!(msg(&r), "OK (12 bytes)");
@@ -179,8 +243,23 @@ fn get_url_cases() {
                "checksum": "sha256:a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447"}),
         &check(),
     );
-    assert_keys(&r, &["changed", "checksum_dest", "checksum_src", "dest", "elapsed", "msg", "src", "url"]);
-    assert_eq!(r["checksum_src"], json!("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+    assert_keys(
+        &r,
+        &[
+            "changed",
+            "checksum_dest",
+            "checksum_src",
+            "dest",
+            "elapsed",
+            "msg",
+            "src",
+            "url",
+        ],
+    );
+    assert_eq!(
+        r["checksum_src"],
+        json!("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    );
     assert!(changed(&r));
     assert!(!std::path::Path::new(&g).exists());
     // with the right checksum, a second run does not download: "file already exists"
@@ -196,7 +275,9 @@ fn get_url_cases() {
         &ctx(),
     );
     assert!(failed(&r));
-    assert!(msg(&r).contains("did not match 0000; it was 22596363b3de40b06f981fb85d82312e8c0ed511."));
+    assert!(
+        msg(&r).contains("did not match 0000; it was 22596363b3de40b06f981fb85d82312e8c0ed511.")
+    );
     // {"dest", "elapsed": 0, "failed": true, "msg": "Request failed", "response": "HTTP Error 404: File not found",
     //  "status_code": 404, "url"} (the reason text is the server's)
     let r = run(
@@ -204,7 +285,19 @@ fn get_url_cases() {
         json!({"url": format!("http://127.0.0.1:{port}/status/404"), "dest": format!("{dir}n.txt")}),
         &ctx(),
     );
-    assert_keys(&r, &["changed", "dest", "elapsed", "failed", "msg", "response", "status_code", "url"]);
+    assert_keys(
+        &r,
+        &[
+            "changed",
+            "dest",
+            "elapsed",
+            "failed",
+            "msg",
+            "response",
+            "status_code",
+            "url",
+        ],
+    );
     assert_eq!(msg(&r), "Request failed");
     assert_eq!(r["response"], json!("HTTP Error 404: Not Found"));
     // file:// URLs
@@ -215,5 +308,8 @@ fn get_url_cases() {
         &ctx(),
     );
     assert!(changed(&r), "{r:?}");
-    assert_eq!(std::fs::read_to_string(format!("{dir}copy.txt")).unwrap(), "hello world\n");
+    assert_eq!(
+        std::fs::read_to_string(format!("{dir}copy.txt")).unwrap(),
+        "hello world\n"
+    );
 }

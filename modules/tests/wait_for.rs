@@ -20,8 +20,22 @@ fn wait_for_path_and_regex() {
     );
     assert_keys(
         &r,
-        &["changed", "elapsed", "gid", "group", "match_groupdict", "match_groups", "mode", "owner",
-          "path", "port", "search_regex", "size", "state", "uid"],
+        &[
+            "changed",
+            "elapsed",
+            "gid",
+            "group",
+            "match_groupdict",
+            "match_groups",
+            "mode",
+            "owner",
+            "path",
+            "port",
+            "search_regex",
+            "size",
+            "state",
+            "uid",
+        ],
     );
     assert_eq!(r["match_groupdict"], json!({"v": "12"}));
     assert_eq!(r["match_groups"], json!(["12"]));
@@ -43,14 +57,28 @@ fn wait_for_path_and_regex() {
         std::thread::sleep(std::time::Duration::from_millis(1500));
         std::fs::remove_file(g3).unwrap();
     });
-    let r = run("wait_for", json!({"path": g, "state": "absent", "timeout": 10}), &ctx());
+    let r = run(
+        "wait_for",
+        json!({"path": g, "state": "absent", "timeout": 10}),
+        &ctx(),
+    );
     t.join().unwrap();
     assert!(!failed(&r), "{r:?}");
     // {"failed": true, "msg": "Timeout when waiting for file F"}
-    let r = run("wait_for", json!({"path": p(&d, "never"), "timeout": 1}), &ctx());
-    assert_eq!(msg(&r), format!("Timeout when waiting for file {}", p(&d, "never")));
+    let r = run(
+        "wait_for",
+        json!({"path": p(&d, "never"), "timeout": 1}),
+        &ctx(),
+    );
+    assert_eq!(
+        msg(&r),
+        format!("Timeout when waiting for file {}", p(&d, "never"))
+    );
     let r = run("wait_for", json!({"path": f, "port": 22}), &ctx());
-    assert_eq!(msg(&r), "port and path parameter can not both be passed to wait_for");
+    assert_eq!(
+        msg(&r),
+        "port and path parameter can not both be passed to wait_for"
+    );
 }
 
 #[test]
@@ -68,7 +96,16 @@ fn wait_for_port() {
     let r = run("wait_for", json!({"port": port, "timeout": 5}), &ctx());
     assert_keys(
         &r,
-        &["changed", "elapsed", "match_groupdict", "match_groups", "path", "port", "search_regex", "state"],
+        &[
+            "changed",
+            "elapsed",
+            "match_groupdict",
+            "match_groups",
+            "path",
+            "port",
+            "search_regex",
+            "state",
+        ],
     );
     assert_eq!(r["state"], json!("started"));
     assert_eq!(r["port"], json!(port));
@@ -83,7 +120,11 @@ fn wait_for_port() {
     assert_keys(&r, &["changed", "elapsed", "failed", "msg"]);
     assert_eq!(msg(&r), "Timeout when waiting for 127.0.0.1:1");
     // stopped on a closed port: {"state": "stopped", "port": 1, ...}
-    let r = run("wait_for", json!({"port": 1, "timeout": 1, "state": "stopped"}), &ctx());
+    let r = run(
+        "wait_for",
+        json!({"port": 1, "timeout": 1, "state": "stopped"}),
+        &ctx(),
+    );
     assert_eq!(r["state"], json!("stopped"));
     assert!(!failed(&r));
     let r = run("wait_for", json!({"port": 1}), &check());
