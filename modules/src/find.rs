@@ -265,10 +265,12 @@ fn inner(p: &Params, _ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => return Err(Failure::new(format!(
+        Some(v) => {
+            return Err(Failure::new(format!(
             "argument 'mode' is not a string and conversion is not allowed, value is of type {}",
             crate::args::py_type(v)
-        ))),
+        )))
+        }
     };
     let age = match p.str("age") {
         None => None,

@@ -130,9 +130,6 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "slurp" => slurp::run(args, ctx, &m),
         "ping" => ping::run(args, ctx, &m),
         "setup" | "gather_facts" => setup::run(args, ctx, &m),
-        // text, network and archive modules (blockinfile .. config_template)
-        "blockinfile" => blockinfile::run(args, ctx, &m),
-        "replace" => replace::run(args, ctx, &m),
         // package and system modules
         "apt" => apt::run_apt(args, ctx, &m),
         "debconf" => debconf::run_module(args, ctx, &m),
@@ -159,6 +156,9 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "service_facts" => service_facts::run_module(args, ctx, &m),
         "systemd" | "systemd_service" => systemd::run_module(args, ctx, &m),
         // end package and system modules
+        // text, network and archive modules (blockinfile .. config_template)
+        "blockinfile" => blockinfile::run(args, ctx, &m),
+        "replace" => replace::run(args, ctx, &m),
         "ini_file" | "community.general.ini_file" => ini_file::run(args, ctx, &m),
         "find" => find::run(args, ctx, &m),
         "tempfile" => temp_file::run(args, ctx, &m),
@@ -171,8 +171,13 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "unarchive" => unarchive::run(args, ctx, &m),
         "assemble" => assemble::run(args, ctx, &m),
         "known_hosts" => known_hosts::run(args, ctx, &m),
-        "authorized_key" | "ansible.posix.authorized_key" => authorized_key::run(args, ctx, &m),
-        "config_template" | "openstack.config_template.config_template" => config_template::run(args, ctx, &m),
+        "authorized_key" | "ansible.posix.authorized_key" => {
+            authorized_key::run(args, ctx, &m)
+        }
+        "config_template" | "openstack.config_template.config_template" => {
+            config_template::run(args, ctx, &m)
+        }
+        // end text, network and archive modules
         _ => {
             let mut r = ModuleResult::new();
             r.insert("failed".into(), Value::Bool(true));
