@@ -35,7 +35,10 @@ pub mod util;
 // package and system modules
 pub mod alternatives;
 pub mod apt;
+pub mod apt_key;
+pub mod apt_repository;
 pub mod cron;
+pub mod deb822_repository;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
@@ -132,6 +135,9 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "setup" | "gather_facts" => setup::run(args, ctx, &m),
         // package and system modules
         "apt" => apt::run_apt(args, ctx, &m),
+        "apt_key" => apt_key::run_module(args, ctx, &m),
+        "apt_repository" => apt_repository::run_module(args, ctx, &m),
+        "deb822_repository" => deb822_repository::run_module(args, ctx, &m),
         "debconf" => debconf::run_module(args, ctx, &m),
         "dnf" | "dnf5" | "yum" => dnf::run(args, ctx, &m),
         "dpkg_selections" => dpkg_selections::run_module(args, ctx, &m),
@@ -197,6 +203,9 @@ pub fn names() -> &'static [&'static str] {
     &[
         // package and system modules
         "apt",
+        "apt_key",
+        "apt_repository",
+        "deb822_repository",
         "debconf",
         "dnf",
         "dnf5",
