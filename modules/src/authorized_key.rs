@@ -190,6 +190,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             password: None,
             force_basic_auth: false,
             agent: "ansible-httpget".into(),
+            validate_certs: params.bool("validate_certs"),
+            use_proxy: true,
         });
         if f.status != 200 {
             return Err(Failure::new(format!("Error getting key from: {key}")));

@@ -2,7 +2,7 @@
 //! directory), with `checksum` (`algo:hex` or `algo:URL of a checksum file`), `force`,
 //! `backup`, `headers`, `timeout`, and If-Modified-Since when the file exists.
 //!
-//! Not supported: `ciphers`, `use_netrc`, client certificates, `validate_certs: false`.
+//! Not supported: `ciphers`, `use_netrc`, client certificates, `no_proxy`.
 
 use crate::args::{b, file_common, i, l, p, s, Params, Spec, Type};
 use crate::uri::{fetch, header_list, url_opts, Fetched, Request};
@@ -90,6 +90,8 @@ fn request<'a>(
         password: params.string("url_password"),
         force_basic_auth: params.bool("force_basic_auth"),
         agent: params.string("http_agent").unwrap_or_default(),
+        validate_certs: params.bool("validate_certs"),
+        use_proxy: params.bool("use_proxy"),
     }
 }
 

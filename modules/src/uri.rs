@@ -4,8 +4,11 @@
 //! `get_url` shares: ureq for the transport, redirects followed here so that Ansible's
 //! `follow_redirects` policies (safe, all, none, urllib2) and `redirected` are exact.
 //!
+//! `validate_certs: false` accepts any server certificate (TLS signatures are still
+//! checked). `http_proxy`/`https_proxy` from the environment are used when `use_proxy`.
+//!
 //! Not supported: `unix_socket`, client certificates, GSSAPI, `ciphers`, `use_netrc`,
-//! `validate_certs: false` (certificates are always verified), form-multipart bodies.
+//! `no_proxy`, form-multipart bodies.
 
 use crate::args::{b, file_common, i, l, p, r, s, Params, Spec, Type};
 use crate::util::{apply_attrs, atomic_write, digest, Failure, FileAttrs, MResult};
@@ -202,6 +205,76 @@ pub(crate) struct Request<'a> {
     pub password: Option<String>,
     pub force_basic_auth: bool,
     pub agent: String,
+    pub validate_certs: bool,
+    pub use_proxy: bool,
+}
+
+/// A certificate verifier for `validate_certs: false`: any certificate is accepted.
+#[derive(Debug)]
+struct NoVerify(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn insecure_tls() -> std::sync::Arc<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(NoVerify(provider)))
+        .with_no_client_auth();
+    std::sync::Arc::new(cfg)
+}
+
+/// The proxy from the environment for this URL, as urllib's `getproxies()`.
+fn env_proxy(url: &str) -> Option<ureq::Proxy> {
+    let scheme = url.split("://").next().unwrap_or("http").to_lowercase();
+    let var = format!("{scheme}_proxy");
+    let v = std::env::var(&var)
+        .or_else(|_| std::env::var(var.to_uppercase()))
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    ureq::Proxy::new(v).ok()
 }
 
 fn http_date(t: i64) -> String {
@@ -299,11 +372,19 @@ pub(crate) fn fetch(req: &Request) -> Fetched {
             },
         };
     }
-    let agent = ureq::AgentBuilder::new()
+    let mut builder = ureq::AgentBuilder::new()
         .redirects(0)
         .timeout_connect(Duration::from_secs(req.timeout.max(1)))
-        .timeout(Duration::from_secs(req.timeout.max(1)))
-        .build();
+        .timeout(Duration::from_secs(req.timeout.max(1)));
+    if !req.validate_certs {
+        builder = builder.tls_config(insecure_tls());
+    }
+    if req.use_proxy {
+        if let Some(p) = env_proxy(req.url) {
+            builder = builder.proxy(p);
+        }
+    }
+    let agent = builder.build();
     let mut url = req.url.to_string();
     let mut method = req.method.clone();
     let mut body = req.body.clone();
@@ -546,6 +627,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         password: params.string("url_password"),
         force_basic_auth: params.bool("force_basic_auth"),
         agent: params.string("http_agent").unwrap_or_default(),
+        validate_certs: params.bool("validate_certs"),
+        use_proxy: params.bool("use_proxy"),
     });
     let elapsed = start.elapsed().as_secs();
     let ctype = f

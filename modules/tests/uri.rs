@@ -313,3 +313,76 @@ fn get_url_cases() {
         "hello world\n"
     );
 }
+
+/// https with a self-signed certificate from `openssl s_server` (openssl is on the test
+/// hosts). Oracle: {"status": -1, "msg": "Status code was -1 and not [200]: Request failed:
+/// <urlopen error [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed
+/// certificate (_ssl.c:1000)>"} by default; {"status": 200, "msg": "OK (unknown bytes)"}
+/// with validate_certs: false. Our failure text names rustls' error instead of OpenSSL's.
+#[test]
+fn uri_https_validate_certs() {
+    let d = tmp();
+    let (key, cert) = (p(&d, "k.pem"), p(&d, "c.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "1",
+        ])
+        .args(["-keyout", &key, "-out", &cert])
+        .output()
+        .expect("openssl")
+        .status
+        .success();
+    assert!(ok);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut srv = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-www",
+            "-quiet",
+            "-accept",
+            &port.to_string(),
+            "-cert",
+            &cert,
+            "-key",
+            &key,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{port}/");
+    let mut up = false;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let strict = run("uri", json!({"url": url}), &ctx());
+    let loose = run("uri", json!({"url": url, "validate_certs": false}), &ctx());
+    srv.kill().unwrap();
+    let _ = srv.wait();
+    assert!(up);
+    assert!(failed(&strict));
+    assert_eq!(strict["status"], json!(-1));
+    assert!(
+        msg(&strict)
+            .starts_with("Status code was -1 and not [200]: Request failed: <urlopen error"),
+        "{strict:?}"
+    );
+    assert!(!failed(&loose), "{loose:?}");
+    assert_eq!(loose["status"], json!(200));
+    assert_eq!(msg(&loose), "OK (unknown bytes)");
+}
