@@ -44,6 +44,7 @@ pub mod dnf;
 pub mod dpkg_selections;
 pub mod git;
 pub mod hostname;
+pub mod iptables;
 pub mod locale_gen;
 pub mod modprobe;
 pub mod mount;
@@ -150,6 +151,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "cron" => cron::run_module(args, ctx, &m),
         "git" => git::run_module(args, ctx, &m),
         "hostname" => hostname::run_module(args, ctx, &m),
+        "iptables" => iptables::run_module(args, ctx, &m),
         "mount" | "ansible.posix.mount" => mount::run_module(args, ctx, &m),
         "timezone" | "community.general.timezone" => timezone::run_module(args, ctx, &m),
         "locale_gen" | "community.general.locale_gen" => locale_gen::run_module(args, ctx, &m),
@@ -220,6 +222,7 @@ pub fn names() -> &'static [&'static str] {
         "cron",
         "git",
         "hostname",
+        "iptables",
         "mount",
         "ansible.posix.mount",
         "timezone",
