@@ -759,11 +759,20 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         if let Some(Value::Object(facts)) = r.get("ansible_facts") {
             let facts = facts.clone();
             let host = fact_host(task, scope, host, c)?;
+            let shown: Map<String, Value> = facts
+                .iter()
+                .map(|(k, v)| match k.as_str() {
+                    "gather_subset" | "module_setup" | "discovered_interpreter_python" => (k.clone(), v.clone()),
+                    _ if k.starts_with("ansible_") => (k.clone(), v.clone()),
+                    _ => (format!("ansible_{k}"), v.clone()),
+                })
+                .collect();
             ctx.run.host_state(&host, |hs| {
                 for (k, v) in facts {
                     hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or(k), v);
                 }
             });
+            r.insert("ansible_facts".into(), Value::Object(shown));
         }
         r.remove("_ansible_verbose_override");
     }

@@ -116,11 +116,12 @@ fn finish(run: &Arc<Run>) {
     cb.stats(&stats);
 }
 
+/// Hosts still failed at the end decide the code (`clear_host_errors` forgives), as in
+/// ansible-playbook.
 fn result_code(run: &Arc<Run>) -> i32 {
-    let stats = run.stats.lock().unwrap();
-    if stats.hosts.values().any(|s| s.failures > 0) {
+    if !run.failed.lock().unwrap().is_empty() {
         exit::FAILED
-    } else if stats.hosts.values().any(|s| s.unreachable > 0) {
+    } else if !run.unreachable.lock().unwrap().is_empty() {
         exit::UNREACHABLE
     } else {
         exit::OK

@@ -205,7 +205,7 @@ impl Context {
             return from_mj(&v).map_err(Error::new);
         }
         let out = ENV.render_str(s, self.as_value()).map_err(|e| self.take_error(e, s))?;
-        Ok(Value::String(out))
+        Ok(Value::String(keep_trailing_newlines(s, out)))
     }
 
     /// Evaluate a bare expression (`when:`, `changed_when:`, `until:`), native result.
@@ -234,6 +234,7 @@ impl Context {
             &owned
         };
         let out = env.render_named_str(name, source, self.as_value()).map_err(|e| self.take_error(e, source))?;
+        let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
             "\\n" | "\n" => out,
             "\\r\\n" | "\r\n" => out.replace('\n', "\r\n"),
@@ -289,6 +290,17 @@ impl Object for HostVarsObj {
         let names: Vec<MjValue> = self.0.host_names().into_iter().map(MjValue::from).collect();
         Enumerator::Iter(Box::new(names.into_iter()))
     }
+}
+
+/// Ansible gives a rendered template at least as many trailing newlines as its source had
+/// (a block tag's `trim_blocks` may have eaten the last one).
+fn keep_trailing_newlines(source: &str, mut out: String) -> String {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let (want, have) = (count(source), count(&out));
+    if want > have {
+        out.push_str(&"\n".repeat(want - have));
+    }
+    out
 }
 
 /// The inside of a string that is exactly one `{{ ... }}`.
