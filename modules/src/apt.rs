@@ -668,15 +668,18 @@ fn install_deb(p: &Params, ctx: &ModuleContext, deb: &str) -> MResult<ModuleResu
         r.insert("diff".into(), json!({}));
         return Ok(r);
     }
-    let mut c = vec![need("dpkg")?];
-    for o in p.str("dpkg_options").unwrap_or("").split(',') {
-        if !o.trim().is_empty() {
-            c.push(format!("--{}", o.trim()));
-        }
+    // apt-get installs a local .deb with its dependencies resolved from the cache
+    let abs = crate::util::abspath(deb).display().to_string();
+    let mut c = apt_get(p, ctx)?;
+    c.push("-y".into());
+    c.extend(dpkg_opts(p));
+    common_flags(p, &mut c);
+    if p.bool("force") {
+        c.push("--reinstall".into());
     }
-    c.push("-i".into());
-    c.push(deb.into());
-    let o = run(&c, ENV, None, ctx)?;
+    c.push("install".into());
+    c.push(abs);
+    let o = run_apt_get(&c, p, ctx)?;
     if o.rc != 0 {
         return Err(cmd_failure(format!("{} failed", c.join(" ")), &o));
     }

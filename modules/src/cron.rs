@@ -159,7 +159,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             "To use cron_file=... parameter you must specify user=... as well",
         ));
     }
-    if name.is_none() && !(p.is_set("cron_file") && !present) {
+    if name.is_none() && (!p.is_set("cron_file") || present) {
         return Err(Failure::new(
             "one of the following is required: name, cron_file",
         ));

@@ -183,12 +183,10 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                     let _ = std::fs::remove_dir(&name);
                 }
             }
-            "unmounted" => {
-                if mounted {
-                    changed = true;
-                    if !check {
-                        mount_cmd(&[need("umount")?, name.clone()], ctx)?;
-                    }
+            "unmounted" if mounted => {
+                changed = true;
+                if !check {
+                    mount_cmd(&[need("umount")?, name.clone()], ctx)?;
                 }
             }
             "mounted" | "ephemeral" => {

@@ -79,7 +79,7 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                 if !ctx.check_mode {
                     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
                     while lines.len() < 3 {
-                        lines.push(if lines.len() == 0 {
+                        lines.push(if lines.is_empty() {
                             "0.0 0 0.0".into()
                         } else {
                             "0".into()

@@ -134,3 +134,58 @@ fn cache_valid_time_skips_update() {
     assert_eq!(r["cache_updated"], json!(true));
     assert!(changed(&r));
 }
+
+#[test]
+fn deb_file_install() {
+    if unsafe { libc::getuid() } != 0 {
+        return;
+    }
+    let d = tmp();
+    let ok = std::process::Command::new("apt-get")
+        .args(["download", "-q", "cowsay"])
+        .current_dir(d.path())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        return;
+    }
+    let deb = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap();
+    run(
+        "apt",
+        json!({"name": "cowsay", "state": "absent", "purge": true}),
+        &ctx(),
+    );
+    let r = run("apt", json!({"deb": deb}), &check());
+    let dep = "libtext-charwidth-perl";
+    let dep_before = dpkg_installed(dep);
+    assert!(changed(&r), "{r:?}");
+    assert!(!dpkg_installed("cowsay"));
+    let r = run("apt", json!({"deb": deb}), &ctx());
+    assert!(changed(&r) && !failed(&r), "{r:?}");
+    assert!(dpkg_installed("cowsay"));
+    let r = run("apt", json!({"deb": deb}), &ctx());
+    assert!(!changed(&r), "{r:?}");
+    let r = run(
+        "apt",
+        json!({"name": "cowsay", "state": "absent", "purge": true}),
+        &ctx(),
+    );
+    assert!(changed(&r));
+    assert!(!dpkg_installed("cowsay"));
+    if !dep_before {
+        run(
+            "apt",
+            json!({"name": dep, "state": "absent", "purge": true}),
+            &ctx(),
+        );
+        assert!(!dpkg_installed(dep));
+    }
+    let r = run("apt", json!({"deb": "/nonexistent/play.deb"}), &ctx());
+    assert!(failed(&r));
+}
