@@ -50,8 +50,27 @@ fn failed(msg: Value) -> Map<String, Value> {
     r
 }
 
+/// Arguments given as one template that yields a mapping (`assert: "{{ item }}"`), the
+/// "args splat" Ansible accepts for actions without free-form text.
+fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>>> {
+    if task.args.len() != 1 || crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
+        return Ok(None);
+    }
+    let Some(raw) = task.args.get("_raw_params") else { return Ok(None) };
+    match raw.as_str() {
+        Some(s) if crate::template::is_template(s) => match c.template_node(raw)? {
+            Value::Object(m) => Ok(Some(m)),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
 /// The task's arguments templated for this host, with `omit` removed.
 pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
+    if let Some(m) = splat_args(task, c)? {
+        return Ok(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).map(|(k, v)| (k, strip_omit(v))).collect());
+    }
     let mut out = Map::new();
     for (k, v) in task.args.iter() {
         let val = c.template_node(v).map_err(|e| {
@@ -179,16 +198,36 @@ fn task_is_kv(task: &Task) -> bool {
 }
 
 fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
-    let that = task.args.get("that").ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
+    // Splatted arguments arrive templated: their `that` strings are still expressions.
+    let splat: Option<Mapping> = splat_args(task, c)?.map(|m| {
+        let mut out = Mapping::default();
+        for (k, v) in m {
+            let node = match v {
+                Value::String(s) => Node::string(s, task.span.clone()),
+                Value::Array(a) => Node::new(
+                    Kind::Seq(a.iter().map(|x| match x {
+                        Value::String(s) => Node::string(s.clone(), task.span.clone()),
+                        other => Node::from_data(other, &task.span),
+                    }).collect()),
+                    task.span.clone(),
+                ),
+                other => Node::from_data(&other, &task.span),
+            };
+            out.insert(k, task.span.clone(), node);
+        }
+        out
+    });
+    let args = splat.as_ref().unwrap_or(&task.args);
+    let that = args.get("that").ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
     let conds: Vec<Node> = match &that.kind {
         Kind::Seq(items) => items.clone(),
         _ => vec![that.clone()],
     };
-    let quiet = task.args.get("quiet").map(|n| truthy(&n.to_json())).unwrap_or(false);
+    let quiet = args.get("quiet").map(|n| truthy(&n.to_json())).unwrap_or(false);
     for cond in &conds {
         let false_cond = eval_conditions(c, std::slice::from_ref(cond), "assert")?;
         if false_cond.is_some() {
-            let msg = match task.args.get("fail_msg").or_else(|| task.args.get("msg")) {
+            let msg = match args.get("fail_msg").or_else(|| args.get("msg")) {
                 Some(n) => c.template_node(n)?,
                 None => json!("Assertion failed"),
             };
@@ -203,7 +242,7 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     }
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
-    let msg = match task.args.get("success_msg") {
+    let msg = match args.get("success_msg") {
         Some(n) => c.template_node(n)?,
         None => json!("All assertions passed"),
     };
