@@ -116,6 +116,10 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
     }
     if let Some(var) = task.args.get("var") {
         let name = scalar_string(var).unwrap_or_default();
+        if matches!(var.kind, Kind::Unsafe(_)) {
+            // `!unsafe` text is data, never an expression to evaluate.
+            return Ok(failed(json!(format!("Task failed: Syntax error in template: untrusted template or expression '{name}'"))));
+        }
         let value = if crate::template::is_template(&name) {
             c.template_str(&name).unwrap_or_else(|_| json!("VARIABLE IS NOT DEFINED!"))
         } else {

@@ -50,7 +50,8 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
     let fail = |msg: String| Error::at(format!("A '{what}' expression failed: {msg}"), &cond.span);
     match &cond.kind {
         Kind::Bool(b) => Ok((*b, json!(b))),
-        Kind::Str(s) | Kind::Unsafe(s) => {
+        Kind::Unsafe(s) => Err(fail(format!("Conditional is marked as unsafe, and cannot be evaluated: untrusted template or expression '{s}'"))),
+        Kind::Str(s) => {
             let v = if crate::template::is_template(s) {
                 c.template_str(s).map_err(|e| fail(format!("Error while evaluating conditional: {}", e.msg)))?
             } else {
