@@ -51,8 +51,12 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
         let want_gid = p.int("gid");
         match cur {
             None => {
+                if ctx.check_mode {
+                    // ansible-core reports only `changed` for a group it would create
+                    return Ok(res(true));
+                }
                 r.insert("changed".into(), json!(true));
-                if !ctx.check_mode {
+                {
                     let mut c = vec![need("groupadd")?];
                     if let Some(g) = want_gid {
                         c.extend(["-g".into(), g.to_string()]);

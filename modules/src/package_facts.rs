@@ -35,6 +35,8 @@ pub fn dpkg_packages(ctx: &ModuleContext) -> Result<Map<String, Value>, Failure>
         ctx,
     )?;
     let mut pkgs: Map<String, Value> = Map::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut specs: Vec<String> = Vec::new();
     for line in o.stdout.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() < 5 || !f[0].starts_with("ii") && !f[0].starts_with("hi") {
@@ -48,13 +50,113 @@ pub fn dpkg_packages(ctx: &ModuleContext) -> Result<Map<String, Value>, Failure>
             "origin": "",
             "source": "apt",
         });
+        names.push(f[1].to_string());
+        specs.push(format!("{}:{}={}", f[1], f[3], f[2]));
         if let Some(Value::Array(a)) = pkgs.get_mut(f[1]) {
             a.push(entry);
         } else {
             pkgs.insert(f[1].to_string(), json!([entry]));
         }
     }
+    // python-apt reports the archive's section (with overrides), not dpkg's
+    let mut argv = vec![
+        "apt-cache".to_string(),
+        "show".to_string(),
+        "--no-all-versions".to_string(),
+    ];
+    argv.extend(specs.iter().cloned());
+    if let Ok(o) = run(&argv, &[("LANG", "C"), ("LC_ALL", "C")], None, ctx) {
+        let mut seen = std::collections::HashSet::new();
+        for rec in o.stdout.split("\n\n") {
+            let field = |k: &str| {
+                rec.lines()
+                    .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+            };
+            let (Some(name), Some(ver), Some(sec)) =
+                (field("Package:"), field("Version:"), field("Section:"))
+            else {
+                continue;
+            };
+            if !seen.insert((name.clone(), ver.clone())) {
+                continue;
+            }
+            if let Some(Value::Array(a)) = pkgs.get_mut(&name) {
+                for e in a.iter_mut() {
+                    if e["version"] == json!(ver) {
+                        e["category"] = json!(sec);
+                    }
+                }
+            }
+        }
+    }
+    let origins = installed_origins(&names, ctx);
+    for (name, origin) in origins {
+        if let Some(Value::Array(a)) = pkgs.get_mut(&name) {
+            for e in a.iter_mut() {
+                e["origin"] = json!(origin);
+            }
+        }
+    }
     Ok(pkgs)
+}
+
+/// The origin (Release `o=` field) of the archive the installed version of each package
+/// comes from, as python-apt's `installed.origins[0].origin`; "" when the installed
+/// version is only known from dpkg's status file.
+fn installed_origins(names: &[String], ctx: &ModuleContext) -> Vec<(String, String)> {
+    let env = [("LANG", "C"), ("LC_ALL", "C")];
+    let Ok(all) = run(&["apt-cache".into(), "policy".into()], &env, None, ctx) else {
+        return vec![];
+    };
+    let mut by_source: Map<String, Value> = Map::new();
+    let mut last: Option<String> = None;
+    for line in all.stdout.lines() {
+        let t = line.trim();
+        if let Some(rel) = t.strip_prefix("release ") {
+            if let Some(src) = &last {
+                let o = rel
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix("o="))
+                    .unwrap_or("");
+                by_source.insert(src.clone(), json!(o));
+            }
+        } else if line.starts_with(' ') && !line.starts_with("  ") {
+            last = t.split_once(' ').map(|(_, src)| src.to_string());
+        }
+    }
+    let mut argv = vec!["apt-cache".to_string(), "policy".to_string()];
+    argv.extend(names.iter().cloned());
+    let Ok(o) = run(&argv, &env, None, ctx) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    let mut pkg: Option<String> = None;
+    let mut in_installed = false;
+    let mut done = false;
+    for line in o.stdout.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            pkg = Some(line.trim_end_matches(':').to_string());
+            in_installed = false;
+            done = false;
+            continue;
+        }
+        if line.starts_with(" *** ") {
+            in_installed = true;
+            continue;
+        }
+        if line.starts_with("     ") && !line.starts_with("        ") {
+            in_installed = false;
+            continue;
+        }
+        if in_installed && !done && line.starts_with("        ") {
+            let src = line.trim().split_once(' ').map(|(_, s)| s).unwrap_or("");
+            if let (Some(p), Some(origin)) = (&pkg, by_source.get(src)) {
+                out.push((p.clone(), origin.as_str().unwrap_or("").to_string()));
+                done = true;
+            }
+        }
+    }
+    out
 }
 
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {

@@ -345,10 +345,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
         r.insert("append".into(), json!(p.bool("append")));
         r.insert("move_home".into(), json!(p.bool("move_home")));
-        let cur = current_groups(&name);
-        if !cur.is_empty() {
-            r.insert("groups".into(), json!(cur.join(",")));
-        }
+        r.insert("groups".into(), json!(current_groups(&name).join(",")));
     }
     if p.is_set("password") {
         r.insert("password".into(), json!("NOT_LOGGING_PASSWORD"));

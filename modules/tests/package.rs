@@ -65,3 +65,51 @@ fn rpm_family_is_not_available_on_debian() {
     let r = run("rpm_key", json!({"key": "/tmp/x"}), &ctx());
     assert!(msg(&r).contains("not available on this host"), "{r:?}");
 }
+
+/// package_facts against the oracle on this host: `ansible -m package_facts` from the
+/// project's venv (ansible-core 2.21.5 with python3-apt), or a dump of its result named
+/// by PLAY_PACKAGE_FACTS_ORACLE. Every package the oracle lists must match exactly.
+#[test]
+fn package_facts_matches_oracle() {
+    let want: serde_json::Value = match std::env::var("PLAY_PACKAGE_FACTS_ORACLE") {
+        Ok(path) => serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap(),
+        Err(_) => {
+            let ansible =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/ansible");
+            if !ansible.exists()
+                || !std::path::Path::new("/usr/lib/python3/dist-packages/apt").exists()
+            {
+                return;
+            }
+            let o = std::process::Command::new(ansible)
+                .args([
+                    "localhost",
+                    "-c",
+                    "local",
+                    "-i",
+                    "localhost,",
+                    "-m",
+                    "package_facts",
+                ])
+                .env("ANSIBLE_LOAD_CALLBACK_PLUGINS", "1")
+                .env("ANSIBLE_STDOUT_CALLBACK", "json")
+                .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("oracle json");
+            v["plays"][0]["tasks"][0]["hosts"]["localhost"].clone()
+        }
+    };
+    let r = run("package_facts", json!({}), &ctx());
+    let ours = r["ansible_facts"]["packages"].as_object().unwrap();
+    let theirs = want["ansible_facts"]["packages"].as_object().unwrap();
+    let diffs: Vec<String> = theirs
+        .iter()
+        .filter(|(k, v)| ours.get(*k).is_some_and(|o| o != *v))
+        .map(|(k, v)| format!("{k}: ours {} theirs {v}", ours[k]))
+        .take(10)
+        .collect();
+    assert!(diffs.is_empty(), "{diffs:#?}");
+    let missing: Vec<&String> = theirs.keys().filter(|k| !ours.contains_key(*k)).collect();
+    assert!(missing.is_empty(), "{missing:?}");
+}
