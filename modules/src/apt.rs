@@ -333,16 +333,21 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
     }
     let state = p.str("state").unwrap_or("present").to_string();
+    let with_cache = |f: Failure| {
+        f.with("cache_updated", updated_cache)
+            .with("cache_update_time", cache_update_time)
+    };
     let mut r = if let Some(u) = upgrade {
-        do_upgrade(p, ctx, &u)?
+        // ansible-core exits from the upgrade path without the cache keys
+        return do_upgrade(p, ctx, &u);
     } else if let Some(deb) = p.str("deb") {
         install_deb(p, ctx, deb)?
     } else if let Some(pkgs) = p.list("package") {
         let pkgs = expand_names(&pkgs, ctx);
         match state.as_str() {
             "absent" => return remove(p, ctx, &pkgs),
-            "build-dep" => build_dep(p, ctx, &pkgs)?,
-            _ => install(p, ctx, &pkgs, &state)?,
+            "build-dep" => build_dep(p, ctx, &pkgs).map_err(with_cache)?,
+            _ => install(p, ctx, &pkgs, &state).map_err(with_cache)?,
         }
     } else if p.bool("autoremove") || p.bool("autoclean") {
         return cleanup(
@@ -416,7 +421,7 @@ fn install(p: &Params, ctx: &ModuleContext, pkgs: &[String], state: &str) -> MRe
                 if !ok {
                     if op == "=" && !v.contains('*') && !known_versions(&name, ctx).contains(&v) {
                         return Err(Failure::new(format!(
-                            "No package matching '{pk}' is available"
+                            "no available installation candidate for {pk}"
                         )));
                     }
                     if op == ">=" {

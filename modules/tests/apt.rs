@@ -107,6 +107,19 @@ fn missing_package_and_bad_args() {
     );
     let r = run("apt", json!({"name": "sl", "bogus": 1}), &ctx());
     assert!(msg(&r).starts_with("Unsupported parameters for (apt) module: bogus. Supported parameters include: allow_change_held_packages, allow_downgrade, allow_unauthenticated, auto_install_module_deps, autoclean, autoremove, cache_valid_time, clean, deb, default_release, dpkg_options, fail_on_autoremove, force, force_apt_get, install_recommends, lock_timeout, only_upgrade, package, policy_rc_d, purge, state, update_cache, update_cache_retries, update_cache_retry_max_delay, upgrade (allow-downgrade, allow-downgrades, allow-unauthenticated, allow_downgrades, default-release, install-recommends, name, pkg, update-cache)."), "{}", msg(&r));
+    // oracle: an unknown version, with the cache keys
+    let r = run("apt", json!({"name": "sl=9.9.9-play"}), &ctx());
+    assert_eq!(
+        msg(&r),
+        "no available installation candidate for sl=9.9.9-play"
+    );
+    assert_eq!(r["cache_updated"], json!(false));
+    assert!(r["cache_update_time"].is_i64());
+    // oracle: upgrade in check mode -> changed, diff, msg, stderr, stdout (no cache keys)
+    let r = run("apt", json!({"upgrade": "dist"}), &check());
+    assert!(!failed(&r), "{r:?}");
+    assert!(r.get("cache_updated").is_none());
+    assert_eq!(r["msg"], r["stdout"]);
     // oracle: booleans with defaults satisfy required_one_of, so nothing to do
     let r = run("apt", json!({"state": "present"}), &ctx());
     assert_keys(&r, &["cache_update_time", "cache_updated", "changed"]);
