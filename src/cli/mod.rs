@@ -88,6 +88,9 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     for w in warnings {
         crate::diag::warn(w);
     }
+    if inventory.hosts.is_empty() {
+        crate::diag::warn("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'");
+    }
 
     // Playbooks.
     let loader = Loader::new(RoleSearch { roles_path: opts.roles_path.clone() }, opts.extra_vars.clone());

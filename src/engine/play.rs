@@ -82,7 +82,12 @@ impl PlayCtx {
 /// Run every play of every playbook; returns ansible-playbook's exit code.
 pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
     for pb in playbooks {
-        run.cb().playbook_start(&pb.path.display().to_string());
+        {
+            let mut cb = run.cb();
+            cb.playbook_start(&pb.path.display().to_string());
+            let file = pb.path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            cb.verbose(2, &format!("{} plays in {}", pb.plays.len(), file));
+        }
         for play in &pb.plays {
             match run_play(run, play, pb) {
                 Ok(PlayOutcome::Continue) => {}
@@ -177,10 +182,6 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
     let mut hosts = {
         let inv = run.inventory.read().unwrap();
-        static EMPTY_WARNED: std::sync::Once = std::sync::Once::new();
-        if inv.hosts.is_empty() {
-            EMPTY_WARNED.call_once(|| crate::diag::warn("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'"));
-        }
         let (mut hs, warnings) = inv.select_with_warnings(&pattern).map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
         for w in warnings {
             crate::diag::warn(w);
