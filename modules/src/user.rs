@@ -137,6 +137,67 @@ fn run_or_fail(c: &[String], ctx: &ModuleContext, name: &str) -> MResult<Out> {
     Ok(o)
 }
 
+/// `expires` (epoch seconds, float) as useradd/usermod's `-e YYYY-MM-DD`; a negative
+/// value clears the expiry.
+fn expires_arg(p: &Params) -> Option<String> {
+    let e = p.get("expires")?.as_f64()?;
+    if e < 0.0 {
+        return Some(String::new());
+    }
+    Some(
+        crate::util::LocalTime::at(e as i64, 0)
+            .utc()
+            .format("%Y-%m-%d"),
+    )
+}
+
+/// The account expiry in /etc/shadow as YYYY-MM-DD ("" when none).
+fn shadow_expiry(user: &str) -> String {
+    let text = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+    text.lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&user)).then(|| f.get(7).copied().unwrap_or("").to_string())
+        })
+        .and_then(|d| d.parse::<i64>().ok())
+        .map(|days| {
+            crate::util::LocalTime::at(days * 86400, 0)
+                .utc()
+                .format("%Y-%m-%d")
+        })
+        .unwrap_or_default()
+}
+
+/// password_expire_max/min/warn with chage, when they differ from /etc/shadow.
+fn chage(p: &Params, ctx: &ModuleContext, name: &str) -> MResult<bool> {
+    let text = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+    let f: Vec<String> = text
+        .lines()
+        .find(|l| l.split(':').next() == Some(name))
+        .map(|l| l.split(':').map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut c = vec![need("chage")?];
+    for (opt, flag, idx) in [
+        ("password_expire_min", "-m", 3),
+        ("password_expire_max", "-M", 4),
+        ("password_expire_warn", "-W", 5),
+    ] {
+        if let Some(v) = p.str(opt) {
+            if f.get(idx).map(String::as_str) != Some(v) {
+                c.extend([flag.to_string(), v.to_string()]);
+            }
+        }
+    }
+    if c.len() == 1 {
+        return Ok(false);
+    }
+    if !ctx.check_mode {
+        c.push(name.to_string());
+        run_or_fail(&c, ctx, name)?;
+    }
+    Ok(true)
+}
+
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     module(spec(), args, ctx, m, body)
 }
@@ -144,6 +205,11 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let name = p.str("name").unwrap_or("").to_string();
     let state = p.str("state").unwrap_or("present");
+    if p.bool("local") {
+        return Err(Failure::new(
+            "local=true (luseradd/lusermod) is not available natively in play",
+        ));
+    }
     let exists = passwd_by_name(&name).is_some();
     let mut warnings: Vec<String> = Vec::new();
     if let Some(pw) = p.str("password") {
@@ -240,6 +306,15 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         if let Some(x) = p.str("uid_min") {
             c.extend(["-K".into(), format!("UID_MIN={x}")]);
         }
+        if let Some(e) = expires_arg(p) {
+            c.extend(["-e".into(), e]);
+        }
+        if let Some(x) = p.str("seuser") {
+            c.extend(["-Z".into(), x.into()]);
+        }
+        if let Some(x) = p.str("umask") {
+            c.extend(["-K".into(), format!("UMASK={x}")]);
+        }
         if let Some(x) = p.str("uid_max") {
             c.extend(["-K".into(), format!("UID_MAX={x}")]);
         }
@@ -253,6 +328,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
         c.push(name.clone());
         let o = run_or_fail(&c, ctx, &name)?;
+        chage(p, ctx, &name)?;
         if !o.stdout.is_empty() {
             r.insert("stdout".into(), json!(o.stdout));
         }
@@ -330,6 +406,11 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             }
             _ => {}
         }
+        if let Some(e) = expires_arg(p) {
+            if e != shadow_expiry(&name) {
+                c.extend(["-e".into(), e]);
+            }
+        }
         if c.len() > 1 {
             r.insert("changed".into(), json!(true));
             if !ctx.check_mode {
@@ -342,6 +423,9 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
                     r.insert("stderr".into(), json!(o.stderr));
                 }
             }
+        }
+        if chage(p, ctx, &name)? {
+            r.insert("changed".into(), json!(true));
         }
         r.insert("append".into(), json!(p.bool("append")));
         r.insert("move_home".into(), json!(p.bool("move_home")));

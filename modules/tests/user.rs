@@ -105,6 +105,27 @@ fn user_lifecycle() {
     assert!(changed(&r));
     assert_eq!(r["groups"], json!("users"));
 
+    // expiry and password ageing
+    let r = run(
+        "user",
+        json!({"name": "play-test-user", "expires": 1893456000, "password_expire_max": "90"}),
+        &ctx(),
+    );
+    assert!(changed(&r), "{r:?}");
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap();
+    let line = shadow
+        .lines()
+        .find(|l| l.starts_with("play-test-user:"))
+        .unwrap();
+    let f: Vec<&str> = line.split(':').collect();
+    assert_eq!(f[4], "90");
+    assert_eq!(f[7], (1893456000 / 86400).to_string());
+    let r = run(
+        "user",
+        json!({"name": "play-test-user", "expires": 1893456000, "password_expire_max": "90"}),
+        &ctx(),
+    );
+    assert!(!changed(&r), "{r:?}");
     let r = run(
         "user",
         json!({"name": "play-test-user", "password": "plain"}),
