@@ -798,27 +798,30 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         &route.vars,
     );
     let mut r = super::connect::run_module(ctx, &route, name, &args, &mctx);
-    if name == "setup" {
-        if let Some(Value::Object(facts)) = r.get("ansible_facts") {
-            let facts = facts.clone();
-            let host = fact_host(task, scope, host, c)?;
+    // Facts a module returns (setup, package_facts, service_facts, ...) join the host's
+    // facts, without their `ansible_` prefix.
+    if let Some(Value::Object(facts)) = r.get("ansible_facts") {
+        let facts = facts.clone();
+        let host = fact_host(task, scope, host, c)?;
+        ctx.run.host_state(&host, |hs| {
+            for (k, v) in &facts {
+                hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or_else(|| k.clone()), v.clone());
+            }
+        });
+        if name == "setup" {
+            // The registered setup result names facts with the prefix, as Ansible's does.
             let shown: Map<String, Value> = facts
-                .iter()
+                .into_iter()
                 .map(|(k, v)| match k.as_str() {
-                    "gather_subset" | "module_setup" | "discovered_interpreter_python" => (k.clone(), v.clone()),
-                    _ if k.starts_with("ansible_") => (k.clone(), v.clone()),
-                    _ => (format!("ansible_{k}"), v.clone()),
+                    "gather_subset" | "module_setup" | "discovered_interpreter_python" => (k, v),
+                    _ if k.starts_with("ansible_") => (k, v),
+                    _ => (format!("ansible_{k}"), v),
                 })
                 .collect();
-            ctx.run.host_state(&host, |hs| {
-                for (k, v) in facts {
-                    hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or(k), v);
-                }
-            });
             r.insert("ansible_facts".into(), Value::Object(shown));
         }
-        r.remove("_ansible_verbose_override");
     }
+    r.remove("_ansible_verbose_override");
     if check_mode && !r.contains_key("skipped") && r.get("failed").map(truthy) != Some(true) {
         r.entry("changed").or_insert(json!(false));
     }
