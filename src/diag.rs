@@ -7,7 +7,10 @@ static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Queue a warning for display (`[WARNING]: ...`).
 pub fn warn(msg: impl Into<String>) {
-    WARNINGS.lock().unwrap_or_else(|e| e.into_inner()).push(msg.into());
+    WARNINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(msg.into());
 }
 
 /// Take every queued warning, oldest first.

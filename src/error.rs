@@ -16,10 +16,20 @@ pub struct Error {
 
 impl Error {
     pub fn new(msg: impl Into<String>) -> Self {
-        Error { msg: msg.into(), span: None, hint: None, general: false }
+        Error {
+            msg: msg.into(),
+            span: None,
+            hint: None,
+            general: false,
+        }
     }
     pub fn at(msg: impl Into<String>, span: &Span) -> Self {
-        Error { msg: msg.into(), span: Some(span.clone()), hint: None, general: false }
+        Error {
+            msg: msg.into(),
+            span: Some(span.clone()),
+            hint: None,
+            general: false,
+        }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -85,7 +95,13 @@ pub fn excerpt(span: &Span) -> Option<String> {
     for n in first..=line {
         out.push_str(&format!("{:>width$} {}\n", n, lines[n - 1], width = width));
     }
-    out.push_str(&format!("{:>width$} {}^ column {}\n", "", " ".repeat(span.col.saturating_sub(1) as usize), span.col, width = width));
+    out.push_str(&format!(
+        "{:>width$} {}^ column {}\n",
+        "",
+        " ".repeat(span.col.saturating_sub(1) as usize),
+        span.col,
+        width = width
+    ));
     Some(out)
 }
 

@@ -49,7 +49,9 @@ use serde_json::Value;
 use support::*;
 
 const DEFAULT_COMPARE: &[&str] = &["exit", "recap", "json", "files"];
-const VOLATILE_KEYS: &[&str] = &["start", "end", "delta", "atime", "mtime", "ctime", "inode", "dev"];
+const VOLATILE_KEYS: &[&str] = &[
+    "start", "end", "delta", "atime", "mtime", "ctime", "inode", "dev",
+];
 
 struct Case {
     name: String,
@@ -87,7 +89,9 @@ fn diff_dir() -> PathBuf {
 fn parse_opts(text: &str, name: &str) -> Opts {
     let mut opts = Opts::default();
     for line in text.lines() {
-        let Some(rest) = line.trim_start().strip_prefix("# play-diff:") else { continue };
+        let Some(rest) = line.trim_start().strip_prefix("# play-diff:") else {
+            continue;
+        };
         for item in rest.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, value) = item.split_once('=').unwrap_or((item, ""));
             let value = value.trim();
@@ -101,7 +105,9 @@ fn parse_opts(text: &str, name: &str) -> Opts {
                         opts.env.push((k.to_string(), v.to_string()));
                     }
                 }
-                "compare" => opts.compare = Some(value.split(',').map(|s| s.trim().to_string()).collect()),
+                "compare" => {
+                    opts.compare = Some(value.split(',').map(|s| s.trim().to_string()).collect())
+                }
                 "timeout" => opts.timeout = Some(value.parse().expect("timeout= takes seconds")),
                 other => panic!("case {name}: unknown play-diff option {other:?}"),
             }
@@ -140,11 +146,21 @@ fn load_cases() -> Vec<Case> {
             if opts.inventory.is_none() && path.join("inventory").exists() {
                 opts.inventory = Some("inventory".into());
             }
-            cases.push(Case { name: file_name, source: path, playbook, opts });
+            cases.push(Case {
+                name: file_name,
+                source: path,
+                playbook,
+                opts,
+            });
         } else if let Some(stem) = file_name.strip_suffix(".yml") {
             let text = fs::read_to_string(&path).unwrap();
             let opts = parse_opts(&text, stem);
-            cases.push(Case { name: stem.to_string(), source: path, playbook: file_name.clone(), opts });
+            cases.push(Case {
+                name: stem.to_string(),
+                source: path,
+                playbook: file_name.clone(),
+                opts,
+            });
         }
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
@@ -162,7 +178,11 @@ fn load_known_gaps() -> BTreeMap<String, String> {
         let (name, reason) = line
             .split_once(':')
             .unwrap_or_else(|| panic!("tests/diff/KNOWN_GAPS:{}: expected `name: reason`", i + 1));
-        assert!(!reason.trim().is_empty(), "tests/diff/KNOWN_GAPS:{}: a reason is required", i + 1);
+        assert!(
+            !reason.trim().is_empty(),
+            "tests/diff/KNOWN_GAPS:{}: a reason is required",
+            i + 1
+        );
         gaps.insert(name.trim().to_string(), reason.trim().to_string());
     }
     gaps
@@ -184,7 +204,9 @@ impl Scrubber {
     }
     fn text(&self, s: &str) -> String {
         let s = s.replace(&self.work, "<work>").replace(&self.out, "<out>");
-        self.ansible_tmp.replace_all(&s, "<ansible-tmp>").into_owned()
+        self.ansible_tmp
+            .replace_all(&s, "<ansible-tmp>")
+            .into_owned()
     }
     fn json(&self, v: &mut Value) {
         match v {
@@ -305,15 +327,17 @@ fn compare(case: &Case, want: &Observed, got: &Observed) -> Vec<String> {
     }
     for item in &items {
         match item.as_str() {
-            "exit" if want.code != got.code => {
-                problems.push(format!("exit code: ansible {:?}, play {:?}", want.code, got.code))
-            }
+            "exit" if want.code != got.code => problems.push(format!(
+                "exit code: ansible {:?}, play {:?}",
+                want.code, got.code
+            )),
             "recap" if want.recap != got.recap => problems.push(format!(
                 "recap differs:\n{}",
                 line_diff(&show_map(&want.recap), &show_map(&got.recap))
             )),
             "json" if want.out_files != got.out_files => {
-                let names: BTreeSet<&String> = want.out_files.keys().chain(got.out_files.keys()).collect();
+                let names: BTreeSet<&String> =
+                    want.out_files.keys().chain(got.out_files.keys()).collect();
                 for name in names {
                     let (a, b) = (want.out_files.get(name), got.out_files.get(name));
                     if a != b {
@@ -328,13 +352,15 @@ fn compare(case: &Case, want: &Observed, got: &Observed) -> Vec<String> {
                 "files left in the working copy differ:\n{}",
                 line_diff(&show_map(&want.work_files), &show_map(&got.work_files))
             )),
-            "stdout" if want.stdout != got.stdout => {
-                problems.push(format!("stdout differs:\n{}", line_diff(&want.stdout, &got.stdout)))
-            }
+            "stdout" if want.stdout != got.stdout => problems.push(format!(
+                "stdout differs:\n{}",
+                line_diff(&want.stdout, &got.stdout)
+            )),
             "error" => {
                 let re = regex::Regex::new(r"Origin: (?:<work>/)?(\S+?):(\d+)(?::\d+)?").unwrap();
                 match re.captures(&want.raw_output) {
-                    None => problems.push("compare=error but ansible reported no `Origin: file:line`".into()),
+                    None => problems
+                        .push("compare=error but ansible reported no `Origin: file:line`".into()),
                     Some(c) => {
                         let needle = format!("{}:{}", &c[1], &c[2]);
                         if !got.raw_output.contains(&needle) {
@@ -361,7 +387,10 @@ fn differential() {
     let oracle = ansible_playbook();
     if !oracle.exists() {
         if std::env::var("PLAY_SKIP_DIFFERENTIAL").as_deref() == Ok("1") {
-            eprintln!("differential: skipped (no {}; PLAY_SKIP_DIFFERENTIAL=1)", oracle.display());
+            eprintln!(
+                "differential: skipped (no {}; PLAY_SKIP_DIFFERENTIAL=1)",
+                oracle.display()
+            );
             return;
         }
         panic!(
@@ -374,7 +403,11 @@ fn differential() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_play")));
     let filter = std::env::var("PLAY_DIFF_FILTER").ok();
-    let jobs: usize = std::env::var("PLAY_DIFF_JOBS").ok().and_then(|j| j.parse().ok()).unwrap_or(2).max(1);
+    let jobs: usize = std::env::var("PLAY_DIFF_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(2)
+        .max(1);
     let gaps = load_known_gaps();
     let all_cases = load_cases();
     for name in gaps.keys() {
@@ -383,10 +416,13 @@ fn differential() {
             "tests/diff/KNOWN_GAPS names {name:?}, which is not a case"
         );
     }
-    let cases: Vec<&Case> =
-        all_cases
+    let cases: Vec<&Case> = all_cases
         .iter()
-        .filter(|c| filter.as_ref().is_none_or(|f| f.split(',').any(|f| c.name.contains(f.trim()))))
+        .filter(|c| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.split(',').any(|f| c.name.contains(f.trim())))
+        })
         .collect();
     assert!(!cases.is_empty(), "no differential cases selected");
 
@@ -448,8 +484,11 @@ fn differential() {
             details.push_str(&format!("\n=== {name} ===\n{}\n", problems.join("\n")));
         }
     }
-    eprintln!("differential results ({} cases, {passed} pass, {} known gaps):\n{table}", results.len(),
-        results.iter().filter(|(n, _)| gaps.contains_key(n)).count());
+    eprintln!(
+        "differential results ({} cases, {passed} pass, {} known gaps):\n{table}",
+        results.len(),
+        results.iter().filter(|(n, _)| gaps.contains_key(n)).count()
+    );
     if !details.is_empty() {
         eprintln!("{details}");
     }

@@ -43,40 +43,40 @@ pub mod debconf;
 pub mod dnf;
 pub mod dpkg_selections;
 pub mod git;
+pub mod group;
 pub mod hostname;
 pub mod iptables;
 pub mod locale_gen;
 pub mod modprobe;
 pub mod mount;
-pub mod group;
 pub mod package;
 pub mod package_facts;
 pub mod pip;
 pub mod rpm_key;
 pub mod service;
 pub mod service_facts;
-pub mod sysutil;
 pub mod systemd;
+pub mod sysutil;
 pub mod timezone;
 pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
-pub mod config_template;
-pub mod authorized_key;
-pub mod known_hosts;
 pub mod assemble;
-pub mod unarchive;
-pub mod pam_limits;
-pub mod sysctl;
-pub mod wait_for;
-pub mod get_url;
-pub mod uri;
-pub mod getent;
-pub mod temp_file;
-pub mod find;
-pub mod ini_file;
-pub mod replace;
+pub mod authorized_key;
 pub mod blockinfile;
+pub mod config_template;
+pub mod find;
+pub mod get_url;
+pub mod getent;
+pub mod ini_file;
+pub mod known_hosts;
+pub mod pam_limits;
+pub mod replace;
+pub mod sysctl;
+pub mod temp_file;
+pub mod unarchive;
+pub mod uri;
+pub mod wait_for;
 
 /// A module's arguments, already templated by the controller.
 pub type Args = Map<String, Value>;
@@ -179,9 +179,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "unarchive" => unarchive::run(args, ctx, &m),
         "assemble" => assemble::run(args, ctx, &m),
         "known_hosts" => known_hosts::run(args, ctx, &m),
-        "authorized_key" | "ansible.posix.authorized_key" => {
-            authorized_key::run(args, ctx, &m)
-        }
+        "authorized_key" | "ansible.posix.authorized_key" => authorized_key::run(args, ctx, &m),
         "config_template" | "openstack.config_template.config_template" => {
             config_template::run(args, ctx, &m)
         }

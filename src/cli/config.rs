@@ -19,26 +19,58 @@ const SETTINGS: &[(&str, &str, &str)] = &[
     ("ANSIBLE_HOST_KEY_CHECKING", "defaults", "host_key_checking"),
     ("ANSIBLE_GATHERING", "defaults", "gathering"),
     ("ANSIBLE_FACT_PATH", "defaults", "fact_path"),
-    ("ANSIBLE_RETRY_FILES_ENABLED", "defaults", "retry_files_enabled"),
+    (
+        "ANSIBLE_RETRY_FILES_ENABLED",
+        "defaults",
+        "retry_files_enabled",
+    ),
     ("ANSIBLE_STDOUT_CALLBACK", "defaults", "stdout_callback"),
     ("ANSIBLE_HASH_BEHAVIOUR", "defaults", "hash_behaviour"),
     ("ANSIBLE_TIMEOUT", "defaults", "timeout"),
     ("ANSIBLE_PRIVATE_KEY_FILE", "defaults", "private_key_file"),
     ("ANSIBLE_ANY_ERRORS_FATAL", "defaults", "any_errors_fatal"),
     ("ANSIBLE_FORCE_HANDLERS", "defaults", "force_handlers"),
-    ("ANSIBLE_DISPLAY_SKIPPED_HOSTS", "defaults", "display_skipped_hosts"),
+    (
+        "ANSIBLE_DISPLAY_SKIPPED_HOSTS",
+        "defaults",
+        "display_skipped_hosts",
+    ),
     ("ANSIBLE_DISPLAY_OK_HOSTS", "defaults", "display_ok_hosts"),
     ("ANSIBLE_BECOME", "privilege_escalation", "become"),
     ("ANSIBLE_BECOME_USER", "privilege_escalation", "become_user"),
-    ("ANSIBLE_BECOME_METHOD", "privilege_escalation", "become_method"),
-    ("ANSIBLE_BECOME_ASK_PASS", "privilege_escalation", "become_ask_pass"),
-    ("ANSIBLE_BECOME_FLAGS", "privilege_escalation", "become_flags"),
+    (
+        "ANSIBLE_BECOME_METHOD",
+        "privilege_escalation",
+        "become_method",
+    ),
+    (
+        "ANSIBLE_BECOME_ASK_PASS",
+        "privilege_escalation",
+        "become_ask_pass",
+    ),
+    (
+        "ANSIBLE_BECOME_FLAGS",
+        "privilege_escalation",
+        "become_flags",
+    ),
     ("ANSIBLE_REMOTE_TMP", "defaults", "remote_tmp"),
     ("ANSIBLE_TRANSPORT", "defaults", "transport"),
     ("ANSIBLE_CACHE_PLUGIN", "defaults", "fact_caching"),
-    ("ANSIBLE_CACHE_PLUGIN_CONNECTION", "defaults", "fact_caching_connection"),
-    ("ANSIBLE_VAULT_PASSWORD_FILE", "defaults", "vault_password_file"),
-    ("ANSIBLE_CHECK_MODE_MARKERS", "defaults", "check_mode_markers"),
+    (
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+        "defaults",
+        "fact_caching_connection",
+    ),
+    (
+        "ANSIBLE_VAULT_PASSWORD_FILE",
+        "defaults",
+        "vault_password_file",
+    ),
+    (
+        "ANSIBLE_CHECK_MODE_MARKERS",
+        "defaults",
+        "check_mode_markers",
+    ),
     ("ANSIBLE_SHOW_CUSTOM_STATS", "defaults", "show_custom_stats"),
     ("ANSIBLE_PIPELINING", "ssh_connection", "pipelining"),
 ];
@@ -144,13 +176,20 @@ impl Config {
 
     /// A `:`-separated path list setting.
     pub fn path_list(&self, value: &str) -> Vec<PathBuf> {
-        value.split([':', ',']).filter(|s| !s.trim().is_empty()).map(|s| self.path(s.trim())).collect()
+        value
+            .split([':', ','])
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| self.path(s.trim()))
+            .collect()
     }
 }
 
 /// Ansible's boolean spellings for settings.
 pub fn to_bool(v: &str) -> bool {
-    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on" | "y" | "t")
+    matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "yes" | "on" | "y" | "t"
+    )
 }
 
 pub fn expand_user(p: &str) -> String {

@@ -34,7 +34,13 @@ pub fn main() -> i32 {
     let cfg = Config::load();
     if args.version {
         println!("play {VERSION} (ansible-playbook [core 2.21.5] compatible)");
-        println!("  config file = {}", cfg.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "None".into()));
+        println!(
+            "  config file = {}",
+            cfg.file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "None".into())
+        );
         return 0;
     }
     if args.playbooks.is_empty() {
@@ -66,25 +72,39 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         return Ok(2);
     }
     let opts = options(args, cfg).map_err(|e| {
-        let code = if e.general { exit::ERROR } else { exit::PARSE_ERROR };
+        let code = if e.general {
+            exit::ERROR
+        } else {
+            exit::PARSE_ERROR
+        };
         (e, code)
     })?;
     let verbosity = args.verbose;
     let out_opts = OutputOptions {
         verbosity,
-        display_skipped_hosts: cfg.bool("defaults", "display_skipped_hosts").unwrap_or(true),
+        display_skipped_hosts: cfg
+            .bool("defaults", "display_skipped_hosts")
+            .unwrap_or(true),
         display_ok_hosts: cfg.bool("defaults", "display_ok_hosts").unwrap_or(true),
         show_custom_stats: cfg.bool("defaults", "show_custom_stats").unwrap_or(false),
         check_mode_markers: cfg.bool("defaults", "check_mode_markers").unwrap_or(false),
         diff: args.diff,
     };
-    let callback_name = cfg.defaults("stdout_callback").unwrap_or_else(|| "default".into());
+    let callback_name = cfg
+        .defaults("stdout_callback")
+        .unwrap_or_else(|| "default".into());
     let Some(callback) = crate::output::by_name(&callback_name, out_opts) else {
-        return err(Error::new(format!("Invalid callback for stdout specified: {callback_name}")), exit::ERROR);
+        return err(
+            Error::new(format!(
+                "Invalid callback for stdout specified: {callback_name}"
+            )),
+            exit::ERROR,
+        );
     };
 
     // Inventory.
-    let (inventory, warnings) = Inventory::load(&opts.inventory_sources).map_err(|e| (Error::new(e.to_string()), exit::ERROR))?;
+    let (inventory, warnings) = Inventory::load(&opts.inventory_sources)
+        .map_err(|e| (Error::new(e.to_string()), exit::ERROR))?;
     for w in warnings {
         crate::diag::warn(w);
     }
@@ -93,21 +113,36 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     }
 
     // Playbooks.
-    let loader = Loader::new(RoleSearch { roles_path: opts.roles_path.clone() }, opts.extra_vars.clone());
+    let loader = Loader::new(
+        RoleSearch {
+            roles_path: opts.roles_path.clone(),
+        },
+        opts.extra_vars.clone(),
+    );
     let mut playbooks = Vec::new();
     for p in &args.playbooks {
         let path = PathBuf::from(p);
         if !path.exists() {
-            return err(Error::new(format!("the playbook: {p} could not be found")), exit::ERROR);
+            return err(
+                Error::new(format!("the playbook: {p} could not be found")),
+                exit::ERROR,
+            );
         }
         if !path.is_file() {
-            return err(Error::new(format!("the playbook: {p} does not appear to be a file")), exit::ERROR);
+            return err(
+                Error::new(format!("the playbook: {p} does not appear to be a file")),
+                exit::ERROR,
+            );
         }
         match loader.load_playbook(&path) {
             Ok(pb) => playbooks.push(pb),
             Err(e) => {
                 flush_warnings();
-                let code = if e.general { exit::ERROR } else { exit::PARSE_ERROR };
+                let code = if e.general {
+                    exit::ERROR
+                } else {
+                    exit::PARSE_ERROR
+                };
                 return err(e, code);
             }
         }
@@ -144,10 +179,19 @@ fn flush_warnings() {
 /// Warnings queued while loading are shown by the callback at its first event.
 fn flush_warnings_later() {}
 
-fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::playbook::Playbook]) -> i32 {
+fn list(
+    args: &Args,
+    opts: &Options,
+    inventory: &Inventory,
+    playbooks: &[crate::playbook::Playbook],
+) -> i32 {
     use crate::output::lists::{list_playbook, ListPlay, ListWhat};
     use crate::playbook::scalar_string;
-    let what = ListWhat { hosts: args.list_hosts, tasks: args.list_tasks, tags: args.list_tags };
+    let what = ListWhat {
+        hosts: args.list_hosts,
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+    };
     let mut out = String::new();
     for (pb, given) in playbooks.iter().zip(&args.playbooks) {
         let mut plays = Vec::new();
@@ -157,7 +201,11 @@ fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::
                 _ => vec![scalar_string(&play.hosts).unwrap_or_default()],
             };
             let pattern = patterns.join(",");
-            let name = play.name.as_ref().and_then(scalar_string).unwrap_or_else(|| pattern.clone());
+            let name = play
+                .name
+                .as_ref()
+                .and_then(scalar_string)
+                .unwrap_or_else(|| pattern.clone());
             let mut hosts = inventory.select(&pattern).unwrap_or_default();
             if !opts.limit.is_empty() {
                 let mut allowed = std::collections::HashSet::new();
@@ -171,7 +219,13 @@ fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::
             for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
                 list_items(section, &[], &play_tags, opts, args.list_tasks, &mut tasks);
             }
-            plays.push(ListPlay { name, patterns, tags: play_tags, hosts, tasks });
+            plays.push(ListPlay {
+                name,
+                patterns,
+                tags: play_tags,
+                hosts,
+                tasks,
+            });
         }
         out.push_str(&list_playbook(given, &plays, what));
     }
@@ -182,7 +236,14 @@ fn list(args: &Args, opts: &Options, inventory: &Inventory, playbooks: &[crate::
 /// Tasks as `--list-tasks` shows them: static imports expanded, tag selection applied.
 /// `--list-tags` shows the tags of every task (`filter` off); `--list-tasks` only the
 /// tasks the tags select.
-fn list_items(items: &[crate::playbook::Item], inherited: &[String], play_tags: &[String], opts: &Options, filter: bool, out: &mut Vec<crate::output::lists::ListTask>) {
+fn list_items(
+    items: &[crate::playbook::Item],
+    inherited: &[String],
+    play_tags: &[String],
+    opts: &Options,
+    filter: bool,
+    out: &mut Vec<crate::output::lists::ListTask>,
+) {
     use crate::playbook::{scalar_string, Item};
     for it in items {
         match it {
@@ -197,7 +258,11 @@ fn list_items(items: &[crate::playbook::Item], inherited: &[String], play_tags: 
                 if filter && !crate::engine::tags_match(&all, &opts.tags, &opts.skip_tags) {
                     continue;
                 }
-                let name = t.name.as_ref().and_then(scalar_string).unwrap_or_else(|| t.action_written.clone());
+                let name = t
+                    .name
+                    .as_ref()
+                    .and_then(scalar_string)
+                    .unwrap_or_else(|| t.action_written.clone());
                 let name = match &t.role {
                     Some(r) => format!("{} : {}", r.name, name),
                     None => name,
@@ -218,48 +283,88 @@ fn list_items(items: &[crate::playbook::Item], inherited: &[String], play_tags: 
 }
 
 fn split_list(values: &[String]) -> Vec<String> {
-    values.iter().flat_map(|v| v.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn options(args: &Args, cfg: &Config) -> Result<Options> {
-    let mut o = Options::default();
-    o.check = args.check;
-    o.diff = args.diff;
-    o.verbosity = args.verbose;
-    o.forks = match args.forks.or_else(|| cfg.defaults("forks").and_then(|f| f.parse().ok())) {
+    let mut o = Options {
+        check: args.check,
+        diff: args.diff,
+        verbosity: args.verbose,
+        ..Default::default()
+    };
+    o.forks = match args
+        .forks
+        .or_else(|| cfg.defaults("forks").and_then(|f| f.parse().ok()))
+    {
         Some(0) => return Err(Error::new("The number of processes (--forks) must be >= 1")),
         Some(f) => f,
         None => 5,
     };
     let tags = split_list(&args.tags);
-    o.tags = if tags.is_empty() { vec!["all".into()] } else { tags };
+    o.tags = if tags.is_empty() {
+        vec!["all".into()]
+    } else {
+        tags
+    };
     o.skip_tags = split_list(&args.skip_tags);
     o.limit = Vec::new();
     for l in &args.limit {
         if let Some(file) = l.strip_prefix('@') {
-            let text = std::fs::read_to_string(file).map_err(|e| Error::new(format!("Unable to find limit file '{file}': {e}")).general())?;
-            o.limit.extend(text.lines().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string));
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                Error::new(format!("Unable to find limit file '{file}': {e}")).general()
+            })?;
+            o.limit.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
         } else {
             o.limit.push(l.clone());
         }
     }
     o.extra_vars = extra_vars(&args.extra_vars)?;
     o.start_at_task = args.start_at_task.clone();
-    o.force_handlers = args.force_handlers || cfg.bool("defaults", "force_handlers").unwrap_or(false);
-    o.connection = args.connection.clone().or_else(|| cfg.defaults("transport"));
+    o.force_handlers =
+        args.force_handlers || cfg.bool("defaults", "force_handlers").unwrap_or(false);
+    o.connection = args
+        .connection
+        .clone()
+        .or_else(|| cfg.defaults("transport"));
     o.remote_user = args.user.clone().or_else(|| cfg.defaults("remote_user"));
     o.become_ = args.become_ || cfg.bool("privilege_escalation", "become").unwrap_or(false);
-    o.become_user = args.become_user.clone().or_else(|| cfg.get("privilege_escalation", "become_user"));
-    o.become_method = args.become_method.clone().or_else(|| cfg.get("privilege_escalation", "become_method"));
+    o.become_user = args
+        .become_user
+        .clone()
+        .or_else(|| cfg.get("privilege_escalation", "become_user"));
+    o.become_method = args
+        .become_method
+        .clone()
+        .or_else(|| cfg.get("privilege_escalation", "become_method"));
     o.any_errors_fatal = cfg.bool("defaults", "any_errors_fatal").unwrap_or(false);
-    o.gathering = cfg.defaults("gathering").unwrap_or_else(|| "implicit".into());
+    o.gathering = cfg
+        .defaults("gathering")
+        .unwrap_or_else(|| "implicit".into());
     o.fact_path = cfg.defaults("fact_path").map(|p| cfg.path(&p));
-    o.hash_merge = cfg.defaults("hash_behaviour").map(|h| h == "merge").unwrap_or(false);
+    o.hash_merge = cfg
+        .defaults("hash_behaviour")
+        .map(|h| h == "merge")
+        .unwrap_or(false);
     o.roles_path = match cfg.defaults("roles_path") {
         Some(p) => cfg.path_list(&p),
         None => {
             let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-            vec![PathBuf::from(format!("{home}/.ansible/roles")), PathBuf::from("/usr/share/ansible/roles"), PathBuf::from("/etc/ansible/roles")]
+            vec![
+                PathBuf::from(format!("{home}/.ansible/roles")),
+                PathBuf::from("/usr/share/ansible/roles"),
+                PathBuf::from("/etc/ansible/roles"),
+            ]
         }
     };
     o.step = args.step;
@@ -267,22 +372,42 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.config_file = cfg.file.clone();
     o.inventory_sources = if args.inventory.is_empty() {
         match cfg.defaults("inventory") {
-            Some(inv) => inv.split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(|s| cfg.path(s).display().to_string()).collect(),
+            Some(inv) => inv
+                .split(',')
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| cfg.path(s).display().to_string())
+                .collect(),
             // The built-in default source is skipped quietly when it does not exist.
             None if Path::new("/etc/ansible/hosts").exists() => vec!["/etc/ansible/hosts".into()],
             None => Vec::new(),
         }
     } else {
-        args.inventory.iter().map(|s| config::expand_user(s)).collect()
+        args.inventory
+            .iter()
+            .map(|s| config::expand_user(s))
+            .collect()
     };
     o.ssh = crate::connection::params::RunDefaults {
         remote_user: o.remote_user.clone(),
-        private_key_file: args.private_key.clone().or_else(|| cfg.defaults("private_key_file")).map(|p| cfg.path(&p)),
+        private_key_file: args
+            .private_key
+            .clone()
+            .or_else(|| cfg.defaults("private_key_file"))
+            .map(|p| cfg.path(&p)),
         host_key_checking: cfg.defaults("host_key_checking").map(|v| to_bool(&v)),
-        timeout: args.timeout.or_else(|| cfg.defaults("timeout").and_then(|t| t.parse().ok())),
+        timeout: args
+            .timeout
+            .or_else(|| cfg.defaults("timeout").and_then(|t| t.parse().ok())),
         remote_tmp: cfg.defaults("remote_tmp"),
-        ssh_common_args: args.ssh_common_args.clone().or_else(|| cfg.get("ssh_connection", "ssh_common_args")),
-        ssh_extra_args: args.ssh_extra_args.clone().or_else(|| cfg.get("ssh_connection", "ssh_extra_args")),
+        ssh_common_args: args
+            .ssh_common_args
+            .clone()
+            .or_else(|| cfg.get("ssh_connection", "ssh_common_args")),
+        ssh_extra_args: args
+            .ssh_extra_args
+            .clone()
+            .or_else(|| cfg.get("ssh_connection", "ssh_extra_args")),
         ..Default::default()
     };
     Ok(o)
@@ -296,13 +421,20 @@ fn extra_vars(values: &[String]) -> Result<Mapping> {
         let doc: Node = if let Some(file) = v.strip_prefix('@') {
             let path = Path::new(file);
             if !path.exists() {
-                return Err(Error::new(format!("Unable to retrieve file contents\nCould not find or access '{file}'")).general());
+                return Err(Error::new(format!(
+                    "Unable to retrieve file contents\nCould not find or access '{file}'"
+                ))
+                .general());
             }
             let docs = yaml::load_file(path).map_err(Error::from)?;
-            docs.into_iter().next().unwrap_or_else(|| Node::null(Span::synthetic(file)))
+            docs.into_iter()
+                .next()
+                .unwrap_or_else(|| Node::null(Span::synthetic(file)))
         } else if v.trim_start().starts_with('{') || v.trim_start().starts_with('[') {
             let docs = yaml::load_str(v, &name).map_err(|e| Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary: {}", e.message)))?;
-            docs.into_iter().next().unwrap_or_else(|| Node::null(Span::synthetic(&name)))
+            docs.into_iter()
+                .next()
+                .unwrap_or_else(|| Node::null(Span::synthetic(&name)))
         } else {
             let span = Span::synthetic(&name);
             let mut m = Mapping::default();
@@ -318,7 +450,11 @@ fn extra_vars(values: &[String]) -> Result<Mapping> {
                 }
             }
             Kind::Null => {}
-            _ => return Err(Error::new(format!("Invalid extra vars data supplied. '{v}' could not be made into a dictionary"))),
+            _ => {
+                return Err(Error::new(format!(
+                    "Invalid extra vars data supplied. '{v}' could not be made into a dictionary"
+                )))
+            }
         }
     }
     Ok(out)

@@ -1,7 +1,7 @@
 //! How modules reach a host. `local` runs them in this process; the SSH transport with a
 //! per-host agent is built on the same request/response shape.
 
-pub mod local;
-pub mod ssh;
 pub mod agent;
+pub mod local;
 pub mod params;
+pub mod ssh;

@@ -16,14 +16,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Run the task's action for one host and return its result.
-pub fn execute(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+pub fn execute(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
         "set_fact" => set_fact(ctx, task, scope, host, c),
         "assert" => assert(task, c),
         "fail" => {
             let args = template_args(task, c)?;
-            let msg = args.get("msg").cloned().unwrap_or_else(|| json!("Failed as requested from task"));
+            let msg = args
+                .get("msg")
+                .cloned()
+                .unwrap_or_else(|| json!("Failed as requested from task"));
             Ok(failed(msg))
         }
         "pause" => pause(task, c),
@@ -56,7 +65,9 @@ fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>
     if task.args.len() != 1 || crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
         return Ok(None);
     }
-    let Some(raw) = task.args.get("_raw_params") else { return Ok(None) };
+    let Some(raw) = task.args.get("_raw_params") else {
+        return Ok(None);
+    };
     match raw.as_str() {
         Some(s) if crate::template::is_template(s) => match c.template_node(raw)? {
             Value::Object(m) => Ok(Some(m)),
@@ -69,7 +80,11 @@ fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>
 /// The task's arguments templated for this host, with `omit` removed.
 pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     if let Some(m) = splat_args(task, c)? {
-        return Ok(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).map(|(k, v)| (k, strip_omit(v))).collect());
+        return Ok(m
+            .into_iter()
+            .filter(|(_, v)| v.as_str() != Some(OMIT))
+            .map(|(k, v)| (k, strip_omit(v)))
+            .collect());
     }
     let mut out = Map::new();
     for (k, v) in task.args.iter() {
@@ -97,20 +112,37 @@ fn qualified(action: &str) -> String {
 
 fn strip_omit(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| v.as_str() != Some(OMIT)).map(|(k, v)| (k, strip_omit(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().filter(|v| v.as_str() != Some(OMIT)).map(strip_omit).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| v.as_str() != Some(OMIT))
+                .map(|(k, v)| (k, strip_omit(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .filter(|v| v.as_str() != Some(OMIT))
+                .map(strip_omit)
+                .collect(),
+        ),
         other => other,
     }
 }
 
 fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let verbosity = match task.args.get("verbosity") {
-        Some(n) => c.template_node(n)?.as_u64().or_else(|| scalar_string(n).and_then(|s| s.parse().ok())).unwrap_or(0),
+        Some(n) => c
+            .template_node(n)?
+            .as_u64()
+            .or_else(|| scalar_string(n).and_then(|s| s.parse().ok()))
+            .unwrap_or(0),
         None => 0,
     };
     let mut r = Map::new();
     if (ctx.run.opts.verbosity as u64) < verbosity {
-        r.insert("skipped_reason".into(), json!("Verbosity threshold not met."));
+        r.insert(
+            "skipped_reason".into(),
+            json!("Verbosity threshold not met."),
+        );
         r.insert("skipped".into(), json!(true));
         return Ok(r);
     }
@@ -118,10 +150,13 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
         let name = scalar_string(var).unwrap_or_default();
         if matches!(var.kind, Kind::Unsafe(_)) {
             // `!unsafe` text is data, never an expression to evaluate.
-            return Ok(failed(json!(format!("Task failed: Syntax error in template: untrusted template or expression '{name}'"))));
+            return Ok(failed(json!(format!(
+                "Task failed: Syntax error in template: untrusted template or expression '{name}'"
+            ))));
         }
         let value = if crate::template::is_template(&name) {
-            c.template_str(&name).unwrap_or_else(|_| json!("VARIABLE IS NOT DEFINED!"))
+            c.template_str(&name)
+                .unwrap_or_else(|_| json!("VARIABLE IS NOT DEFINED!"))
         } else {
             match c.template_str(&format!("{{{{ {name} }}}}")) {
                 Ok(v) => v,
@@ -148,7 +183,9 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
 
 /// The host whose facts a task sets: the delegate with `delegate_facts`, else the host.
 fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<String> {
-    let delegate_facts = match scope.keyword(task.kw.delegate_facts.as_ref(), |k| k.delegate_facts.as_ref()) {
+    let delegate_facts = match scope.keyword(task.kw.delegate_facts.as_ref(), |k| {
+        k.delegate_facts.as_ref()
+    }) {
         Some(n) => truthy(&c.template_node(n)?),
         None => false,
     };
@@ -160,7 +197,13 @@ fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> R
     Ok(host.to_string())
 }
 
-fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn set_fact(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
     let cacheable = args.get("cacheable").map(truthy).unwrap_or(false);
     let mut facts = Map::new();
@@ -170,17 +213,21 @@ fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str, c: 
         }
         // k=v strings stay strings except Ansible's boolean spellings.
         let v = match (&v, task.args.get(&k).map(|n| &n.kind)) {
-            (Value::String(s), Some(Kind::Str(_))) if task_is_kv(task) => match s.to_ascii_lowercase().as_str() {
-                "true" | "yes" => json!(true),
-                "false" | "no" => json!(false),
-                _ => v,
-            },
+            (Value::String(s), Some(Kind::Str(_))) if task_is_kv(task) => {
+                match s.to_ascii_lowercase().as_str() {
+                    "true" | "yes" => json!(true),
+                    "false" | "no" => json!(false),
+                    _ => v,
+                }
+            }
             _ => v,
         };
         facts.insert(k, v);
     }
     if facts.is_empty() {
-        return Ok(failed(json!("No key/value pairs provided, at least one is required for this action to succeed")));
+        return Ok(failed(json!(
+            "No key/value pairs provided, at least one is required for this action to succeed"
+        )));
     }
     let host = fact_host(task, scope, host, c)?;
     ctx.run.host_state(&host, |hs| {
@@ -198,7 +245,10 @@ fn set_fact(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str, c: 
 }
 
 fn task_is_kv(task: &Task) -> bool {
-    task.args.entries.values().all(|e| e.key_span == e.value.span)
+    task.args
+        .entries
+        .values()
+        .all(|e| e.key_span == e.value.span)
 }
 
 fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
@@ -209,10 +259,14 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
             let node = match v {
                 Value::String(s) => Node::string(s, task.span.clone()),
                 Value::Array(a) => Node::new(
-                    Kind::Seq(a.iter().map(|x| match x {
-                        Value::String(s) => Node::string(s.clone(), task.span.clone()),
-                        other => Node::from_data(other, &task.span),
-                    }).collect()),
+                    Kind::Seq(
+                        a.iter()
+                            .map(|x| match x {
+                                Value::String(s) => Node::string(s.clone(), task.span.clone()),
+                                other => Node::from_data(other, &task.span),
+                            })
+                            .collect(),
+                    ),
                     task.span.clone(),
                 ),
                 other => Node::from_data(&other, &task.span),
@@ -222,12 +276,17 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
         out
     });
     let args = splat.as_ref().unwrap_or(&task.args);
-    let that = args.get("that").ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
+    let that = args
+        .get("that")
+        .ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
     let conds: Vec<Node> = match &that.kind {
         Kind::Seq(items) => items.clone(),
         _ => vec![that.clone()],
     };
-    let quiet = args.get("quiet").map(|n| truthy(&n.to_json())).unwrap_or(false);
+    let quiet = args
+        .get("quiet")
+        .map(|n| truthy(&n.to_json()))
+        .unwrap_or(false);
     for cond in &conds {
         let false_cond = eval_conditions(c, std::slice::from_ref(cond), "assert")?;
         if false_cond.is_some() {
@@ -259,8 +318,13 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
 
 fn pause(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
-    let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| value_str(v).parse().ok()));
-    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0)).unwrap_or(0.0);
+    let num = |k: &str| {
+        args.get(k)
+            .and_then(|v| v.as_f64().or_else(|| value_str(v).parse().ok()))
+    };
+    let secs = num("seconds")
+        .or_else(|| num("minutes").map(|m| m * 60.0))
+        .unwrap_or(0.0);
     let start = chrono_now();
     let began = std::time::Instant::now();
     if secs > 0.0 {
@@ -275,14 +339,26 @@ fn pause(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     r.insert("rc".into(), json!(0));
     r.insert("start".into(), json!(start));
     r.insert("stderr".into(), json!(""));
-    r.insert("stdout".into(), json!(format!("Paused for {} seconds", if secs.fract() == 0.0 { format!("{:.1}", secs) } else { secs.to_string() })));
+    r.insert(
+        "stdout".into(),
+        json!(format!(
+            "Paused for {} seconds",
+            if secs.fract() == 0.0 {
+                format!("{:.1}", secs)
+            } else {
+                secs.to_string()
+            }
+        )),
+    );
     r.insert("stop".into(), json!(chrono_now()));
     r.insert("user_input".into(), json!(""));
     Ok(r)
 }
 
 fn chrono_now() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }
 
@@ -310,16 +386,31 @@ pub fn find_file(ctx: &Arc<PlayCtx>, task: &Task, sub: &str, name: &str) -> Opti
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    search_dirs(ctx, task, sub).into_iter().map(|d| d.join(name)).find(|p| p.exists())
+    search_dirs(ctx, task, sub)
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
 }
 
-fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn include_vars(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    _scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
     let name = args.get("name").map(value_str);
     let mut files = Vec::new();
     if let Some(dir) = args.get("dir").map(value_str) {
-        let d = find_file(ctx, task, "vars", &dir).ok_or_else(|| Error::at(format!("{dir} directory does not exist"), &task.span))?;
-        let matcher = args.get("files_matching").map(value_str).map(|p| regex::Regex::new(&p)).transpose().map_err(|e| Error::new(e.to_string()))?;
+        let d = find_file(ctx, task, "vars", &dir)
+            .ok_or_else(|| Error::at(format!("{dir} directory does not exist"), &task.span))?;
+        let matcher = args
+            .get("files_matching")
+            .map(value_str)
+            .map(|p| regex::Regex::new(&p))
+            .transpose()
+            .map_err(|e| Error::new(e.to_string()))?;
         let ignore: Vec<String> = match args.get("ignore_files") {
             Some(Value::Array(a)) => a.iter().map(value_str).collect(),
             Some(v) => vec![value_str(v)],
@@ -331,15 +422,24 @@ fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str
         };
         let mut stack = vec![d];
         while let Some(dir) = stack.pop() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).map_err(|e| Error::new(e.to_string()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| Error::new(e.to_string()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
             entries.sort();
             for p in entries {
                 if p.is_dir() {
                     stack.push(p);
                     continue;
                 }
-                let fname = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-                let ext = p.extension().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let fname = p
+                    .file_name()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let ext = p
+                    .extension()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 if !exts.contains(&ext) || ignore.contains(&fname) {
                     continue;
                 }
@@ -352,8 +452,13 @@ fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str
             }
         }
     } else {
-        let f = args.get("file").or_else(|| args.get("_raw_params")).map(value_str).ok_or_else(|| Error::at("No file specified for include_vars", &task.span))?;
-        let p = find_file(ctx, task, "vars", &f).ok_or_else(|| Error::at(format!("Could not find or access '{f}'"), &task.span))?;
+        let f = args
+            .get("file")
+            .or_else(|| args.get("_raw_params"))
+            .map(value_str)
+            .ok_or_else(|| Error::at("No file specified for include_vars", &task.span))?;
+        let p = find_file(ctx, task, "vars", &f)
+            .ok_or_else(|| Error::at(format!("Could not find or access '{f}'"), &task.span))?;
         files.push(p);
     }
     let mut loaded = Mapping::default();
@@ -363,11 +468,18 @@ fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str
             loaded.entries.insert(k, e);
         }
     }
-    let facts_json: Map<String, Value> = loaded.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let facts_json: Map<String, Value> = loaded
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
     let (stored, shown) = match &name {
         Some(n) => {
             let mut m = Mapping::default();
-            m.insert(n.clone(), task.span.clone(), Node::new(Kind::Map(loaded), task.span.clone()));
+            m.insert(
+                n.clone(),
+                task.span.clone(),
+                Node::new(Kind::Map(loaded), task.span.clone()),
+            );
             let mut shown = Map::new();
             shown.insert(n.clone(), Value::Object(facts_json));
             (m, shown)
@@ -382,7 +494,13 @@ fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str
     });
     let mut r = Map::new();
     r.insert("ansible_facts".into(), Value::Object(shown));
-    r.insert("ansible_included_var_files".into(), json!(files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>()));
+    r.insert(
+        "ansible_included_var_files".into(),
+        json!(files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()),
+    );
     r.insert("changed".into(), json!(false));
     Ok(r)
 }
@@ -390,7 +508,11 @@ fn include_vars(ctx: &Arc<PlayCtx>, task: &Task, _scope: &Arc<Scope>, host: &str
 fn list_arg(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::Array(a)) => a.iter().map(value_str).collect(),
-        Some(Value::String(s)) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
         Some(other) => vec![value_str(other)],
         None => Vec::new(),
     }
@@ -398,37 +520,78 @@ fn list_arg(v: Option<&Value>) -> Vec<String> {
 
 fn add_host(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
-    let name = args.get("name").or_else(|| args.get("hostname")).or_else(|| args.get("host")).map(value_str).ok_or_else(|| Error::at("name or hostname arg needs to be provided", &task.span))?;
-    let groups = list_arg(args.get("groups").or_else(|| args.get("group")).or_else(|| args.get("groupname")));
+    let name = args
+        .get("name")
+        .or_else(|| args.get("hostname"))
+        .or_else(|| args.get("host"))
+        .map(value_str)
+        .ok_or_else(|| Error::at("name or hostname arg needs to be provided", &task.span))?;
+    let groups = list_arg(
+        args.get("groups")
+            .or_else(|| args.get("group"))
+            .or_else(|| args.get("groupname")),
+    );
     let (host_name, port) = match name.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => (h.to_string(), Some(p.to_string())),
+        Some((h, p)) if p.parse::<u16>().is_ok() && !h.contains(':') => {
+            (h.to_string(), Some(p.to_string()))
+        }
         _ => (name.clone(), None),
     };
     let mut vars = Mapping::default();
     let mut shown = Map::new();
     for (k, v) in &args {
-        if matches!(k.as_str(), "name" | "hostname" | "host" | "groups" | "group" | "groupname") {
+        if matches!(
+            k.as_str(),
+            "name" | "hostname" | "host" | "groups" | "group" | "groupname"
+        ) {
             continue;
         }
         vars.insert(k.clone(), task.span.clone(), Node::from_data(v, &task.span));
         shown.insert(k.clone(), v.clone());
     }
     if let Some(p) = port {
-        vars.insert("ansible_port".into(), task.span.clone(), Node::from_data(&json!(p.parse::<i64>().unwrap_or(22)), &task.span));
+        vars.insert(
+            "ansible_port".into(),
+            task.span.clone(),
+            Node::from_data(&json!(p.parse::<i64>().unwrap_or(22)), &task.span),
+        );
         shown.insert("ansible_port".into(), json!(p.parse::<i64>().unwrap_or(22)));
     }
-    let existed = ctx.run.inventory.read().unwrap().hosts.contains_key(&host_name);
-    ctx.run.inventory.write().unwrap().add_host(&host_name, &groups, vars);
+    let existed = ctx
+        .run
+        .inventory
+        .read()
+        .unwrap()
+        .hosts
+        .contains_key(&host_name);
+    ctx.run
+        .inventory
+        .write()
+        .unwrap()
+        .add_host(&host_name, &groups, vars);
     ctx.invalidate_inventory();
     let mut r = Map::new();
-    r.insert("add_host".into(), json!({"groups": groups, "host_name": host_name, "host_vars": shown}));
+    r.insert(
+        "add_host".into(),
+        json!({"groups": groups, "host_name": host_name, "host_vars": shown}),
+    );
     r.insert("changed".into(), json!(!existed));
     Ok(r)
 }
 
-fn group_by(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn group_by(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
-    let key = args.get("key").map(value_str).ok_or_else(|| Error::at("the 'key' param is required when using group_by", &task.span))?;
+    let key = args.get("key").map(value_str).ok_or_else(|| {
+        Error::at(
+            "the 'key' param is required when using group_by",
+            &task.span,
+        )
+    })?;
     let key = key.replace(|ch: char| !(ch.is_alphanumeric() || ch == '_'), "_");
     let parents = {
         let p = list_arg(args.get("parents"));
@@ -438,8 +601,18 @@ fn group_by(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Re
             p
         }
     };
-    let existed = ctx.run.inventory.read().unwrap().group_names(host).contains(&key);
-    ctx.run.inventory.write().unwrap().add_to_group(host, &key, &parents);
+    let existed = ctx
+        .run
+        .inventory
+        .read()
+        .unwrap()
+        .group_names(host)
+        .contains(&key);
+    ctx.run
+        .inventory
+        .write()
+        .unwrap()
+        .add_to_group(host, &key, &parents);
     ctx.invalidate_inventory();
     let mut r = Map::new();
     r.insert("add_group".into(), json!(key));
@@ -450,7 +623,11 @@ fn group_by(ctx: &Arc<PlayCtx>, task: &Task, host: &str, c: &Arc<Context>) -> Re
 
 fn set_stats(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
-    let data = args.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
+    let data = args
+        .get("data")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let aggregate = args.get("aggregate").map(truthy).unwrap_or(true);
     let mut stats = ctx.run.custom_stats.lock().unwrap();
     for (k, v) in &data {
@@ -469,7 +646,14 @@ fn set_stats(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<St
 
 /// `template` (and `config_template`): render on the controller, then write on the target
 /// through the module named `writer` (`copy`, or `config_template` which merges overrides).
-fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, writer: &str) -> Result<Map<String, Value>> {
+fn template(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+    writer: &str,
+) -> Result<Map<String, Value>> {
     let mut args = template_args(task, c)?;
     let Some(src) = args.remove("src").map(|v| value_str(&v)) else {
         return Ok(failed(json!("src and dest are required")));
@@ -480,11 +664,21 @@ fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
     let Some(path) = find_file(ctx, task, "templates", &src) else {
         return Ok(failed(json!(format!("Could not find or access '{src}'"))));
     };
-    let source = std::fs::read_to_string(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
     let opts = crate::template::TemplateOptions {
-        trim_blocks: args.remove("trim_blocks").map(|v| truthy(&v)).unwrap_or(true),
-        lstrip_blocks: args.remove("lstrip_blocks").map(|v| truthy(&v)).unwrap_or(false),
-        newline_sequence: args.remove("newline_sequence").map(|v| value_str(&v)).unwrap_or_else(|| "\n".into()),
+        trim_blocks: args
+            .remove("trim_blocks")
+            .map(|v| truthy(&v))
+            .unwrap_or(true),
+        lstrip_blocks: args
+            .remove("lstrip_blocks")
+            .map(|v| truthy(&v))
+            .unwrap_or(false),
+        newline_sequence: args
+            .remove("newline_sequence")
+            .map(|v| value_str(&v))
+            .unwrap_or_else(|| "\n".into()),
         variable_start_string: args.remove("variable_start_string").map(|v| value_str(&v)),
         variable_end_string: args.remove("variable_end_string").map(|v| value_str(&v)),
         block_start_string: args.remove("block_start_string").map(|v| value_str(&v)),
@@ -496,16 +690,30 @@ fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
     let mut tvars = Map::new();
     tvars.insert("template_host".into(), json!(host));
     tvars.insert("template_path".into(), json!(path.display().to_string()));
-    tvars.insert("template_fullpath".into(), json!(path.display().to_string()));
-    tvars.insert("template_destpath".into(), args.get("dest").cloned().unwrap_or(Value::Null));
+    tvars.insert(
+        "template_fullpath".into(),
+        json!(path.display().to_string()),
+    );
+    tvars.insert(
+        "template_destpath".into(),
+        args.get("dest").cloned().unwrap_or(Value::Null),
+    );
     tvars.insert("template_uid".into(), json!(whoami()));
     tvars.insert("ansible_managed".into(), json!("Ansible managed"));
     let mut vars = (*c.vars).clone();
     vars.push_higher(crate::vars::Layer::data(tvars));
     let tc = Context::new(Arc::new(vars));
-    let rendered = tc.render_file(&path.display().to_string(), &source, &opts).map_err(|e| Error::at(e.msg, &task.span))?;
+    let rendered = tc
+        .render_file(&path.display().to_string(), &source, &opts)
+        .map_err(|e| Error::at(e.msg, &task.span))?;
     args.insert("content".into(), json!(rendered));
-    args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+    args.insert(
+        "_original_basename".into(),
+        json!(path
+            .file_name()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()),
+    );
     let mut r = module_named(ctx, task, scope, host, c, writer, args)?;
     if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
         r.insert("src".into(), json!(path.display().to_string()));
@@ -514,27 +722,55 @@ fn template(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
 }
 
 /// `unarchive` with an archive on the controller: its bytes travel with the request.
-fn unarchive(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn unarchive(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let mut args = template_args(task, c)?;
-    let remote_src = args.get("remote_src").map(truthy).unwrap_or(false) || args.get("copy").map(|v| !truthy(v)).unwrap_or(false);
+    let remote_src = args.get("remote_src").map(truthy).unwrap_or(false)
+        || args.get("copy").map(|v| !truthy(v)).unwrap_or(false);
     let src = args.get("src").map(value_str).unwrap_or_default();
     if !remote_src && !src.contains("://") {
         let Some(path) = find_file(ctx, task, "files", &src) else {
-            return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller."))));
+            return Ok(failed(json!(format!(
+                "Could not find or access '{src}' on the Ansible Controller."
+            ))));
         };
-        let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
-        args.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
-        args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+        let data = std::fs::read(&path)
+            .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+        args.insert(
+            "_play_src".into(),
+            json!(base64::engine::general_purpose::STANDARD.encode(data)),
+        );
+        args.insert(
+            "_original_basename".into(),
+            json!(path
+                .file_name()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()),
+        );
     }
     module_named(ctx, task, scope, host, c, "unarchive", args)
 }
 
 /// `fetch`: read the file on the target, write it under `dest` on the controller
 /// (`dest/<host>/<path>`, or `dest` itself with `flat`).
-fn fetch(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn fetch(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     use sha1::Digest;
     let args = template_args(task, c)?;
-    let (Some(src), Some(dest)) = (args.get("src").map(value_str), args.get("dest").map(value_str)) else {
+    let (Some(src), Some(dest)) = (
+        args.get("src").map(value_str),
+        args.get("dest").map(value_str),
+    ) else {
         return Ok(failed(json!("src and dest are required")));
     };
     let flat = args.get("flat").map(truthy).unwrap_or(false);
@@ -549,7 +785,10 @@ fn fetch(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c
             let mut r = Map::new();
             r.insert("changed".into(), json!(false));
             r.insert("file".into(), json!(src));
-            r.insert("msg".into(), json!("the remote file does not exist, not transferring, ignored"));
+            r.insert(
+                "msg".into(),
+                json!("the remote file does not exist, not transferring, ignored"),
+            );
             return Ok(r);
         }
         return Ok(slurped);
@@ -564,22 +803,35 @@ fn fetch(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c
         }
         p
     } else {
-        PathBuf::from(crate::cli::config::expand_user(&dest)).join(host).join(src.trim_start_matches('/'))
+        PathBuf::from(crate::cli::config::expand_user(&dest))
+            .join(host)
+            .join(src.trim_start_matches('/'))
     };
-    let target = if target.is_absolute() { target } else { ctx.play.dir.join(target) };
+    let target = if target.is_absolute() {
+        target
+    } else {
+        ctx.play.dir.join(target)
+    };
     let checksum = hex::encode(sha1::Sha1::digest(&data));
-    let before = std::fs::read(&target).ok().map(|b| hex::encode(sha1::Sha1::digest(&b)));
+    let before = std::fs::read(&target)
+        .ok()
+        .map(|b| hex::encode(sha1::Sha1::digest(&b)));
     let changed = before.as_deref() != Some(checksum.as_str());
     if changed && !ctx.run.opts.check {
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::new(format!("Could not create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::new(format!("Could not create {}: {e}", parent.display())))?;
         }
         let dir = target.parent().unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::new(e.to_string()))?;
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::new(e.to_string()))?;
         std::io::Write::write_all(&mut tmp, &data).map_err(|e| Error::new(e.to_string()))?;
-        tmp.persist(&target).map_err(|e| Error::new(e.to_string()))?;
+        tmp.persist(&target)
+            .map_err(|e| Error::new(e.to_string()))?;
         if validate {
-            let written = std::fs::read(&target).map(|b| hex::encode(sha1::Sha1::digest(&b))).unwrap_or_default();
+            let written = std::fs::read(&target)
+                .map(|b| hex::encode(sha1::Sha1::digest(&b)))
+                .unwrap_or_default();
             if written != checksum {
                 return Ok(failed(json!("checksum mismatch")));
             }
@@ -590,44 +842,78 @@ fn fetch(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c
     r.insert("checksum".into(), json!(checksum));
     r.insert("dest".into(), json!(target.display().to_string()));
     r.insert("file".into(), json!(src));
-    r.insert("md5sum".into(), json!(hex::encode(<md5::Md5 as md5::Digest>::digest(&data))));
+    r.insert(
+        "md5sum".into(),
+        json!(hex::encode(<md5::Md5 as md5::Digest>::digest(&data))),
+    );
     r.insert("remote_checksum".into(), json!(checksum));
     r.insert("remote_md5sum".into(), Value::Null);
     Ok(r)
 }
 
 /// `script`: the controller's script is put on the target, run there, and removed.
-fn script(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn script(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
-    let raw = args.get("cmd").or_else(|| args.get("_raw_params")).map(value_str).unwrap_or_default();
+    let raw = args
+        .get("cmd")
+        .or_else(|| args.get("_raw_params"))
+        .map(value_str)
+        .unwrap_or_default();
     let words = crate::playbook::split_args(&raw);
     let Some(first) = words.first() else {
         return Ok(failed(json!("script requires a script path")));
     };
     let Some(path) = find_file(ctx, task, "files", first) else {
-        return Ok(failed(json!(format!("Could not find or access '{first}' on the Ansible Controller."))));
+        return Ok(failed(json!(format!(
+            "Could not find or access '{first}' on the Ansible Controller."
+        ))));
     };
     for (key, exists_means_skip) in [("creates", true), ("removes", false)] {
         if let Some(p) = args.get(key).map(value_str) {
             let mut st = Map::new();
             st.insert("path".into(), json!(p));
             let r = module_named(ctx, task, scope, host, c, "stat", st)?;
-            let exists = r.get("stat").and_then(|s| s.get("exists")).map(truthy).unwrap_or(false);
+            let exists = r
+                .get("stat")
+                .and_then(|s| s.get("exists"))
+                .map(truthy)
+                .unwrap_or(false);
             if exists == exists_means_skip {
                 let mut out = Map::new();
                 out.insert("changed".into(), json!(false));
-                out.insert("msg".into(), json!(if exists_means_skip { format!("skipped, since {p} exists") } else { format!("skipped, since {p} does not exist") }));
+                out.insert(
+                    "msg".into(),
+                    json!(if exists_means_skip {
+                        format!("skipped, since {p} exists")
+                    } else {
+                        format!("skipped, since {p} does not exist")
+                    }),
+                );
                 out.insert("rc".into(), json!(0));
                 return Ok(out);
             }
         }
     }
-    let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
-    let remote = format!("/tmp/.play-script-{}-{}", std::process::id(), rand::random::<u64>());
+    let data = std::fs::read(&path)
+        .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+    let remote = format!(
+        "/tmp/.play-script-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let mut put = Map::new();
     put.insert("dest".into(), json!(remote));
     put.insert("mode".into(), json!("0700"));
-    put.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
+    put.insert(
+        "_play_src".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(data)),
+    );
     let r = module_named(ctx, task, scope, host, c, "copy", put)?;
     if r.get("failed").map(truthy) == Some(true) {
         return Ok(r);
@@ -664,11 +950,19 @@ fn script(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, 
 }
 
 fn whoami() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "root".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "root".into())
 }
 
 /// `copy`: a `src` on the controller is read here and sent with the request.
-fn copy(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<Map<String, Value>> {
+fn copy(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
     let mut args = template_args(task, c)?;
     let remote_src = args.get("remote_src").map(truthy).unwrap_or(false);
     if let (Some(src), false) = (args.get("src").map(value_str), remote_src) {
@@ -676,12 +970,22 @@ fn copy(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c:
             return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"))));
         };
         if path.is_dir() {
-            return copy_dir(ctx, task, scope, host, c, &path, src.ends_with('/'), args);
+            return copy_dir(ctx, task, scope, host, c, &path, args);
         }
-        let data = std::fs::read(&path).map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+        let data = std::fs::read(&path)
+            .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
         args.remove("src");
-        args.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(data)));
-        args.insert("_original_basename".into(), json!(path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()));
+        args.insert(
+            "_play_src".into(),
+            json!(base64::engine::general_purpose::STANDARD.encode(data)),
+        );
+        args.insert(
+            "_original_basename".into(),
+            json!(path
+                .file_name()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()),
+        );
         let mut r = module_named(ctx, task, scope, host, c, "copy", args)?;
         if r.get("failed").map(truthy) != Some(true) {
             r.insert("src".into(), json!(path.display().to_string()));
@@ -691,15 +995,35 @@ fn copy(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c:
     module_named(ctx, task, scope, host, c, "copy", args)
 }
 
-/// A directory `src`: each file is copied with its relative path; the result is the last
-/// file's, with `changed` if any file changed (as Ansible reports directory copies).
-fn copy_dir(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, dir: &Path, contents_only: bool, args: Map<String, Value>) -> Result<Map<String, Value>> {
+/// A directory `src`: each file is copied with its relative path (the directory itself too,
+/// unless `src` ends with `/`); the result is the last file's, with `changed` if any file
+/// changed (as Ansible reports directory copies).
+fn copy_dir(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+    dir: &Path,
+    args: Map<String, Value>,
+) -> Result<Map<String, Value>> {
+    let contents_only = args
+        .get("src")
+        .map(value_str)
+        .is_some_and(|s| s.ends_with('/'));
     let dest = args.get("dest").map(value_str).unwrap_or_default();
-    let base = if contents_only { PathBuf::from(&dest) } else { PathBuf::from(&dest).join(dir.file_name().unwrap_or_default()) };
+    let base = if contents_only {
+        PathBuf::from(&dest)
+    } else {
+        PathBuf::from(&dest).join(dir.file_name().unwrap_or_default())
+    };
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d).map_err(|e| Error::new(e.to_string()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+            .map_err(|e| Error::new(e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for p in entries {
             if p.is_dir() {
@@ -731,7 +1055,11 @@ fn copy_dir(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
         fargs.remove("src");
         fargs.remove("directory_mode");
         fargs.insert("dest".into(), json!(target.display().to_string()));
-        fargs.insert("_play_src".into(), json!(base64::engine::general_purpose::STANDARD.encode(std::fs::read(&f).map_err(|e| Error::new(e.to_string()))?)));
+        fargs.insert(
+            "_play_src".into(),
+            json!(base64::engine::general_purpose::STANDARD
+                .encode(std::fs::read(&f).map_err(|e| Error::new(e.to_string()))?)),
+        );
         let r = module_named(ctx, task, scope, host, c, "copy", fargs)?;
         if r.get("failed").map(truthy) == Some(true) {
             return Ok(r);
@@ -744,13 +1072,28 @@ fn copy_dir(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
     Ok(last)
 }
 
-fn module(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, args: Map<String, Value>) -> Result<Map<String, Value>> {
+fn module(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+    args: Map<String, Value>,
+) -> Result<Map<String, Value>> {
     let name = task.action.clone();
     module_named(ctx, task, scope, host, c, &name, args)
 }
 
 /// Hand a module to the host's connection.
-fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, name: &str, mut args: Map<String, Value>) -> Result<Map<String, Value>> {
+fn module_named(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+    name: &str,
+    mut args: Map<String, Value>,
+) -> Result<Map<String, Value>> {
     apply_module_defaults(task, scope, c, name, &mut args)?;
     let check_mode = match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
         Some(n) => truthy(&c.template_node(n)?),
@@ -770,17 +1113,30 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         env_into(c, e, &mut environment)?;
     }
     let fact_path = match name {
-        "setup" => args.get("fact_path").map(value_str).map(PathBuf::from).or_else(|| ctx.run.opts.fact_path.clone()),
+        "setup" => args
+            .get("fact_path")
+            .map(value_str)
+            .map(PathBuf::from)
+            .or_else(|| ctx.run.opts.fact_path.clone()),
         _ => None,
     };
-    let mctx = play_modules::ModuleContext { check_mode, diff, environment, tmpdir: None, fact_path, ..Default::default() };
+    let mctx = play_modules::ModuleContext {
+        check_mode,
+        diff,
+        environment,
+        tmpdir: None,
+        fact_path,
+        ..Default::default()
+    };
     let target = match scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
         Some(d) => value_str(&c.template_node(d)?),
         None => host.to_string(),
     };
     let kw_str = |n: Option<&Node>| -> Result<Option<String>> {
         Ok(match n {
-            Some(n) => Some(value_str(&c.template_node(n)?)).filter(|s| s != "None" && !s.is_empty()),
+            Some(n) => {
+                Some(value_str(&c.template_node(n)?)).filter(|s| s != "None" && !s.is_empty())
+            }
             None => None,
         })
     };
@@ -788,12 +1144,15 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         Some(n) => truthy(&c.template_node(n)?),
         None => ctx.run.opts.become_,
     };
-    let connection_kw = kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
+    let connection_kw =
+        kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
     let mut route = super::connect::route(ctx, &target, c, connection_kw, None);
     route.become_ = super::connect::become_params(
         become_on,
-        kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?.or_else(|| ctx.run.opts.become_user.clone()),
-        kw_str(scope.keyword(task.kw.become_method.as_ref(), |k| k.become_method.as_ref()))?.or_else(|| ctx.run.opts.become_method.clone()),
+        kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?
+            .or_else(|| ctx.run.opts.become_user.clone()),
+        kw_str(scope.keyword(task.kw.become_method.as_ref(), |k| k.become_method.as_ref()))?
+            .or_else(|| ctx.run.opts.become_method.clone()),
         kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
         &route.vars,
     );
@@ -805,7 +1164,12 @@ fn module_named(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: 
         let host = fact_host(task, scope, host, c)?;
         ctx.run.host_state(&host, |hs| {
             for (k, v) in &facts {
-                hs.facts.insert(k.strip_prefix("ansible_").map(str::to_string).unwrap_or_else(|| k.clone()), v.clone());
+                hs.facts.insert(
+                    k.strip_prefix("ansible_")
+                        .map(str::to_string)
+                        .unwrap_or_else(|| k.clone()),
+                    v.clone(),
+                );
             }
         });
         if name == "setup" {
@@ -838,7 +1202,13 @@ fn env_into(c: &Arc<Context>, e: &Node, out: &mut Vec<(String, String)>) -> Resu
     Ok(())
 }
 
-fn apply_module_defaults(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>, name: &str, args: &mut Map<String, Value>) -> Result<()> {
+fn apply_module_defaults(
+    task: &Task,
+    scope: &Arc<Scope>,
+    c: &Arc<Context>,
+    name: &str,
+    args: &mut Map<String, Value>,
+) -> Result<()> {
     let mut levels: Vec<&Node> = Vec::new();
     if let Some(n) = &task.kw.module_defaults {
         levels.push(n);

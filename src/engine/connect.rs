@@ -12,12 +12,30 @@ use std::sync::{Arc, Mutex};
 
 /// Host variables the transport reads.
 const CONNECTION_VARS: &[&str] = &[
-    "ansible_host", "ansible_ssh_host", "ansible_port", "ansible_ssh_port", "ansible_user", "ansible_ssh_user",
-    "ansible_ssh_private_key_file", "ansible_private_key_file", "ansible_password", "ansible_ssh_pass",
-    "ansible_ssh_password", "ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_host_key_checking",
-    "ansible_ssh_host_key_checking", "ansible_remote_tmp", "ansible_timeout", "ansible_ssh_timeout",
-    "ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_become_exe",
-    "ansible_become_flags", "ansible_connection",
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_host_key_checking",
+    "ansible_ssh_host_key_checking",
+    "ansible_remote_tmp",
+    "ansible_timeout",
+    "ansible_ssh_timeout",
+    "ansible_become_password",
+    "ansible_become_pass",
+    "ansible_sudo_pass",
+    "ansible_become_exe",
+    "ansible_become_flags",
+    "ansible_connection",
 ];
 
 /// One host's connection slot: filled on first use, emptied by `reset_connection`.
@@ -33,7 +51,13 @@ pub struct Route {
 
 /// Work out the transport, the connection variables and the become settings for a task on
 /// `target` (the host, or its delegate), with `c` the task's templating context.
-pub fn route(ctx: &Arc<PlayCtx>, target: &str, c: &Arc<Context>, keyword_connection: Option<String>, become_: Option<BecomeParams>) -> Route {
+pub fn route(
+    ctx: &Arc<PlayCtx>,
+    target: &str,
+    c: &Arc<Context>,
+    keyword_connection: Option<String>,
+    become_: Option<BecomeParams>,
+) -> Route {
     let tc = Context::new(Arc::new(ctx.vars_for(target, None, None, None)));
     let mut vars = Map::new();
     for name in CONNECTION_VARS {
@@ -56,15 +80,32 @@ pub fn route(ctx: &Arc<PlayCtx>, target: &str, c: &Arc<Context>, keyword_connect
         "smart" | "paramiko" | "paramiko_ssh" => "ssh".to_string(),
         other => other.to_string(),
     };
-    Route { transport, host: target.to_string(), vars, become_ }
+    Route {
+        transport,
+        host: target.to_string(),
+        vars,
+        become_,
+    }
 }
 
 /// Become settings from the task's resolved keywords and the host's variables.
-pub fn become_params(enabled: bool, user: Option<String>, method: Option<String>, flags: Option<String>, vars: &Map<String, Value>) -> Option<BecomeParams> {
+pub fn become_params(
+    enabled: bool,
+    user: Option<String>,
+    method: Option<String>,
+    flags: Option<String>,
+    vars: &Map<String, Value>,
+) -> Option<BecomeParams> {
     if !enabled {
         return None;
     }
-    let mut b = BecomeParams::from_vars(vars).unwrap_or(BecomeParams { method: "sudo".into(), user: "root".into(), password: None, flags: None, exe: None });
+    let mut b = BecomeParams::from_vars(vars).unwrap_or(BecomeParams {
+        method: "sudo".into(),
+        user: "root".into(),
+        password: None,
+        flags: None,
+        exe: None,
+    });
     if let Some(u) = user {
         b.user = u;
     }
@@ -95,7 +136,13 @@ fn failed(msg: String) -> ModuleResult {
 
 /// Run a module over the route: in this process for `local`, through the host's agent for
 /// `ssh`.
-pub fn run_module(ctx: &Arc<PlayCtx>, route: &Route, name: &str, args: &Map<String, Value>, mctx: &ModuleContext) -> ModuleResult {
+pub fn run_module(
+    ctx: &Arc<PlayCtx>,
+    route: &Route,
+    name: &str,
+    args: &Map<String, Value>,
+    mctx: &ModuleContext,
+) -> ModuleResult {
     match route.transport.as_str() {
         "local" => {
             if let Some(b) = &route.become_ {
@@ -122,7 +169,9 @@ pub fn run_module(ctx: &Arc<PlayCtx>, route: &Route, name: &str, args: &Map<Stri
                 Err(e) => failed(e.msg),
             }
         }
-        other => failed(format!("the connection plugin '{other}' is not available in play (local and ssh are)")),
+        other => failed(format!(
+            "the connection plugin '{other}' is not available in play (local and ssh are)"
+        )),
     }
 }
 

@@ -14,7 +14,13 @@ pub const OMIT: &str = "__omit_place_holder__5b3fd3fb8f4dd3b0d6c3c2c2b5a5f3d9ee1
 impl PlayCtx {
     /// Variables for `host` at a task inside `scope`, with the task's own vars and the
     /// current loop variables.
-    pub fn vars_for(self: &Arc<Self>, host: &str, scope: Option<&Arc<Scope>>, task_vars: Option<&Mapping>, loop_vars: Option<Map<String, Value>>) -> Vars {
+    pub fn vars_for(
+        self: &Arc<Self>,
+        host: &str,
+        scope: Option<&Arc<Scope>>,
+        task_vars: Option<&Mapping>,
+        loop_vars: Option<Map<String, Value>>,
+    ) -> Vars {
         let run = &self.run;
         let mut v = Vars::new();
         v.hostvars = Some(self.clone() as Arc<dyn HostVarsSource>);
@@ -28,20 +34,34 @@ impl PlayCtx {
             let src = h.and_then(|h| h.source.clone());
             (
                 inv.group_names(host),
-                src.as_ref().and_then(|p| p.parent().map(|d| d.display().to_string())),
+                src.as_ref()
+                    .and_then(|p| p.parent().map(|d| d.display().to_string())),
                 src.as_ref().map(|p| p.display().to_string()),
             )
         };
         magic.insert("inventory_hostname".into(), json!(host));
-        magic.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
+        magic.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
         magic.insert("group_names".into(), json!(groups));
-        magic.insert("inventory_dir".into(), inv_dir.map(Value::String).unwrap_or(Value::Null));
-        magic.insert("inventory_file".into(), inv_file.map(Value::String).unwrap_or(Value::Null));
+        magic.insert(
+            "inventory_dir".into(),
+            inv_dir.map(Value::String).unwrap_or(Value::Null),
+        );
+        magic.insert(
+            "inventory_file".into(),
+            inv_file.map(Value::String).unwrap_or(Value::Null),
+        );
         let batch = self.batch.lock().unwrap().clone();
         let active: Vec<String> = {
             let failed = run.failed.lock().unwrap();
             let unreachable = run.unreachable.lock().unwrap();
-            batch.iter().filter(|h| !failed.contains(*h) && !unreachable.contains(*h)).cloned().collect()
+            batch
+                .iter()
+                .filter(|h| !failed.contains(*h) && !unreachable.contains(*h))
+                .cloned()
+                .collect()
         };
         magic.insert("ansible_play_batch".into(), json!(active));
         magic.insert("ansible_play_hosts".into(), json!(active));
@@ -69,7 +89,9 @@ impl PlayCtx {
                 }
             }
         }
-        let (facts, host_vars, include_vars) = run.host_state(host, |hs| (hs.facts.clone(), hs.vars.clone(), hs.include_vars.clone()));
+        let (facts, host_vars, include_vars) = run.host_state(host, |hs| {
+            (hs.facts.clone(), hs.vars.clone(), hs.include_vars.clone())
+        });
         v.push_lower(Layer::data(host_vars));
         if !include_vars.is_empty() {
             v.push_lower(Layer::nodes(include_vars));
@@ -90,7 +112,12 @@ impl PlayCtx {
             v.push_lower(Layer::nodes(r.vars.clone()));
         }
         for r in self.roles.iter().rev() {
-            if r.public && role.as_ref().map(|cur| !Arc::ptr_eq(cur, r)).unwrap_or(true) {
+            if r.public
+                && role
+                    .as_ref()
+                    .map(|cur| !Arc::ptr_eq(cur, r))
+                    .unwrap_or(true)
+            {
                 v.push_lower(Layer::nodes(r.vars.clone()));
             }
         }
@@ -104,7 +131,12 @@ impl PlayCtx {
             v.push_lower(Layer::nodes(r.defaults.clone()));
         }
         for r in self.roles.iter().rev() {
-            if r.public && role.as_ref().map(|cur| !Arc::ptr_eq(cur, r)).unwrap_or(true) {
+            if r.public
+                && role
+                    .as_ref()
+                    .map(|cur| !Arc::ptr_eq(cur, r))
+                    .unwrap_or(true)
+            {
                 v.push_lower(Layer::nodes(r.defaults.clone()));
             }
         }
@@ -130,7 +162,10 @@ impl PlayCtx {
             }
         };
         let m = Arc::new(m);
-        self.inv_vars.lock().unwrap().insert(host.to_string(), m.clone());
+        self.inv_vars
+            .lock()
+            .unwrap()
+            .insert(host.to_string(), m.clone());
         m
     }
 
@@ -144,7 +179,11 @@ impl PlayCtx {
 fn fact_layer(facts: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in &facts {
-        let name = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
+        let name = if k.starts_with("ansible_") {
+            k.clone()
+        } else {
+            format!("ansible_{k}")
+        };
         out.insert(name, v.clone());
     }
     out.insert("ansible_facts".into(), Value::Object(facts));
@@ -163,6 +202,13 @@ impl HostVarsSource for PlayCtx {
         Some(Arc::new(me.vars_for(host, None, None, None)))
     }
     fn host_names(&self) -> Vec<String> {
-        self.run.inventory.read().unwrap().hosts.keys().cloned().collect()
+        self.run
+            .inventory
+            .read()
+            .unwrap()
+            .hosts
+            .keys()
+            .cloned()
+            .collect()
     }
 }

@@ -19,10 +19,18 @@ pub fn with_lookup(name: &str, terms: Value, c: &Arc<Context>) -> Result<Vec<Val
     let mut vars: Vars = (*c.vars).clone();
     vars.push_higher(Layer::data(layer));
     let lc = Context::new(Arc::new(vars));
-    let call_args = (0..args.len()).map(|i| format!("__play_terms[{i}]")).collect::<Vec<_>>().join(", ");
+    let call_args = (0..args.len())
+        .map(|i| format!("__play_terms[{i}]"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sep = if call_args.is_empty() { "" } else { ", " };
     let expr = format!("query('{name}'{sep}{call_args})");
-    let v = lc.eval_expr(&expr).map_err(|e| Error::new(format!("Error while resolving loop 'with_{name}': {}", e.msg)))?;
+    let v = lc.eval_expr(&expr).map_err(|e| {
+        Error::new(format!(
+            "Error while resolving loop 'with_{name}': {}",
+            e.msg
+        ))
+    })?;
     match crate::template::from_mj(&v).map_err(Error::new)? {
         Value::Array(a) => Ok(a),
         Value::Null => Ok(Vec::new()),

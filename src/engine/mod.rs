@@ -113,7 +113,12 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(opts: Options, inventory: Inventory, callback: Box<dyn Callback>, loader: crate::playbook::Loader) -> Arc<Run> {
+    pub fn new(
+        opts: Options,
+        inventory: Inventory,
+        callback: Box<dyn Callback>,
+        loader: crate::playbook::Loader,
+    ) -> Arc<Run> {
         Arc::new(Run {
             opts,
             inventory: RwLock::new(inventory),

@@ -59,14 +59,25 @@ impl PlayCtx {
         let failed = self.run.failed.lock().unwrap();
         let unreachable = self.run.unreachable.lock().unwrap();
         let ended = self.ended.lock().unwrap();
-        hosts.iter().filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h)).cloned().collect()
+        hosts
+            .iter()
+            .filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h))
+            .cloned()
+            .collect()
     }
 
     pub fn record_failure(&self, host: &str, task: &Task, result: &Map<String, Value>) {
-        let name = task.name.as_ref().and_then(scalar_string).unwrap_or_default();
+        let name = task
+            .name
+            .as_ref()
+            .and_then(scalar_string)
+            .unwrap_or_default();
         let t = json!({"name": name, "action": task.action_written, "path": format!("{}:{}", task.span.file, task.span.line)});
         let r = Value::Object(super::task::strip_internal(result));
-        self.failures.lock().unwrap().insert(host.to_string(), (t, r));
+        self.failures
+            .lock()
+            .unwrap()
+            .insert(host.to_string(), (t, r));
     }
 
     pub fn last_failure(&self, host: &str) -> Option<(Value, Value)> {
@@ -85,7 +96,11 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
         {
             let mut cb = run.cb();
             cb.playbook_start(&pb.path.display().to_string());
-            let file = pb.path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+            let file = pb
+                .path
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
             cb.verbose(2, &format!("{} plays in {}", pb.plays.len(), file));
         }
         for play in &pb.plays {
@@ -97,7 +112,11 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
                 }
                 Err(e) => {
                     run.cb().error(&e.report());
-                    return if super::interrupt::requested() { exit::INTERRUPTED } else { exit::ERROR };
+                    return if super::interrupt::requested() {
+                        exit::INTERRUPTED
+                    } else {
+                        exit::ERROR
+                    };
                 }
             }
         }
@@ -141,10 +160,14 @@ enum PlayOutcome {
 fn hosts_pattern(node: &Node, ctx: &Arc<Context>) -> Result<String> {
     let v = ctx.template_node(node)?;
     Ok(match v {
-        Value::Array(a) => a.iter().map(|x| match x {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }).collect::<Vec<_>>().join(","),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
         Value::String(s) => s,
         other => other.to_string(),
     })
@@ -157,11 +180,16 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     // vars_prompt without a terminal: the default is the answer (extra vars skip the prompt).
     if let Some(prompts) = play.vars_prompt.as_ref().and_then(Node::as_seq) {
         for p in prompts {
-            let (Some(name), default) = (p.get("name").and_then(scalar_string), p.get("default")) else { continue };
+            let (Some(name), default) = (p.get("name").and_then(scalar_string), p.get("default"))
+            else {
+                continue;
+            };
             if run.opts.extra_vars.get(&name).is_some() {
                 continue;
             }
-            let value = default.cloned().unwrap_or_else(|| Node::string("", p.span.clone()));
+            let value = default
+                .cloned()
+                .unwrap_or_else(|| Node::string("", p.span.clone()));
             pv.insert(name, p.span.clone(), value);
         }
     }
@@ -182,7 +210,9 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
     let mut hosts = {
         let inv = run.inventory.read().unwrap();
-        let (mut hs, warnings) = inv.select_with_warnings(&pattern).map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
+        let (mut hs, warnings) = inv
+            .select_with_warnings(&pattern)
+            .map_err(|e| Error::at(e.to_string(), &play.hosts.span))?;
         for w in warnings {
             crate::diag::warn(w);
         }
@@ -220,7 +250,11 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     }
 
     let check_mode = run.opts.check;
-    let strategy = play.strategy.as_ref().and_then(scalar_string).unwrap_or_else(|| "linear".into());
+    let strategy = play
+        .strategy
+        .as_ref()
+        .and_then(scalar_string)
+        .unwrap_or_else(|| "linear".into());
     let info = crate::output::PlayInfo {
         name: name.clone(),
         hosts_pattern: pattern.clone(),
@@ -245,14 +279,30 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     magic.insert("ansible_verbosity".into(), json!(run.opts.verbosity));
     magic.insert("ansible_run_tags".into(), json!(run.opts.tags));
     magic.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));
-    magic.insert("ansible_version".into(), json!({"full": "2.21.5", "major": 2, "minor": 21, "revision": 5, "string": "2.21.5"}));
-    magic.insert("ansible_role_names".into(), json!(play.role_list.iter().map(|r| r.name.clone()).collect::<Vec<_>>()));
+    magic.insert(
+        "ansible_version".into(),
+        json!({"full": "2.21.5", "major": 2, "minor": 21, "revision": 5, "string": "2.21.5"}),
+    );
+    magic.insert(
+        "ansible_role_names".into(),
+        json!(play
+            .role_list
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<Vec<_>>()),
+    );
     magic.insert("ansible_dependent_role_names".into(), json!([]));
     magic.insert("omit".into(), json!(super::hostvars::OMIT));
     if let Some(cfg) = &run.opts.config_file {
-        magic.insert("ansible_config_file".into(), json!(cfg.display().to_string()));
+        magic.insert(
+            "ansible_config_file".into(),
+            json!(cfg.display().to_string()),
+        );
     }
-    magic.insert("groups".into(), json!(run.inventory.read().unwrap().groups_map()));
+    magic.insert(
+        "groups".into(),
+        json!(run.inventory.read().unwrap().groups_map()),
+    );
 
     let mut root_kw = play.kw.clone();
     root_kw.vars = Mapping::default();
@@ -293,7 +343,9 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
             break;
         }
         // A batch where every host failed ends the play (and the run).
-        if ctx.active(&batch).is_empty() && !batch.iter().all(|h| ctx.ended.lock().unwrap().contains(h)) {
+        if ctx.active(&batch).is_empty()
+            && !batch.iter().all(|h| ctx.ended.lock().unwrap().contains(h))
+        {
             return Ok(PlayOutcome::Stop);
         }
     }
@@ -302,7 +354,11 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
 fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
     gather_facts(ctx, play, batch)?;
-    let sections: [Vec<Item>; 3] = [play.pre_tasks.clone(), [play.roles.clone(), play.tasks.clone()].concat(), play.post_tasks.clone()];
+    let sections: [Vec<Item>; 3] = [
+        play.pre_tasks.clone(),
+        [play.roles.clone(), play.tasks.clone()].concat(),
+        play.post_tasks.clone(),
+    ];
     let strategy = match &play.strategy {
         Some(n) => match ctx.play_context(&batch[0]).template_node(n)? {
             Value::String(s) => s,
@@ -324,7 +380,9 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
                         if i >= batch.len() {
                             break;
                         }
-                        if let Err(e) = run_sections(ctx, &sections, std::slice::from_ref(&batch[i])) {
+                        if let Err(e) =
+                            run_sections(ctx, &sections, std::slice::from_ref(&batch[i]))
+                        {
                             errors.lock().unwrap().push(e);
                         }
                     });
@@ -335,7 +393,10 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
                 None => Ok(()),
             }
         }
-        other => Err(Error::at(format!("Invalid play strategy specified: {other}"), &play.span)),
+        other => Err(Error::at(
+            format!("Invalid play strategy specified: {other}"),
+            &play.span,
+        )),
     }
 }
 
@@ -447,7 +508,11 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
                 Value::String(s) => s,
                 other => other.to_string(),
             };
-            let p = if std::path::Path::new(&name).is_absolute() { name.clone().into() } else { play.dir.join(&name) };
+            let p = if std::path::Path::new(&name).is_absolute() {
+                name.clone().into()
+            } else {
+                play.dir.join(&name)
+            };
             if p.is_file() {
                 out.push(Arc::new(crate::playbook::load_vars(&p)?));
                 loaded = true;
@@ -456,7 +521,10 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
             tried.push(p.display().to_string());
         }
         if !loaded {
-            return Err(Error::at(format!("vars file {} was not found", tried.join(", ")), &vf.span));
+            return Err(Error::at(
+                format!("vars file {} was not found", tried.join(", ")),
+                &vf.span,
+            ));
         }
     }
     Ok(out)
@@ -465,7 +533,9 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
 /// Split hosts into `serial` batches (a number, a percentage, or a list of them; the last
 /// size repeats).
 fn serial_batches(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>> {
-    let Some(serial) = &play.serial else { return Ok(vec![hosts.to_vec()]) };
+    let Some(serial) = &play.serial else {
+        return Ok(vec![hosts.to_vec()]);
+    };
     let c = ctx.play_context(&hosts[0]);
     let v = c.template_node(serial)?;
     let sizes: Vec<Value> = match v {
@@ -478,10 +548,14 @@ fn serial_batches(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String]) -> Result<V
             Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
             Value::String(s) => {
                 if let Some(p) = s.trim().strip_suffix('%') {
-                    let pct: f64 = p.trim().parse().map_err(|_| Error::at(format!("invalid serial value: {s}"), &serial.span))?;
+                    let pct: f64 = p.trim().parse().map_err(|_| {
+                        Error::at(format!("invalid serial value: {s}"), &serial.span)
+                    })?;
                     ((total as f64) * pct / 100.0) as usize
                 } else {
-                    s.trim().parse().map_err(|_| Error::at(format!("invalid serial value: {s}"), &serial.span))?
+                    s.trim().parse().map_err(|_| {
+                        Error::at(format!("invalid serial value: {s}"), &serial.span)
+                    })?
                 }
             }
             _ => 0,

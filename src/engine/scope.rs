@@ -19,12 +19,24 @@ pub struct Scope {
 
 impl Scope {
     pub fn root(kw: Keywords) -> Arc<Scope> {
-        Arc::new(Scope { parent: None, kw, role: None, params: None, inherit_conditions: true })
+        Arc::new(Scope {
+            parent: None,
+            kw,
+            role: None,
+            params: None,
+            inherit_conditions: true,
+        })
     }
 
     pub fn child(self: &Arc<Self>, kw: Keywords, role: Option<Arc<Role>>) -> Arc<Scope> {
         let role = role.or_else(|| self.role.clone());
-        Arc::new(Scope { parent: Some(self.clone()), kw, role, params: None, inherit_conditions: true })
+        Arc::new(Scope {
+            parent: Some(self.clone()),
+            kw,
+            role,
+            params: None,
+            inherit_conditions: true,
+        })
     }
 
     pub fn iter(self: &Arc<Self>) -> impl Iterator<Item = &Scope> {
@@ -37,7 +49,11 @@ impl Scope {
     }
 
     /// The innermost value of a keyword, looking outward from the task's own.
-    pub fn keyword<'a>(self: &'a Arc<Self>, own: Option<&'a Node>, get: fn(&Keywords) -> Option<&Node>) -> Option<&'a Node> {
+    pub fn keyword<'a>(
+        self: &'a Arc<Self>,
+        own: Option<&'a Node>,
+        get: fn(&Keywords) -> Option<&Node>,
+    ) -> Option<&'a Node> {
         own.or_else(|| self.iter().find_map(|s| get(&s.kw)))
     }
 

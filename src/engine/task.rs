@@ -59,7 +59,7 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
                 if mv.is_undefined() {
                     return Err(fail(format!("Error while evaluating conditional: '{}' is undefined", s.trim())));
                 }
-                crate::template::from_mj(&mv).map_err(|e| fail(e))?
+                crate::template::from_mj(&mv).map_err(fail)?
             };
             match v {
                 Value::Bool(b) => Ok((b, json!(s))),
@@ -77,12 +77,22 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
 }
 
 /// The name the output shows for a task.
-pub fn display_name(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>) -> String {
+pub fn display_name(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: Option<&str>,
+) -> String {
     match &task.name {
         Some(n) => match scalar_string(n) {
             Some(s) if crate::template::is_template(&s) => {
                 let Some(h) = host else { return s };
-                let c = Context::new(Arc::new(ctx.vars_for(h, Some(scope), Some(&task.kw.vars), None)));
+                let c = Context::new(Arc::new(ctx.vars_for(
+                    h,
+                    Some(scope),
+                    Some(&task.kw.vars),
+                    None,
+                )));
                 match c.template_str(&s) {
                     Ok(v) => value_str(&v),
                     Err(_) => s,
@@ -93,7 +103,12 @@ pub fn display_name(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: O
         },
         // An unnamed include_role shows the role it includes.
         None if task.action == "include_role" || task.action == "import_role" => {
-            match task.args.get("name").or_else(|| task.args.get("role")).and_then(scalar_string) {
+            match task
+                .args
+                .get("name")
+                .or_else(|| task.args.get("role"))
+                .and_then(scalar_string)
+            {
                 Some(r) => format!("{} : {}", task.action_written, r),
                 None => task.action_written.clone(),
             }
@@ -102,14 +117,26 @@ pub fn display_name(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: O
     }
 }
 
-pub fn task_info(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>, is_handler: bool) -> TaskInfo {
+pub fn task_info(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: Option<&str>,
+    is_handler: bool,
+) -> TaskInfo {
     TaskInfo {
         name: display_name(ctx, task, scope, host),
         role: task.role.as_ref().map(|r| r.name.clone()),
         action: task.action_written.clone(),
         is_handler,
         path: format!("{}:{}", task.span.file, task.span.line),
-        no_log: task.kw.no_log.as_ref().or(scope.keyword(None, |k| k.no_log.as_ref())).map(|n| truthy(&n.to_json())).unwrap_or(false),
+        no_log: task
+            .kw
+            .no_log
+            .as_ref()
+            .or(scope.keyword(None, |k| k.no_log.as_ref()))
+            .map(|n| truthy(&n.to_json()))
+            .unwrap_or(false),
         is_loop: task.loop_.is_some(),
         check_mode: ctx.run.opts.check,
     }
@@ -127,7 +154,13 @@ struct HostOutcome {
 }
 
 /// Run a task on hosts (in parallel up to forks/throttle) and report the results.
-pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String], is_handler: bool) -> Result<()> {
+pub fn run_task(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+    is_handler: bool,
+) -> Result<()> {
     let hosts = ctx.active(hosts);
     if hosts.is_empty() {
         return Ok(());
@@ -141,13 +174,28 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
             cb.task_start(&info);
         }
     }
-    let run_once = scope.keyword(task.kw.run_once.as_ref(), |k| k.run_once.as_ref()).map(|n| truthy(&n.to_json())).unwrap_or(false)
+    let run_once = scope
+        .keyword(task.kw.run_once.as_ref(), |k| k.run_once.as_ref())
+        .map(|n| truthy(&n.to_json()))
+        .unwrap_or(false)
         || matches!(task.action.as_str(), "add_host");
-    let targets: Vec<String> = if run_once && task.loop_.is_none() || (run_once && task.action != "add_host") { vec![hosts[0].clone()] } else { hosts.clone() };
+    // add_host bypasses the host loop: it runs once, for the first host.
+    let targets: Vec<String> = if run_once {
+        vec![hosts[0].clone()]
+    } else {
+        hosts.clone()
+    };
     let limit = {
-        let throttle = scope.keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref()).and_then(|n| n.to_json().as_u64()).unwrap_or(0) as usize;
+        let throttle = scope
+            .keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref())
+            .and_then(|n| n.to_json().as_u64())
+            .unwrap_or(0) as usize;
         let forks = ctx.run.opts.forks.max(1);
-        if throttle > 0 { throttle.min(forks) } else { forks }
+        if throttle > 0 {
+            throttle.min(forks)
+        } else {
+            forks
+        }
     };
     let outcomes = parallel(&targets, limit, |h| run_on_host(ctx, task, scope, h, &info));
     let mut outcomes = outcomes;
@@ -168,7 +216,8 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
         if let Some(reg) = &task.register {
             for h in &hosts[1..] {
                 ctx.run.host_state(h, |hs| {
-                    hs.vars.insert(reg.clone(), Value::Object(strip_internal(&first)));
+                    hs.vars
+                        .insert(reg.clone(), Value::Object(strip_internal(&first)));
                 });
             }
         }
@@ -178,7 +227,12 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
         account(ctx, task, scope, &info, o)?;
     }
     // any_errors_fatal: one failure ends the play for every host.
-    let aef = scope.keyword(task.kw.any_errors_fatal.as_ref(), |k| k.any_errors_fatal.as_ref()).map(|n| truthy(&n.to_json())).unwrap_or(ctx.run.opts.any_errors_fatal);
+    let aef = scope
+        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
+            k.any_errors_fatal.as_ref()
+        })
+        .map(|n| truthy(&n.to_json()))
+        .unwrap_or(ctx.run.opts.any_errors_fatal);
     if aef {
         let failed = ctx.run.failed.lock().unwrap().clone();
         if hosts.iter().any(|h| failed.contains(h)) {
@@ -190,7 +244,11 @@ pub fn run_task(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, hosts:
         }
     }
     if let Some(mfp) = &ctx.play.max_fail_percentage {
-        if let Some(pct) = mfp.to_json().as_f64().or_else(|| scalar_string(mfp).and_then(|s| s.trim_end_matches('%').parse().ok())) {
+        if let Some(pct) = mfp
+            .to_json()
+            .as_f64()
+            .or_else(|| scalar_string(mfp).and_then(|s| s.trim_end_matches('%').parse().ok()))
+        {
             let batch = ctx.batch.lock().unwrap().clone();
             let failed = ctx.run.failed.lock().unwrap();
             let n = batch.iter().filter(|h| failed.contains(*h)).count();
@@ -215,7 +273,8 @@ where
         return hosts.iter().map(|h| f(h)).collect();
     }
     let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<HostOutcome>>> = Mutex::new((0..hosts.len()).map(|_| None).collect());
+    let slots: Mutex<Vec<Option<HostOutcome>>> =
+        Mutex::new((0..hosts.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..limit.min(hosts.len()) {
             s.spawn(|| loop {
@@ -232,16 +291,31 @@ where
 }
 
 /// Report and count one host's outcome.
-fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &TaskInfo, o: HostOutcome) -> Result<()> {
+fn account(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    info: &TaskInfo,
+    o: HostOutcome,
+) -> Result<()> {
     let run = &ctx.run;
     let changed = o.result.get("changed").map(truthy).unwrap_or(false);
     if changed && matches!(o.status, Status::Changed | Status::Ok) {
         notify(ctx, task, scope, &o.host)?;
     }
     {
-        let mut shown = if info.no_log { censor(&o.result) } else { o.result.clone() };
-        if matches!(o.status, Status::Failed | Status::Unreachable) && !shown.contains_key(ERROR_TEXT_KEY) {
-            shown.insert(ERROR_TEXT_KEY.into(), json!(error_text(task, &o.result, info.no_log)));
+        let mut shown = if info.no_log {
+            censor(&o.result)
+        } else {
+            o.result.clone()
+        };
+        if matches!(o.status, Status::Failed | Status::Unreachable)
+            && !shown.contains_key(ERROR_TEXT_KEY)
+        {
+            shown.insert(
+                ERROR_TEXT_KEY.into(),
+                json!(error_text(task, &o.result, info.no_log)),
+            );
         }
         let mut cb = run.cb();
         for (left, r) in &o.retries {
@@ -257,7 +331,14 @@ fn account(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, info: &Task
             }
             cb.item_result(info, &item);
         }
-        let rr = RunnerResult { host: o.host.clone(), delegated_to: o.delegated_to.clone(), status: o.status, result: shown, item: None, ignored: o.ignored };
+        let rr = RunnerResult {
+            host: o.host.clone(),
+            delegated_to: o.delegated_to.clone(),
+            status: o.status,
+            result: shown,
+            item: None,
+            ignored: o.ignored,
+        };
         if run.opts.diff && matches!(o.status, Status::Ok | Status::Changed) && o.items.is_empty() {
             cb.file_diff(info, &rr);
         }
@@ -316,7 +397,11 @@ fn censor(r: &Map<String, Value>) -> Map<String, Value> {
 
 /// The `[ERROR]: ...` report Ansible prints above a `fatal:` line.
 fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
-    let msg = if no_log { "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string() } else { r.get("msg").map(value_str).unwrap_or_default() };
+    let msg = if no_log {
+        "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
+    } else {
+        r.get("msg").map(value_str).unwrap_or_default()
+    };
     let head = if msg.starts_with("Task failed:") {
         msg
     } else if r.contains_key("unreachable") {
@@ -333,7 +418,12 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
     if task.notify.is_empty() {
         return Ok(());
     }
-    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        None,
+    )));
     for n in &task.notify {
         let name = match c.template_node(n) {
             Ok(v) => value_str(&v),
@@ -344,7 +434,10 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         for (i, (h, hscope)) in handlers.iter().enumerate() {
             let hname = h.name.as_ref().and_then(scalar_string).unwrap_or_default();
             let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, hname));
-            let listens = h.listen.iter().any(|l| scalar_string(l).as_deref() == Some(name.as_str()));
+            let listens = h
+                .listen
+                .iter()
+                .any(|l| scalar_string(l).as_deref() == Some(name.as_str()));
             let _ = hscope;
             if hname == name || role_name.as_deref() == Some(name.as_str()) || listens {
                 found = true;
@@ -369,7 +462,10 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
 
 /// Remove Ansible's internal keys before a result is registered.
 pub fn strip_internal(r: &Map<String, Value>) -> Map<String, Value> {
-    r.iter().filter(|(k, _)| !k.starts_with("_ansible_") && !k.starts_with("_play_")).map(|(k, v)| (k.clone(), v.clone())).collect()
+    r.iter()
+        .filter(|(k, _)| !k.starts_with("_ansible_") && !k.starts_with("_play_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn status_of(r: &Map<String, Value>) -> Status {
@@ -409,7 +505,13 @@ fn bool_kw(c: &Arc<Context>, n: Option<&Node>, default: bool) -> Result<bool> {
     }
 }
 
-fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, info: &TaskInfo) -> HostOutcome {
+fn run_on_host(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    info: &TaskInfo,
+) -> HostOutcome {
     let mut out = HostOutcome {
         host: host.to_string(),
         items: Vec::new(),
@@ -419,9 +521,26 @@ fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &
         ignored: false,
         delegated_to: None,
     };
-    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
-    let ignore_errors = bool_kw(&base, scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()), false).unwrap_or(false);
-    let ignore_unreachable = bool_kw(&base, scope.keyword(task.kw.ignore_unreachable.as_ref(), |k| k.ignore_unreachable.as_ref()), false).unwrap_or(false);
+    let base = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        None,
+    )));
+    let ignore_errors = bool_kw(
+        &base,
+        scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+        false,
+    )
+    .unwrap_or(false);
+    let ignore_unreachable = bool_kw(
+        &base,
+        scope.keyword(task.kw.ignore_unreachable.as_ref(), |k| {
+            k.ignore_unreachable.as_ref()
+        }),
+        false,
+    )
+    .unwrap_or(false);
     let mut conds = scope.conditions();
     conds.extend(task.kw.when.iter().cloned());
     if let Some(d) = scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
@@ -462,7 +581,12 @@ fn run_on_host(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &
 }
 
 /// The loop variables for item `i` of `items`.
-fn loop_layer(task: &Task, c: &Arc<Context>, items: &[Value], i: usize) -> Result<(Map<String, Value>, String, Option<String>)> {
+fn loop_layer(
+    task: &Task,
+    c: &Arc<Context>,
+    items: &[Value],
+    i: usize,
+) -> Result<(Map<String, Value>, String, Option<String>)> {
     // Only the keys that shape the loop are read here: `label` and `break_when` refer to
     // the item and are templated per item.
     let mut lc = Map::new();
@@ -473,7 +597,10 @@ fn loop_layer(task: &Task, c: &Arc<Context>, items: &[Value], i: usize) -> Resul
             }
         }
     }
-    let loop_var = lc.get("loop_var").map(value_str).unwrap_or_else(|| "item".into());
+    let loop_var = lc
+        .get("loop_var")
+        .map(value_str)
+        .unwrap_or_else(|| "item".into());
     let index_var = lc.get("index_var").map(value_str);
     let mut m = Map::new();
     m.insert(loop_var.clone(), items[i].clone());
@@ -532,8 +659,21 @@ pub fn loop_items(task: &Task, c: &Arc<Context>) -> Result<Vec<Value>> {
     }
 }
 
-fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, conds: &[Node], out: &mut HostOutcome, _info: &TaskInfo) -> Map<String, Value> {
-    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), None)));
+fn run_loop(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    conds: &[Node],
+    out: &mut HostOutcome,
+    _info: &TaskInfo,
+) -> Map<String, Value> {
+    let base = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        None,
+    )));
     let items = match loop_items(task, &base) {
         Ok(items) => items,
         Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
@@ -557,8 +697,18 @@ fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
             Ok(x) => x,
             Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
         };
-        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lvars.clone()))));
-        let lc = task.loop_control.as_ref().and_then(|n| c.template_node(n).ok()).and_then(|v| v.as_object().cloned()).unwrap_or_default();
+        let c = Context::new(Arc::new(ctx.vars_for(
+            host,
+            Some(scope),
+            Some(&task.kw.vars),
+            Some(lvars.clone()),
+        )));
+        let lc = task
+            .loop_control
+            .as_ref()
+            .and_then(|n| c.template_node(n).ok())
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default();
         if let Some(p) = lc.get("pause").and_then(Value::as_f64) {
             pause = p;
         }
@@ -566,7 +716,14 @@ fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
         let mut r = match eval_conditions(&c, conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
-            Ok(None) => run_with_retries(ctx, task, scope, host, Some(lvars.clone()), &mut out.retries),
+            Ok(None) => run_with_retries(
+                ctx,
+                task,
+                scope,
+                host,
+                Some(lvars.clone()),
+                &mut out.retries,
+            ),
         };
         for (k, v) in &lvars {
             if k != "ansible_loop" {
@@ -591,21 +748,36 @@ fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
         any_changed |= r.get("changed").map(truthy).unwrap_or(false);
         any_failed |= st == Status::Failed;
         all_skipped &= st == Status::Skipped;
-        out.items.push(RunnerResult { host: host.to_string(), delegated_to: None, status: st, result: r.clone(), item: Some(label), ignored: false });
+        out.items.push(RunnerResult {
+            host: host.to_string(),
+            delegated_to: None,
+            status: st,
+            result: r.clone(),
+            item: Some(label),
+            ignored: false,
+        });
         results.push(Value::Object(r));
         if pause > 0.0 && i + 1 < items.len() {
             std::thread::sleep(std::time::Duration::from_secs_f64(pause));
         }
         if let Some(bw) = lc.get("break_when") {
             let conds: Vec<Node> = match bw {
-                Value::Array(a) => a.iter().map(|v| Node::string(value_str(v), task.span.clone())).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|v| Node::string(value_str(v), task.span.clone()))
+                    .collect(),
                 v => vec![Node::string(value_str(v), task.span.clone())],
             };
             let mut lv = lvars.clone();
             if let Some(reg) = &task.register {
                 lv.insert(reg.clone(), results.last().cloned().unwrap_or(Value::Null));
             }
-            let c2 = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+            let c2 = Context::new(Arc::new(ctx.vars_for(
+                host,
+                Some(scope),
+                Some(&task.kw.vars),
+                Some(lv),
+            )));
             if let Ok(None) = eval_conditions(&c2, &conds, "break_when") {
                 break;
             }
@@ -628,18 +800,38 @@ fn run_loop(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
 }
 
 /// The action once, or until `until` holds.
-fn run_with_retries(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, loop_vars: Option<Map<String, Value>>, retries_out: &mut Vec<(u32, Map<String, Value>)>) -> Map<String, Value> {
-    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), loop_vars.clone())));
+fn run_with_retries(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    loop_vars: Option<Map<String, Value>>,
+    retries_out: &mut Vec<(u32, Map<String, Value>)>,
+) -> Map<String, Value> {
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        loop_vars.clone(),
+    )));
     let Some(until) = &task.until else {
         return run_once(ctx, task, scope, host, &c, loop_vars);
     };
     let retries = match &task.retries {
-        Some(n) => c.template_node(n).ok().and_then(|v| v.as_u64().or_else(|| value_str(&v).parse().ok())).unwrap_or(3),
+        Some(n) => c
+            .template_node(n)
+            .ok()
+            .and_then(|v| v.as_u64().or_else(|| value_str(&v).parse().ok()))
+            .unwrap_or(3),
         None => 3,
     }
     .max(1);
     let delay = match &task.delay {
-        Some(n) => c.template_node(n).ok().and_then(|v| v.as_f64().or_else(|| value_str(&v).parse().ok())).unwrap_or(5.0),
+        Some(n) => c
+            .template_node(n)
+            .ok()
+            .and_then(|v| v.as_f64().or_else(|| value_str(&v).parse().ok()))
+            .unwrap_or(5.0),
         None => 5.0,
     };
     let mut attempt = 0u64;
@@ -648,8 +840,18 @@ fn run_with_retries(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, ho
         let mut r = run_once(ctx, task, scope, host, &c, loop_vars.clone());
         r.insert("attempts".into(), json!(attempt));
         let mut lv = loop_vars.clone().unwrap_or_default();
-        lv.insert(task.register.clone().unwrap_or_else(|| "__until_result".into()), Value::Object(strip_internal(&r)));
-        let uc = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+        lv.insert(
+            task.register
+                .clone()
+                .unwrap_or_else(|| "__until_result".into()),
+            Value::Object(strip_internal(&r)),
+        );
+        let uc = Context::new(Arc::new(ctx.vars_for(
+            host,
+            Some(scope),
+            Some(&task.kw.vars),
+            Some(lv),
+        )));
         let done = match eval_conditions(&uc, std::slice::from_ref(until), "until") {
             Ok(None) => true,
             Ok(Some(_)) => false,
@@ -672,7 +874,14 @@ fn run_with_retries(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, ho
 }
 
 /// The action, then `failed_when` and `changed_when`.
-fn run_once(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str, c: &Arc<Context>, loop_vars: Option<Map<String, Value>>) -> Map<String, Value> {
+fn run_once(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+    loop_vars: Option<Map<String, Value>>,
+) -> Map<String, Value> {
     let mut r = match actions::execute(ctx, task, scope, host, c) {
         Ok(r) => r,
         Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
@@ -690,7 +899,12 @@ fn run_once(ctx: &Arc<PlayCtx>, task: &Arc<Task>, scope: &Arc<Scope>, host: &str
     if let Some(reg) = &task.register {
         lv.insert(reg.clone(), Value::Object(strip_internal(&r)));
     }
-    let pc = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&task.kw.vars), Some(lv))));
+    let pc = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        Some(lv),
+    )));
     if !task.changed_when.is_empty() {
         match any_condition(&pc, &task.changed_when, "changed_when") {
             Ok(b) => {
@@ -719,17 +933,30 @@ fn any_condition(c: &Arc<Context>, conds: &[Node], what: &str) -> Result<bool> {
     Ok(eval_conditions(c, conds, what)?.is_none())
 }
 
+/// An include's templated arguments, and the loop variables when it loops.
+pub type IncludeRun = (Map<String, Value>, Option<Map<String, Value>>);
+
 /// How an include resolved on one host.
 pub enum IncludeRuns {
     Skipped(Map<String, Value>),
     Failed(Map<String, Value>),
-    /// Templated include arguments and loop variables, once per item.
-    Run(Vec<(Map<String, Value>, Option<Map<String, Value>>)>),
+    /// Once per item (or once without a loop).
+    Run(Vec<IncludeRun>),
 }
 
 /// Conditions, loop and arguments of an include for one host, before anything is read.
-pub fn include_runs(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host: &str) -> Result<IncludeRuns> {
-    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), None)));
+pub fn include_runs(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+) -> Result<IncludeRuns> {
+    let base = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&t.kw.vars),
+        None,
+    )));
     let mut conds = scope.conditions();
     conds.extend(t.kw.when.iter().cloned());
     let template_args = |c: &Arc<Context>| -> Result<Map<String, Value>> {
@@ -751,16 +978,34 @@ pub fn include_runs(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host:
     }
     let items = match loop_items(t, &base) {
         Ok(i) => i,
-        Err(e) => return Ok(IncludeRuns::Failed(task_failed(format!("Task failed: {}", e.msg)))),
+        Err(e) => {
+            return Ok(IncludeRuns::Failed(task_failed(format!(
+                "Task failed: {}",
+                e.msg
+            ))))
+        }
     };
     let mut runs = Vec::new();
     for i in 0..items.len() {
         let (mut lvars, _, _) = loop_layer(t, &base, &items, i)?;
-        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), Some(lvars.clone()))));
+        let c = Context::new(Arc::new(ctx.vars_for(
+            host,
+            Some(scope),
+            Some(&t.kw.vars),
+            Some(lvars.clone()),
+        )));
         if let Ok(None) = eval_conditions(&c, &conds, "when") {
             let args = template_args(&c)?;
-            let lc = t.loop_control.as_ref().and_then(|n| c.template_node(n).ok()).and_then(|v| v.as_object().cloned()).unwrap_or_default();
-            lvars.insert("__label".into(), lc.get("label").cloned().unwrap_or_else(|| items[i].clone()));
+            let lc = t
+                .loop_control
+                .as_ref()
+                .and_then(|n| c.template_node(n).ok())
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default();
+            lvars.insert(
+                "__label".into(),
+                lc.get("label").cloned().unwrap_or_else(|| items[i].clone()),
+            );
             runs.push((args, Some(lvars)));
         }
     }
@@ -771,17 +1016,48 @@ pub fn include_runs(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host:
 }
 
 /// Report a result for one host outside `run_task` (includes that were skipped or failed).
-pub fn report_single(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, host: &str, result: Map<String, Value>, _skipped: bool) {
+pub fn report_single(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    result: Map<String, Value>,
+    _skipped: bool,
+) {
     let info = task_info(ctx, t, scope, Some(host), false);
     let status = status_of(&result);
     let ignore = match status {
         Status::Failed => {
-            let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw.vars), None)));
-            bool_kw(&c, scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()), false).unwrap_or(false)
+            let c = Context::new(Arc::new(ctx.vars_for(
+                host,
+                Some(scope),
+                Some(&t.kw.vars),
+                None,
+            )));
+            bool_kw(
+                &c,
+                scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+                false,
+            )
+            .unwrap_or(false)
         }
         _ => false,
     };
-    let _ = account(ctx, t, scope, &info, HostOutcome { host: host.to_string(), items: Vec::new(), retries: Vec::new(), result, status, ignored: ignore, delegated_to: None });
+    let _ = account(
+        ctx,
+        t,
+        scope,
+        &info,
+        HostOutcome {
+            host: host.to_string(),
+            items: Vec::new(),
+            retries: Vec::new(),
+            result,
+            status,
+            ignored: ignore,
+            delegated_to: None,
+        },
+    );
 }
 
 /// Print the task banner for an include (its results come from the include logic).

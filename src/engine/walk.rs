@@ -13,7 +13,12 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-pub fn run_items(ctx: &Arc<PlayCtx>, items: &[Item], scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+pub fn run_items(
+    ctx: &Arc<PlayCtx>,
+    items: &[Item],
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     for item in items {
         if super::interrupt::requested() {
             return Err(Error::new("User interrupted execution"));
@@ -33,11 +38,20 @@ pub fn run_items(ctx: &Arc<PlayCtx>, items: &[Item], scope: &Arc<Scope>, hosts: 
     Ok(())
 }
 
-fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+fn run_block(
+    ctx: &Arc<PlayCtx>,
+    b: &Arc<Block>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     let s = match (&b.role, b.is_role) {
-        (Some(role), true) if !role.params.is_empty() => {
-            Arc::new(Scope { parent: Some(scope.clone()), kw: b.kw.clone(), role: Some(role.clone()), params: Some(role.params.clone()), inherit_conditions: true })
-        }
+        (Some(role), true) if !role.params.is_empty() => Arc::new(Scope {
+            parent: Some(scope.clone()),
+            kw: b.kw.clone(),
+            role: Some(role.clone()),
+            params: Some(role.params.clone()),
+            inherit_conditions: true,
+        }),
         _ => scope.child(b.kw.clone(), b.role.clone()),
     };
     run_items(ctx, &b.block, &s, hosts)?;
@@ -47,7 +61,11 @@ fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[St
     let run = &ctx.run;
     let failed_now: Vec<String> = {
         let failed = run.failed.lock().unwrap();
-        hosts.iter().filter(|h| failed.contains(*h)).cloned().collect()
+        hosts
+            .iter()
+            .filter(|h| failed.contains(*h))
+            .cloned()
+            .collect()
     };
     if !b.rescue.is_empty() && !failed_now.is_empty() {
         for h in &failed_now {
@@ -69,7 +87,11 @@ fn run_block(ctx: &Arc<PlayCtx>, b: &Arc<Block>, scope: &Arc<Scope>, hosts: &[St
     if !b.always.is_empty() {
         let still_failed: Vec<String> = {
             let failed = run.failed.lock().unwrap();
-            hosts.iter().filter(|h| failed.contains(*h)).cloned().collect()
+            hosts
+                .iter()
+                .filter(|h| failed.contains(*h))
+                .cloned()
+                .collect()
         };
         for h in &still_failed {
             run.failed.lock().unwrap().remove(h);
@@ -95,36 +117,28 @@ pub fn tags_match(tags: &HashSet<String>, only: &[String], skip: &[String]) -> b
     let only: HashSet<&str> = only.iter().map(String::as_str).collect();
     let skip: HashSet<&str> = skip.iter().map(String::as_str).collect();
     let has = |t: &str| tags.contains(t);
-    let mut run = false;
-    if has("always") {
-        run = true;
-    } else if only.contains("all") && !has("never") {
-        run = true;
-    } else if tags.iter().any(|t| only.contains(t.as_str())) {
-        run = true;
-    } else if only.contains("tagged") && !tags.is_empty() && !has("never") {
-        run = true;
-    } else if only.contains("untagged") && tags.is_empty() {
-        run = true;
-    }
-    if run && !skip.is_empty() {
-        if skip.contains("all") {
-            if !has("always") || skip.contains("always") {
-                run = false;
-            }
-        } else if tags.iter().any(|t| skip.contains(t.as_str())) {
-            run = false;
-        } else if skip.contains("tagged") && !tags.is_empty() {
-            run = false;
-        } else if skip.contains("untagged") && tags.is_empty() {
-            run = false;
-        }
-    }
-    run
+    let selected = has("always")
+        || (only.contains("all") && !has("never"))
+        || tags.iter().any(|t| only.contains(t.as_str()))
+        || (only.contains("tagged") && !tags.is_empty() && !has("never"))
+        || (only.contains("untagged") && tags.is_empty());
+    let skipped = if skip.contains("all") {
+        !has("always") || skip.contains("always")
+    } else {
+        tags.iter().any(|t| skip.contains(t.as_str()))
+            || (skip.contains("tagged") && !tags.is_empty())
+            || (skip.contains("untagged") && tags.is_empty())
+    };
+    selected && !skipped
 }
 
 /// The effective tags of a task: its own and those its levels pass down.
-pub fn effective_tags(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> HashSet<String> {
+pub fn effective_tags(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: &str,
+) -> HashSet<String> {
     let mut nodes: Vec<Node> = task.kw.tags.clone();
     nodes.extend(scope.tags());
     let mut out = HashSet::new();
@@ -155,7 +169,12 @@ pub fn effective_tags(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host:
     out
 }
 
-fn run_task_item(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+fn run_task_item(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     let tags = effective_tags(ctx, t, scope, &hosts[0]);
     if !tags_select(ctx, &tags) {
         return Ok(());
@@ -163,7 +182,11 @@ fn run_task_item(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &
     if ctx.starting.load(Ordering::SeqCst) {
         let want = ctx.run.opts.start_at_task.clone().unwrap_or_default();
         let name = t.name.as_ref().and_then(scalar_string).unwrap_or_default();
-        let role_name = t.role.as_ref().map(|r| format!("{} : {}", r.name, name)).unwrap_or_default();
+        let role_name = t
+            .role
+            .as_ref()
+            .map(|r| format!("{} : {}", r.name, name))
+            .unwrap_or_default();
         if name != want && role_name != want {
             return Ok(());
         }
@@ -188,7 +211,12 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
     conds.extend(t.kw.when.iter().cloned());
     let mut selected = Vec::new();
     for h in hosts {
-        let c = Context::new(Arc::new(ctx.vars_for(h, Some(scope), Some(&t.kw.vars), None)));
+        let c = Context::new(Arc::new(ctx.vars_for(
+            h,
+            Some(scope),
+            Some(&t.kw.vars),
+            None,
+        )));
         match task::eval_conditions(&c, &conds, "when") {
             Ok(None) => selected.push(h.clone()),
             Ok(Some(_)) => {}
@@ -231,7 +259,10 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
             }
         }
         other => {
-            return Err(Error::at(format!("invalid meta action requested: {other}"), &t.span));
+            return Err(Error::at(
+                format!("invalid meta action requested: {other}"),
+                &t.span,
+            ));
         }
     }
     Ok(())
@@ -250,7 +281,12 @@ struct IncludeTarget {
 
 /// Evaluate an include for each host: condition, loop, templated arguments. Returns the
 /// resolved argument mappings grouped by (arguments, item).
-fn resolve_include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<Vec<(IncludeTarget, serde_json::Map<String, Value>)>> {
+fn resolve_include(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<Vec<(IncludeTarget, serde_json::Map<String, Value>)>> {
     let mut groups: Vec<(IncludeTarget, serde_json::Map<String, Value>)> = Vec::new();
     let mut skipped = Vec::new();
     task::banner(ctx, t, scope, hosts);
@@ -258,13 +294,29 @@ fn resolve_include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts:
         let runs = task::include_runs(ctx, t, scope, h)?;
         match runs {
             task::IncludeRuns::Skipped(result) => skipped.push((h.clone(), result)),
-            task::IncludeRuns::Failed(result) => task::report_single(ctx, t, scope, h, result, false),
+            task::IncludeRuns::Failed(result) => {
+                task::report_single(ctx, t, scope, h, result, false)
+            }
             task::IncludeRuns::Run(list) => {
                 for (args, item_vars) in list {
-                    let key = format!("{}|{}", Value::Object(args.clone()), item_vars.as_ref().map(|m| Value::Object(m.clone()).to_string()).unwrap_or_default());
+                    let key = format!(
+                        "{}|{}",
+                        Value::Object(args.clone()),
+                        item_vars
+                            .as_ref()
+                            .map(|m| Value::Object(m.clone()).to_string())
+                            .unwrap_or_default()
+                    );
                     match groups.iter_mut().find(|(g, _)| g.key == key) {
                         Some((g, _)) => g.hosts.push(h.clone()),
-                        None => groups.push((IncludeTarget { key, item_vars, hosts: vec![h.clone()] }, args)),
+                        None => groups.push((
+                            IncludeTarget {
+                                key,
+                                item_vars,
+                                hosts: vec![h.clone()],
+                            },
+                            args,
+                        )),
                     }
                 }
             }
@@ -278,19 +330,39 @@ fn resolve_include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts:
     Ok(groups)
 }
 
-fn include_tasks(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+fn include_tasks(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     let groups = resolve_include(ctx, t, scope, hosts)?;
     for (target, args) in groups {
-        let file = args.get("file").or_else(|| args.get("_raw_params")).map(task::value_str).unwrap_or_default();
+        let file = args
+            .get("file")
+            .or_else(|| args.get("_raw_params"))
+            .map(task::value_str)
+            .unwrap_or_default();
         let lctx = Ctx {
-            dir: t.span.file.rsplit_once('/').map(|(d, _)| d.into()).unwrap_or_default(),
+            dir: t
+                .span
+                .file
+                .rsplit_once('/')
+                .map(|(d, _)| d.into())
+                .unwrap_or_default(),
             play_dir: ctx.play.dir.clone(),
             role: t.role.clone(),
             handlers: false,
         };
         let path = ctx.run.loader.task_file_path(&file, &lctx);
-        let item_label = target.item_vars.as_ref().and_then(|m| m.get("__label").cloned());
-        let loaded = ctx.run.loader.load_task_file(&path, &lctx, &mut PlayAcc::default(), &t.span);
+        let item_label = target
+            .item_vars
+            .as_ref()
+            .and_then(|m| m.get("__label").cloned());
+        let loaded = ctx
+            .run
+            .loader
+            .load_task_file(&path, &lctx, &mut PlayAcc::default(), &t.span);
         let items = match loaded {
             Ok(items) => items,
             Err(e) => {
@@ -304,7 +376,11 @@ fn include_tasks(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &
                 continue;
             }
         };
-        ctx.run.cb().include(&path.display().to_string(), &target.hosts, item_label.as_ref());
+        ctx.run.cb().include(
+            &path.display().to_string(),
+            &target.hosts,
+            item_label.as_ref(),
+        );
         task::count_included(ctx, &target.hosts);
         let child = include_scope(scope, t, target.item_vars, None);
         run_items(ctx, &items, &child, &target.hosts)?;
@@ -313,7 +389,12 @@ fn include_tasks(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &
 }
 
 /// The level an include creates: its vars, its `apply` keywords, the loop variables.
-fn include_scope(scope: &Arc<Scope>, t: &Task, item_vars: Option<serde_json::Map<String, Value>>, role: Option<Arc<crate::playbook::Role>>) -> Arc<Scope> {
+fn include_scope(
+    scope: &Arc<Scope>,
+    t: &Task,
+    item_vars: Option<serde_json::Map<String, Value>>,
+    role: Option<Arc<crate::playbook::Role>>,
+) -> Arc<Scope> {
     let mut kw: Keywords = t.apply.clone().unwrap_or_default();
     for (k, e) in &t.kw.vars.entries {
         kw.vars.entries.insert(k.clone(), e.clone());
@@ -328,15 +409,29 @@ fn include_scope(scope: &Arc<Scope>, t: &Task, item_vars: Option<serde_json::Map
         p
     });
     let role = role.or_else(|| scope.role.clone());
-    Arc::new(Scope { parent: Some(scope.clone()), kw, role, params, inherit_conditions: false })
+    Arc::new(Scope {
+        parent: Some(scope.clone()),
+        kw,
+        role,
+        params,
+        inherit_conditions: false,
+    })
 }
 
-fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+fn include_role(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     let groups = resolve_include(ctx, t, scope, hosts)?;
     for (target, args) in groups {
         let get = |k: &str| args.get(k).map(task::value_str);
         let Some(name) = get("name").or_else(|| get("role")) else {
-            return Err(Error::at("'name' is a required field for include_role.", &t.span));
+            return Err(Error::at(
+                "'name' is a required field for include_role.",
+                &t.span,
+            ));
         };
         let public = args.get("public").map(task::truthy).unwrap_or(false);
         let spec = RoleSpec {
@@ -350,7 +445,12 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
             kw: Keywords::default(),
             span: t.span.clone(),
         };
-        let lctx = Ctx { dir: ctx.play.dir.clone(), play_dir: ctx.play.dir.clone(), role: t.role.clone(), handlers: false };
+        let lctx = Ctx {
+            dir: ctx.play.dir.clone(),
+            play_dir: ctx.play.dir.clone(),
+            role: t.role.clone(),
+            handlers: false,
+        };
         let mut acc = PlayAcc::default();
         let item = match ctx.run.loader.role_block(spec, &lctx, &mut acc, false) {
             Ok(Some(item)) => item,
@@ -366,7 +466,10 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
             }
         };
         if public {
-            ctx.dynamic_roles.lock().unwrap().extend(acc.roles.iter().cloned());
+            ctx.dynamic_roles
+                .lock()
+                .unwrap()
+                .extend(acc.roles.iter().cloned());
         }
         // The included role's handlers join the play's, in its role's scope.
         if !acc.handlers.is_empty() {
@@ -386,8 +489,13 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
             _ => None,
         };
         let role_name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-        let item_label = target.item_vars.as_ref().and_then(|m| m.get("__label").cloned());
-        ctx.run.cb().include(&role_name, &target.hosts, item_label.as_ref());
+        let item_label = target
+            .item_vars
+            .as_ref()
+            .and_then(|m| m.get("__label").cloned());
+        ctx.run
+            .cb()
+            .include(&role_name, &target.hosts, item_label.as_ref());
         task::count_included(ctx, &target.hosts);
         let child = include_scope(scope, t, target.item_vars, role);
         run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)?;
@@ -399,7 +507,12 @@ fn include_role(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[
 /// notified it.
 pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
     let force = ctx.run.opts.force_handlers
-        || ctx.play.force_handlers.as_ref().map(|n| task::truthy(&n.to_json())).unwrap_or(false);
+        || ctx
+            .play
+            .force_handlers
+            .as_ref()
+            .map(|n| task::truthy(&n.to_json()))
+            .unwrap_or(false);
     let handlers = ctx.handlers.lock().unwrap().clone();
     for (i, (handler, scope)) in handlers.iter().enumerate() {
         let notified: Vec<String> = {
@@ -407,10 +520,16 @@ pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
             let Some(list) = n.get_mut(&i) else { continue };
             let eligible: Vec<String> = if force {
                 let unreachable = ctx.run.unreachable.lock().unwrap();
-                list.iter().filter(|h| hosts.contains(h) && !unreachable.contains(*h)).cloned().collect()
+                list.iter()
+                    .filter(|h| hosts.contains(h) && !unreachable.contains(*h))
+                    .cloned()
+                    .collect()
             } else {
                 let active = ctx.active(hosts);
-                list.iter().filter(|h| active.contains(h)).cloned().collect()
+                list.iter()
+                    .filter(|h| active.contains(h))
+                    .cloned()
+                    .collect()
             };
             list.retain(|h| !eligible.contains(h));
             eligible
@@ -421,7 +540,11 @@ pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
         if force {
             // Forced handlers run on hosts that failed as well.
             let mut failed = ctx.run.failed.lock().unwrap();
-            let was: Vec<String> = notified.iter().filter(|h| failed.contains(*h)).cloned().collect();
+            let was: Vec<String> = notified
+                .iter()
+                .filter(|h| failed.contains(*h))
+                .cloned()
+                .collect();
             for h in &was {
                 failed.remove(h);
             }

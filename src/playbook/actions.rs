@@ -40,7 +40,17 @@ const CONTROLLER_ACTIONS: &[&str] = &[
 ];
 
 /// Modules that take free-form text (`command: echo hi`).
-pub const FREE_FORM: &[&str] = &["command", "shell", "raw", "script", "include_tasks", "import_tasks", "include_vars", "include", "meta"];
+pub const FREE_FORM: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "include_tasks",
+    "import_tasks",
+    "include_vars",
+    "include",
+    "meta",
+];
 
 /// The short name of an action (`ansible.builtin.copy` -> `copy`).
 pub fn canonical_action(name: &str) -> &str {
@@ -60,7 +70,9 @@ pub fn is_controller_action(short: &str) -> bool {
 pub fn action_kind(short: &str) -> Option<ActionKind> {
     if is_controller_action(short) {
         Some(ActionKind::Controller)
-    } else if play_modules::names().contains(&short) || matches!(short, "template" | "config_template" | "fetch" | "script") {
+    } else if play_modules::names().contains(&short)
+        || matches!(short, "template" | "config_template" | "fetch" | "script")
+    {
         Some(ActionKind::Module)
     } else {
         None
@@ -71,13 +83,64 @@ pub fn action_kind(short: &str) -> Option<ActionKind> {
 /// from a misspelling.
 pub fn is_known_upstream(short: &str) -> bool {
     const UPSTREAM: &[&str] = &[
-        "apt", "apt_key", "apt_repository", "assemble", "async_status", "blockinfile", "cron", "deb822_repository",
-        "debconf", "dnf", "dpkg_selections", "expect", "fetch", "find", "get_url", "getent", "git", "group",
-        "hostname", "iptables", "known_hosts", "lineinfile", "package", "package_facts", "pip", "reboot",
-        "replace", "rpm_key", "script", "service", "service_facts", "slurp", "stat", "subversion", "systemd",
-        "systemd_service", "sysvinit", "tempfile", "unarchive", "uri", "user", "wait_for", "wait_for_connection",
-        "yum", "yum_repository", "authorized_key", "mount", "sysctl", "ini_file", "modprobe", "alternatives",
-        "pam_limits", "timezone", "locale_gen", "config_template", "synchronize", "selinux", "seboolean",
+        "apt",
+        "apt_key",
+        "apt_repository",
+        "assemble",
+        "async_status",
+        "blockinfile",
+        "cron",
+        "deb822_repository",
+        "debconf",
+        "dnf",
+        "dpkg_selections",
+        "expect",
+        "fetch",
+        "find",
+        "get_url",
+        "getent",
+        "git",
+        "group",
+        "hostname",
+        "iptables",
+        "known_hosts",
+        "lineinfile",
+        "package",
+        "package_facts",
+        "pip",
+        "reboot",
+        "replace",
+        "rpm_key",
+        "script",
+        "service",
+        "service_facts",
+        "slurp",
+        "stat",
+        "subversion",
+        "systemd",
+        "systemd_service",
+        "sysvinit",
+        "tempfile",
+        "unarchive",
+        "uri",
+        "user",
+        "wait_for",
+        "wait_for_connection",
+        "yum",
+        "yum_repository",
+        "authorized_key",
+        "mount",
+        "sysctl",
+        "ini_file",
+        "modprobe",
+        "alternatives",
+        "pam_limits",
+        "timezone",
+        "locale_gen",
+        "config_template",
+        "synchronize",
+        "selinux",
+        "seboolean",
     ];
     UPSTREAM.contains(&short)
 }

@@ -41,7 +41,10 @@ pub fn split_args(s: &str) -> Vec<String> {
             i += 2;
             continue;
         }
-        if ((c == '}' && next == Some('}')) || (c == '%' && next == Some('}'))) && depth_jinja > 0 && quote.is_none() {
+        if ((c == '}' && next == Some('}')) || (c == '%' && next == Some('}')))
+            && depth_jinja > 0
+            && quote.is_none()
+        {
             depth_jinja -= 1;
             cur.push(c);
             cur.push('}');
@@ -66,7 +69,11 @@ pub fn split_args(s: &str) -> Vec<String> {
 /// `\xNN`, `\uNNNN`, ...), as Ansible decodes them.
 fn unquote(s: &str) -> String {
     let b = s.as_bytes();
-    let inner = if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] { &s[1..s.len() - 1] } else { s };
+    let inner = if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        &s[1..s.len() - 1]
+    } else {
+        s
+    };
     decode_escapes(inner)
 }
 
@@ -194,7 +201,11 @@ mod tests {
 
     #[test]
     fn jinja_stays_whole() {
-        let m = parse_kv(r#"msg="{{ a }} b" var={{ x | default('y z') }}"#, false, &[]);
+        let m = parse_kv(
+            r#"msg="{{ a }} b" var={{ x | default('y z') }}"#,
+            false,
+            &[],
+        );
         assert_eq!(m["msg"], "{{ a }} b");
         assert_eq!(m["var"], "{{ x | default('y z') }}");
     }

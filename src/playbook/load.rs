@@ -15,19 +15,68 @@ use std::sync::{Arc, Mutex};
 pub type LoadError = Error;
 
 const COMMON_KEYWORDS: &[&str] = &[
-    "any_errors_fatal", "become", "become_exe", "become_flags", "become_method", "become_user", "check_mode",
-    "collections", "connection", "debugger", "diff", "environment", "ignore_errors", "ignore_unreachable",
-    "module_defaults", "name", "no_log", "port", "remote_user", "run_once", "tags", "throttle", "timeout", "vars",
-    "when", "delegate_to", "delegate_facts",
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "diff",
+    "environment",
+    "ignore_errors",
+    "ignore_unreachable",
+    "module_defaults",
+    "name",
+    "no_log",
+    "port",
+    "remote_user",
+    "run_once",
+    "tags",
+    "throttle",
+    "timeout",
+    "vars",
+    "when",
+    "delegate_to",
+    "delegate_facts",
 ];
 const TASK_KEYWORDS: &[&str] = &[
-    "action", "args", "async", "changed_when", "delay", "failed_when", "local_action", "loop", "loop_control",
-    "notify", "poll", "register", "retries", "until",
+    "action",
+    "args",
+    "async",
+    "changed_when",
+    "delay",
+    "failed_when",
+    "local_action",
+    "loop",
+    "loop_control",
+    "notify",
+    "poll",
+    "register",
+    "retries",
+    "until",
 ];
 const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always"];
 const PLAY_KEYWORDS: &[&str] = &[
-    "hosts", "vars_files", "vars_prompt", "pre_tasks", "roles", "tasks", "post_tasks", "handlers", "gather_facts",
-    "gather_subset", "gather_timeout", "fact_path", "serial", "strategy", "order", "max_fail_percentage",
+    "hosts",
+    "vars_files",
+    "vars_prompt",
+    "pre_tasks",
+    "roles",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
+    "serial",
+    "strategy",
+    "order",
+    "max_fail_percentage",
     "force_handlers",
 ];
 const ROLE_KEYWORDS: &[&str] = &["role", "name"];
@@ -59,7 +108,11 @@ pub struct Loader {
 
 impl Loader {
     pub fn new(roles: RoleSearch, static_vars: Mapping) -> Self {
-        Loader { roles, static_vars, files: Mutex::new(HashMap::new()) }
+        Loader {
+            roles,
+            static_vars,
+            files: Mutex::new(HashMap::new()),
+        }
     }
 
     fn read(&self, path: &Path, span: &Span) -> Result<Arc<Vec<Node>>> {
@@ -77,7 +130,10 @@ impl Loader {
             .general());
         }
         let docs = Arc::new(yaml::load_file(path)?);
-        self.files.lock().unwrap().insert(path.to_path_buf(), docs.clone());
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_path_buf(), docs.clone());
         Ok(docs)
     }
 
@@ -99,7 +155,10 @@ impl Loader {
     /// Load a playbook file: its plays, with `import_playbook` expanded in place.
     pub fn load_playbook(&self, path: &Path) -> Result<Playbook> {
         let path = absolute(path);
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
         let mut plays = Vec::new();
         self.load_plays(&path, &mut plays, 0)?;
         Ok(Playbook { path, dir, plays })
@@ -107,7 +166,10 @@ impl Loader {
 
     fn load_plays(&self, path: &Path, out: &mut Vec<Play>, depth: usize) -> Result<()> {
         if depth > 64 {
-            return Err(Error::new(format!("import_playbook nests too deeply at {}", path.display())));
+            return Err(Error::new(format!(
+                "import_playbook nests too deeply at {}",
+                path.display()
+            )));
         }
         let span = Span::synthetic(&path.display().to_string());
         let docs = self.read(path, &span)?;
@@ -116,16 +178,24 @@ impl Loader {
             return Err(Error::at("Empty playbook, nothing to do", &span));
         };
         let Some(list) = doc.as_seq() else {
-            return Err(Error::at("A playbook must be a list of plays, got a dict instead", &doc.span));
+            return Err(Error::at(
+                "A playbook must be a list of plays, got a dict instead",
+                &doc.span,
+            ));
         };
         for entry in list {
             let Some(map) = entry.as_map() else {
                 return Err(Error::at(
-                    format!("A playbook must be a list of plays, got a {} instead", entry.type_name()),
+                    format!(
+                        "A playbook must be a list of plays, got a {} instead",
+                        entry.type_name()
+                    ),
                     &entry.span,
                 ));
             };
-            let imp = map.get("import_playbook").or_else(|| map.get("ansible.builtin.import_playbook"));
+            let imp = map
+                .get("import_playbook")
+                .or_else(|| map.get("ansible.builtin.import_playbook"));
             if let Some(imp) = imp {
                 let vars = match map.get("vars") {
                     Some(v) => v.as_map().cloned().unwrap_or_default(),
@@ -158,16 +228,32 @@ impl Loader {
 
     fn load_play(&self, node: &Node, map: &Mapping, dir: &Path) -> Result<Play> {
         for (k, _) in map.iter() {
-            if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str())) || k == "delegate_to" || k == "delegate_facts" {
-                return Err(Error::at(format!("'{k}' is not a valid attribute for a Play"), map.key_span(k).unwrap_or(&node.span)));
+            if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str()))
+                || k == "delegate_to"
+                || k == "delegate_facts"
+            {
+                return Err(Error::at(
+                    format!("'{k}' is not a valid attribute for a Play"),
+                    map.key_span(k).unwrap_or(&node.span),
+                ));
             }
         }
         let hosts = match map.get("hosts") {
             Some(h) if !h.is_null() => h.clone(),
-            _ => return Err(Error::at("Hosts list cannot be empty. Please check your playbook", &node.span)),
+            _ => {
+                return Err(Error::at(
+                    "Hosts list cannot be empty. Please check your playbook",
+                    &node.span,
+                ))
+            }
         };
         let kw = keywords(map, &node.span)?;
-        let ctx = Ctx { dir: dir.to_path_buf(), play_dir: dir.to_path_buf(), role: None, handlers: false };
+        let ctx = Ctx {
+            dir: dir.to_path_buf(),
+            play_dir: dir.to_path_buf(),
+            role: None,
+            handlers: false,
+        };
         let mut acc = PlayAcc::default();
         let section = |name: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
             match map.get(name) {
@@ -179,7 +265,9 @@ impl Loader {
         let mut roles = Vec::new();
         if let Some(r) = map.get("roles") {
             if !r.is_null() {
-                let list = r.as_seq().ok_or_else(|| Error::at("A malformed role declaration was encountered.", &r.span))?;
+                let list = r.as_seq().ok_or_else(|| {
+                    Error::at("A malformed role declaration was encountered.", &r.span)
+                })?;
                 for rn in list {
                     if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc, true)? {
                         roles.push(item);
@@ -190,7 +278,14 @@ impl Loader {
         let tasks = section("tasks", &mut acc)?;
         let post_tasks = section("post_tasks", &mut acc)?;
         let mut handlers = match map.get("handlers") {
-            Some(h) => self.load_items(h, &Ctx { handlers: true, ..ctx.clone() }, &mut acc)?,
+            Some(h) => self.load_items(
+                h,
+                &Ctx {
+                    handlers: true,
+                    ..ctx.clone()
+                },
+                &mut acc,
+            )?,
             None => Vec::new(),
         };
         // Role handlers come after the play's own: a play handler of the same name wins.
@@ -237,17 +332,31 @@ impl Loader {
                 Ok(out)
             }
             _ => Err(Error::at(
-                format!("A list of tasks was expected, but got a {} instead", node.type_name()),
+                format!(
+                    "A list of tasks was expected, but got a {} instead",
+                    node.type_name()
+                ),
                 &node.span,
             )),
         }
     }
 
     /// The tasks of a file, for `include_tasks` at run time and `import_tasks` at load time.
-    pub fn load_task_file(&self, path: &Path, ctx: &Ctx, acc: &mut PlayAcc, span: &Span) -> Result<Vec<Item>> {
+    pub fn load_task_file(
+        &self,
+        path: &Path,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+        span: &Span,
+    ) -> Result<Vec<Item>> {
         let docs = self.read(path, span)?;
-        let Some(doc) = docs.first() else { return Ok(Vec::new()) };
-        let ctx = Ctx { dir: path.parent().map(Path::to_path_buf).unwrap_or_default(), ..ctx.clone() };
+        let Some(doc) = docs.first() else {
+            return Ok(Vec::new());
+        };
+        let ctx = Ctx {
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ..ctx.clone()
+        };
         self.load_items(doc, &ctx, acc)
     }
 
@@ -259,15 +368,20 @@ impl Loader {
                 &node.span,
             ));
         };
-        if map.get("block").is_some() || map.get("rescue").is_some() || map.get("always").is_some() {
-            return Ok(vec![Item::Block(Arc::new(self.load_block(node, map, ctx, acc)?))]);
+        if map.get("block").is_some() || map.get("rescue").is_some() || map.get("always").is_some()
+        {
+            return Ok(vec![Item::Block(Arc::new(
+                self.load_block(node, map, ctx, acc)?,
+            ))]);
         }
         let task = self.load_task(node, map, ctx)?;
         match task.action.as_str() {
             "import_tasks" => {
-                let file = task.args.get("_raw_params").or_else(|| task.args.get("file")).ok_or_else(|| {
-                    Error::at("No file specified for import_tasks", &task.span)
-                })?;
+                let file = task
+                    .args
+                    .get("_raw_params")
+                    .or_else(|| task.args.get("file"))
+                    .ok_or_else(|| Error::at("No file specified for import_tasks", &task.span))?;
                 let name = self.static_string(file, &task.kw.vars)?;
                 let path = self.task_file_path(&name, ctx);
                 let mut kw = task.kw.clone();
@@ -312,13 +426,26 @@ impl Loader {
             candidates.push(role.path.join(name));
         }
         candidates.push(ctx.play_dir.join(name));
-        candidates.iter().find(|c| c.is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+        candidates
+            .iter()
+            .find(|c| c.is_file())
+            .cloned()
+            .unwrap_or_else(|| candidates[0].clone())
     }
 
-    fn load_block(&self, node: &Node, map: &Mapping, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Block> {
+    fn load_block(
+        &self,
+        node: &Node,
+        map: &Mapping,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+    ) -> Result<Block> {
         for (k, _) in map.iter() {
             if !(BLOCK_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str())) {
-                return Err(Error::at(format!("'{k}' is not a valid attribute for a Block"), map.key_span(k).unwrap_or(&node.span)));
+                return Err(Error::at(
+                    format!("'{k}' is not a valid attribute for a Block"),
+                    map.key_span(k).unwrap_or(&node.span),
+                ));
             }
         }
         let list = |k: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
@@ -347,8 +474,14 @@ impl Loader {
         let mut delegate_local = false;
         for (k, v) in map.iter() {
             let ks = k.as_str();
-            let kspan = map.key_span(k).cloned().unwrap_or_else(|| node.span.clone());
-            if COMMON_KEYWORDS.contains(&ks) || TASK_KEYWORDS.contains(&ks) || (ctx.handlers && ks == "listen") {
+            let kspan = map
+                .key_span(k)
+                .cloned()
+                .unwrap_or_else(|| node.span.clone());
+            if COMMON_KEYWORDS.contains(&ks)
+                || TASK_KEYWORDS.contains(&ks)
+                || (ctx.handlers && ks == "listen")
+            {
                 match ks {
                     "action" | "local_action" => {
                         let (name, args) = split_action_value(v)?;
@@ -375,7 +508,10 @@ impl Loader {
             action = Some((k.clone(), v.clone(), kspan));
         }
         if conflicts.len() > 1 {
-            return Err(Error::at(format!("conflicting action statements: {}", conflicts.join(", ")), &node.span));
+            return Err(Error::at(
+                format!("conflicting action statements: {}", conflicts.join(", ")),
+                &node.span,
+            ));
         }
         let Some((written, raw_args, aspan)) = action else {
             return Err(Error::at("no module/action detected in task.", &node.span));
@@ -410,7 +546,11 @@ impl Loader {
         }
         let apply = match args.entries.shift_remove("apply") {
             Some(e) => {
-                let m = e.value.as_map().cloned().ok_or_else(|| Error::at("apply must be a dictionary", &e.value.span))?;
+                let m = e
+                    .value
+                    .as_map()
+                    .cloned()
+                    .ok_or_else(|| Error::at("apply must be a dictionary", &e.value.span))?;
                 Some(keywords(&m, &e.value.span)?)
             }
             None => None,
@@ -442,9 +582,11 @@ impl Loader {
 
     /// `import_role` as a task.
     fn role_from_task(&self, task: &Task, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Option<Item>> {
-        let name_node = task.args.get("name").or_else(|| task.args.get("role")).ok_or_else(|| {
-            Error::at("'name' is a required field for import_role.", &task.span)
-        })?;
+        let name_node = task
+            .args
+            .get("name")
+            .or_else(|| task.args.get("role"))
+            .ok_or_else(|| Error::at("'name' is a required field for import_role.", &task.span))?;
         let name = self.static_string(name_node, &task.kw.vars)?;
         let get = |k: &str| task.args.get(k).and_then(scalar_string);
         let spec = RoleSpec {
@@ -462,9 +604,19 @@ impl Loader {
     }
 
     /// An entry of `roles:` (a name, or a mapping with `role:` and params/keywords).
-    fn role_from_decl(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc, dedupe: bool) -> Result<Option<Item>> {
+    fn role_from_decl(
+        &self,
+        node: &Node,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+        dedupe: bool,
+    ) -> Result<Option<Item>> {
         let (name, params, kw) = match &node.kind {
-            Kind::Str(_) | Kind::Unsafe(_) => (self.static_string(node, &Mapping::default())?, Mapping::default(), Keywords::default()),
+            Kind::Str(_) | Kind::Unsafe(_) => (
+                self.static_string(node, &Mapping::default())?,
+                Mapping::default(),
+                Keywords::default(),
+            ),
             Kind::Map(m) => {
                 let role = m.get("role").or_else(|| m.get("name")).ok_or_else(|| {
                     Error::at("role definitions must contain a role name", &node.span)
@@ -481,10 +633,23 @@ impl Loader {
                         params.entries.insert(k.clone(), e.clone());
                     }
                 }
-                let vars = kwmap.get("vars").and_then(Node::as_map).cloned().unwrap_or_default();
-                (self.static_string(role, &vars)?, params, keywords(&kwmap, &node.span)?)
+                let vars = kwmap
+                    .get("vars")
+                    .and_then(Node::as_map)
+                    .cloned()
+                    .unwrap_or_default();
+                (
+                    self.static_string(role, &vars)?,
+                    params,
+                    keywords(&kwmap, &node.span)?,
+                )
             }
-            _ => return Err(Error::at("A malformed role declaration was encountered.", &node.span)),
+            _ => {
+                return Err(Error::at(
+                    "A malformed role declaration was encountered.",
+                    &node.span,
+                ))
+            }
         };
         let spec = RoleSpec {
             name,
@@ -501,17 +666,42 @@ impl Loader {
     }
 
     /// A role as a block: its dependencies' blocks, then its tasks. Handlers go to the play.
-    pub fn role_block(&self, spec: RoleSpec, ctx: &Ctx, acc: &mut PlayAcc, dedupe: bool) -> Result<Option<Item>> {
+    pub fn role_block(
+        &self,
+        spec: RoleSpec,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+        dedupe: bool,
+    ) -> Result<Option<Item>> {
         let from_role = ctx.role.as_ref().map(|r| r.path.clone());
-        let path = self.roles.find(&spec.name, &ctx.play_dir, from_role.as_deref(), &spec.span)?;
+        let path = self
+            .roles
+            .find(&spec.name, &ctx.play_dir, from_role.as_deref(), &spec.span)?;
         // A role is known by the name it was written with (a path, a collection name).
-        let role = Role::load(&spec.name, path.clone(), spec.params.clone(), &spec.vars_from, &spec.defaults_from, spec.public)?;
-        let key = format!("{}|{}|{:?}", path.display(), spec.tasks_from, spec.params.to_json_string());
+        let role = Role::load(
+            &spec.name,
+            path.clone(),
+            spec.params.clone(),
+            &spec.vars_from,
+            &spec.defaults_from,
+            spec.public,
+        )?;
+        let key = format!(
+            "{}|{}|{:?}",
+            path.display(),
+            spec.tasks_from,
+            spec.params.to_json_string()
+        );
         if dedupe && acc.seen_roles.contains(&key) && !role.allow_duplicates {
             return Ok(None);
         }
         acc.seen_roles.insert(key);
-        let role_ctx = Ctx { dir: path.join("tasks"), play_dir: ctx.play_dir.clone(), role: Some(role.clone()), handlers: false };
+        let role_ctx = Ctx {
+            dir: path.join("tasks"),
+            play_dir: ctx.play_dir.clone(),
+            role: Some(role.clone()),
+            handlers: false,
+        };
         let mut items = Vec::new();
         for dep in &role.dependencies {
             if let Some(item) = self.role_from_decl(dep, &role_ctx, acc, true)? {
@@ -522,12 +712,19 @@ impl Loader {
             items.extend(self.load_task_file(&tf, &role_ctx, acc, &spec.span)?);
         } else if spec.tasks_from != "main" {
             return Err(Error::at(
-                format!("Could not find specified file in role: tasks/{}", spec.tasks_from),
+                format!(
+                    "Could not find specified file in role: tasks/{}",
+                    spec.tasks_from
+                ),
                 &spec.span,
             ));
         }
         if let Some(hf) = role.handlers_file(&spec.handlers_from) {
-            let hctx = Ctx { dir: path.join("handlers"), handlers: true, ..role_ctx.clone() };
+            let hctx = Ctx {
+                dir: path.join("handlers"),
+                handlers: true,
+                ..role_ctx.clone()
+            };
             let mut inner = PlayAcc::default();
             let hs = self.load_task_file(&hf, &hctx, &mut inner, &spec.span)?;
             acc.handlers.extend(hs);
@@ -568,15 +765,27 @@ pub fn load_playbook(path: &Path) -> Result<Playbook> {
 pub fn load_task_file(path: &Path) -> Result<Vec<Item>> {
     let loader = Loader::new(RoleSearch::default(), Mapping::default());
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let ctx = Ctx { dir: dir.clone(), play_dir: dir, role: None, handlers: false };
-    loader.load_task_file(path, &ctx, &mut PlayAcc::default(), &Span::synthetic(&path.display().to_string()))
+    let ctx = Ctx {
+        dir: dir.clone(),
+        play_dir: dir,
+        role: None,
+        handlers: false,
+    };
+    loader.load_task_file(
+        path,
+        &ctx,
+        &mut PlayAcc::default(),
+        &Span::synthetic(&path.display().to_string()),
+    )
 }
 
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 
@@ -621,14 +830,21 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
                 // A list of single-key mappings is accepted, as Ansible does.
                 let mut m = Mapping::default();
                 for item in list {
-                    let im = item.as_map().ok_or_else(|| Error::at("Vars in a Task must be specified as a dictionary", &v.span))?;
+                    let im = item.as_map().ok_or_else(|| {
+                        Error::at("Vars in a Task must be specified as a dictionary", &v.span)
+                    })?;
                     for (k, e) in &im.entries {
                         m.entries.insert(k.clone(), e.clone());
                     }
                 }
                 m
             }
-            _ => return Err(Error::at("Vars in a Task must be specified as a dictionary", &v.span)),
+            _ => {
+                return Err(Error::at(
+                    "Vars in a Task must be specified as a dictionary",
+                    &v.span,
+                ))
+            }
         },
     };
     let tags = match map.get("tags") {
@@ -636,9 +852,10 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         Some(t) => as_list(t)
             .into_iter()
             .flat_map(|n| match &n.kind {
-                Kind::Str(s) if s.contains(',') && !crate::template::is_template(s) => {
-                    s.split(',').map(|p| Node::string(p.trim(), n.span.clone())).collect()
-                }
+                Kind::Str(s) if s.contains(',') && !crate::template::is_template(s) => s
+                    .split(',')
+                    .map(|p| Node::string(p.trim(), n.span.clone()))
+                    .collect(),
                 _ => vec![n],
             })
             .collect(),
@@ -682,7 +899,10 @@ fn split_action_value(v: &Node) -> Result<(String, Node)> {
             Ok((name.to_string(), Node::string(rest.trim(), v.span.clone())))
         }
         Kind::Map(m) => {
-            let name = m.get("module").and_then(scalar_string).ok_or_else(|| Error::at("no module/action detected in task.", &v.span))?;
+            let name = m
+                .get("module")
+                .and_then(scalar_string)
+                .ok_or_else(|| Error::at("no module/action detected in task.", &v.span))?;
             let mut args = m.clone();
             args.entries.shift_remove("module");
             Ok((name, Node::new(Kind::Map(args), v.span.clone())))
@@ -699,17 +919,56 @@ fn action_args(short: &str, raw: &Node) -> Result<Mapping> {
         Kind::Str(s) | Kind::Unsafe(s) => {
             let free = FREE_FORM.contains(&short);
             let keys: &[&str] = match short {
-                "command" | "shell" => &["chdir", "creates", "removes", "executable", "stdin", "stdin_add_newline", "strip_empty_ends", "argv", "cmd", "expand_argument_vars"],
-                "script" => &["chdir", "creates", "removes", "executable", "decrypt", "cmd"],
+                "command" | "shell" => &[
+                    "chdir",
+                    "creates",
+                    "removes",
+                    "executable",
+                    "stdin",
+                    "stdin_add_newline",
+                    "strip_empty_ends",
+                    "argv",
+                    "cmd",
+                    "expand_argument_vars",
+                ],
+                "script" => &[
+                    "chdir",
+                    "creates",
+                    "removes",
+                    "executable",
+                    "decrypt",
+                    "cmd",
+                ],
                 "raw" => &["executable"],
                 "include_tasks" | "import_tasks" => &["file", "apply"],
-                "include_vars" => &["file", "dir", "name", "depth", "files_matching", "ignore_files", "extensions", "ignore_unknown_extensions", "hash_behaviour"],
+                "include_vars" => &[
+                    "file",
+                    "dir",
+                    "name",
+                    "depth",
+                    "files_matching",
+                    "ignore_files",
+                    "extensions",
+                    "ignore_unknown_extensions",
+                    "hash_behaviour",
+                ],
                 _ => &[],
             };
             let parsed = parse_kv(s, free, keys);
             let mut m = Mapping::default();
             for (k, v) in parsed {
-                m.insert(k, raw.span.clone(), Node::new(if matches!(raw.kind, Kind::Unsafe(_)) { Kind::Unsafe(v) } else { Kind::Str(v) }, raw.span.clone()));
+                m.insert(
+                    k,
+                    raw.span.clone(),
+                    Node::new(
+                        if matches!(raw.kind, Kind::Unsafe(_)) {
+                            Kind::Unsafe(v)
+                        } else {
+                            Kind::Str(v)
+                        },
+                        raw.span.clone(),
+                    ),
+                );
             }
             Ok(m)
         }
@@ -718,14 +977,18 @@ fn action_args(short: &str, raw: &Node) -> Result<Mapping> {
             m.insert("_raw_params".into(), raw.span.clone(), raw.clone());
             Ok(m)
         }
-        _ => Err(Error::at(format!("the arguments of '{short}' must be a dictionary or a string"), &raw.span)),
+        _ => Err(Error::at(
+            format!("the arguments of '{short}' must be a dictionary or a string"),
+            &raw.span,
+        )),
     }
 }
 
 impl Mapping {
     /// A stable text form, for deduplicating role uses by their parameters.
     pub fn to_json_string(&self) -> String {
-        serde_json::Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()).to_string()
+        serde_json::Value::Object(self.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            .to_string()
     }
 }
 

@@ -31,16 +31,30 @@ pub struct RoleSearch {
 }
 
 impl RoleSearch {
-    pub fn find(&self, name: &str, playbook_dir: &Path, from_role: Option<&Path>, span: &Span) -> Result<PathBuf> {
+    pub fn find(
+        &self,
+        name: &str,
+        playbook_dir: &Path,
+        from_role: Option<&Path>,
+        span: &Span,
+    ) -> Result<PathBuf> {
         let direct = Path::new(name);
         if name.contains('/') || direct.is_absolute() {
-            let p = if direct.is_absolute() { direct.to_path_buf() } else { playbook_dir.join(direct) };
+            let p = if direct.is_absolute() {
+                direct.to_path_buf()
+            } else {
+                playbook_dir.join(direct)
+            };
             if p.is_dir() {
                 return Ok(p);
             }
         }
         // Collection-qualified role names resolve to their last component.
-        let short = name.rsplit('.').next().filter(|_| name.matches('.').count() >= 2).unwrap_or(name);
+        let short = name
+            .rsplit('.')
+            .next()
+            .filter(|_| name.matches('.').count() >= 2)
+            .unwrap_or(name);
         let mut tried = Vec::new();
         let mut candidates = vec![playbook_dir.join("roles")];
         if let Some(r) = from_role {
@@ -57,7 +71,11 @@ impl RoleSearch {
             }
             tried.push(dir.display().to_string());
         }
-        Err(Error::at(format!("The role '{name}' was not found in: {}", tried.join(":")), span).general())
+        Err(Error::at(
+            format!("The role '{name}' was not found in: {}", tried.join(":")),
+            span,
+        )
+        .general())
     }
 }
 
@@ -72,7 +90,11 @@ pub fn find_vars_file(dir: &Path, base: &str) -> Vec<PathBuf> {
     let d = dir.join(base);
     if d.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
-            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
             .unwrap_or_default();
         files.sort();
         return files;
@@ -95,7 +117,10 @@ pub fn load_vars_files(files: &[PathBuf]) -> Result<Mapping> {
                 yaml::Kind::Null => {}
                 _ => {
                     return Err(Error::at(
-                        format!("vars file {} was not found or is not a dictionary", f.display()),
+                        format!(
+                            "vars file {} was not found or is not a dictionary",
+                            f.display()
+                        ),
                         &doc.span,
                     ))
                 }
@@ -106,7 +131,14 @@ pub fn load_vars_files(files: &[PathBuf]) -> Result<Mapping> {
 }
 
 impl Role {
-    pub fn load(name: &str, path: PathBuf, params: Mapping, vars_from: &str, defaults_from: &str, public: bool) -> Result<Arc<Role>> {
+    pub fn load(
+        name: &str,
+        path: PathBuf,
+        params: Mapping,
+        vars_from: &str,
+        defaults_from: &str,
+        public: bool,
+    ) -> Result<Arc<Role>> {
         let defaults = load_vars_files(&find_vars_file(&path.join("defaults"), defaults_from))?;
         let vars = load_vars_files(&find_vars_file(&path.join("vars"), vars_from))?;
         let mut allow_duplicates = false;
@@ -124,14 +156,27 @@ impl Role {
                 }
             }
         }
-        Ok(Arc::new(Role { name: name.to_string(), path, params, defaults, vars, allow_duplicates, dependencies, public }))
+        Ok(Arc::new(Role {
+            name: name.to_string(),
+            path,
+            params,
+            defaults,
+            vars,
+            allow_duplicates,
+            dependencies,
+            public,
+        }))
     }
 
     /// `tasks/<base>` (main by default) if it exists.
     pub fn tasks_file(&self, base: &str) -> Option<PathBuf> {
-        find_vars_file(&self.path.join("tasks"), base).into_iter().next()
+        find_vars_file(&self.path.join("tasks"), base)
+            .into_iter()
+            .next()
     }
     pub fn handlers_file(&self, base: &str) -> Option<PathBuf> {
-        find_vars_file(&self.path.join("handlers"), base).into_iter().next()
+        find_vars_file(&self.path.join("handlers"), base)
+            .into_iter()
+            .next()
     }
 }

@@ -31,7 +31,10 @@ pub struct Context {
 
 impl Context {
     pub fn new(vars: Arc<Vars>) -> Arc<Context> {
-        Arc::new(Context { vars, state: Mutex::new(State::default()) })
+        Arc::new(Context {
+            vars,
+            state: Mutex::new(State::default()),
+        })
     }
 
     fn as_value(self: &Arc<Self>) -> MjValue {
@@ -48,17 +51,27 @@ impl Context {
             }
         }
         match name {
-            "vars" => return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(VarsProxy(self.clone()))))),
+            "vars" => {
+                return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(
+                    VarsProxy(self.clone()),
+                ))))
+            }
             "hostvars" => {
                 if let Some(src) = &self.vars.hostvars {
-                    return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(HostVarsObj(src.clone())))));
+                    return Some(MjValue::from_dyn_object(DynObject::from(Arc::new(
+                        HostVarsObj(src.clone()),
+                    ))));
                 }
             }
             _ => {}
         }
         if self.vars.merge {
             if let Some(v) = self.resolve_merged(name) {
-                self.state.lock().unwrap().cache.insert(name.to_string(), v.clone());
+                self.state
+                    .lock()
+                    .unwrap()
+                    .cache
+                    .insert(name.to_string(), v.clone());
                 return Some(v);
             }
         }
@@ -101,7 +114,11 @@ impl Context {
                 }
             }
         };
-        self.state.lock().unwrap().cache.insert(name.to_string(), value.clone());
+        self.state
+            .lock()
+            .unwrap()
+            .cache
+            .insert(name.to_string(), value.clone());
         Some(value)
     }
 
@@ -162,10 +179,14 @@ impl Context {
     /// everything else are taken as written.
     pub fn template_node(self: &Arc<Self>, node: &Node) -> Result<Value> {
         match &node.kind {
-            Kind::Str(s) if super::is_template(s) => self.template_str(s).map_err(|e| e.or_at(&node.span)),
-            Kind::Seq(items) if node.has_template() => {
-                items.iter().map(|n| self.template_node(n)).collect::<Result<Vec<_>>>().map(Value::Array)
+            Kind::Str(s) if super::is_template(s) => {
+                self.template_str(s).map_err(|e| e.or_at(&node.span))
             }
+            Kind::Seq(items) if node.has_template() => items
+                .iter()
+                .map(|n| self.template_node(n))
+                .collect::<Result<Vec<_>>>()
+                .map(Value::Array),
             Kind::Map(m) if node.has_template() => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in m.iter() {
@@ -193,8 +214,12 @@ impl Context {
         }
         self.clear_marks();
         if let Some(expr) = single_expression(s) {
-            let compiled = ENV.compile_expression(expr).map_err(|e| Error::new(describe(&e, None, s)))?;
-            let v = compiled.eval(self.as_value()).map_err(|e| self.take_error(e, s))?;
+            let compiled = ENV
+                .compile_expression(expr)
+                .map_err(|e| Error::new(describe(&e, None, s)))?;
+            let v = compiled
+                .eval(self.as_value())
+                .map_err(|e| self.take_error(e, s))?;
             if v.is_undefined() {
                 let name = self.state.lock().unwrap().last_undefined.take();
                 return Err(Error::new(match name {
@@ -204,27 +229,39 @@ impl Context {
             }
             return from_mj(&v).map_err(Error::new);
         }
-        let out = ENV.render_str(s, self.as_value()).map_err(|e| self.take_error(e, s))?;
+        let out = ENV
+            .render_str(s, self.as_value())
+            .map_err(|e| self.take_error(e, s))?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
 
     /// Evaluate a bare expression (`when:`, `changed_when:`, `until:`), native result.
     pub fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<MjValue> {
         self.clear_marks();
-        let compiled = ENV.compile_expression(expr).map_err(|e| Error::new(describe(&e, None, expr)))?;
-        compiled.eval(self.as_value()).map_err(|e| self.take_error(e, expr))
+        let compiled = ENV
+            .compile_expression(expr)
+            .map_err(|e| Error::new(describe(&e, None, expr)))?;
+        compiled
+            .eval(self.as_value())
+            .map_err(|e| self.take_error(e, expr))
     }
 
     /// Render a template file's text (the `template` module, `lookup('template')`).
     pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
         self.clear_marks();
-        ENV.render_named_str(name, source, self.as_value()).map_err(|e| self.take_error(e, source))
+        ENV.render_named_str(name, source, self.as_value())
+            .map_err(|e| self.take_error(e, source))
     }
 }
 
 impl Context {
     /// Render a template file with the `template` module's options.
-    pub fn render_file(self: &Arc<Self>, name: &str, source: &str, opts: &super::TemplateOptions) -> Result<String> {
+    pub fn render_file(
+        self: &Arc<Self>,
+        name: &str,
+        source: &str,
+        opts: &super::TemplateOptions,
+    ) -> Result<String> {
         self.clear_marks();
         let owned;
         let env = if opts.is_default_syntax() {
@@ -233,7 +270,9 @@ impl Context {
             owned = super::file_environment(opts).map_err(|e| Error::new(e.to_string()))?;
             &owned
         };
-        let out = env.render_named_str(name, source, self.as_value()).map_err(|e| self.take_error(e, source))?;
+        let out = env
+            .render_named_str(name, source, self.as_value())
+            .map_err(|e| self.take_error(e, source))?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
             "\\n" | "\n" => out,
@@ -308,7 +347,8 @@ fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#") {
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
+    {
         return None;
     }
     Some(inner)

@@ -16,7 +16,9 @@ pub fn to_mj(v: &Value) -> MjValue {
         },
         Value::String(s) => MjValue::from(s.as_str()),
         Value::Array(a) => MjValue::from(a.iter().map(to_mj).collect::<Vec<_>>()),
-        Value::Object(m) => MjValue::from_pairs(m.iter().map(|(k, v)| (MjValue::from(k.as_str()), to_mj(v)))),
+        Value::Object(m) => {
+            MjValue::from_pairs(m.iter().map(|(k, v)| (MjValue::from(k.as_str()), to_mj(v))))
+        }
     }
 }
 
@@ -30,11 +32,15 @@ pub fn from_mj(v: &MjValue) -> Result<Value, String> {
                 Value::from(i)
             } else {
                 let f: f64 = f64::try_from(v.clone()).map_err(|e| e.to_string())?;
-                serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
             }
         }
         ValueKind::String => Value::String(v.as_str().unwrap_or_default().to_string()),
-        ValueKind::Bytes => Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned()),
+        ValueKind::Bytes => {
+            Value::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned())
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             let mut out = Vec::new();
             for item in v.try_iter().map_err(|e| e.to_string())? {
@@ -93,13 +99,28 @@ pub fn python_repr(v: &Value) -> String {
             if s.contains('\'') && !s.contains('"') {
                 format!("\"{s}\"")
             } else {
-                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n"))
+                format!(
+                    "'{}'",
+                    s.replace('\\', "\\\\")
+                        .replace('\'', "\\'")
+                        .replace('\n', "\\n")
+                )
             }
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", python_repr(&Value::String(k.clone())), python_repr(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_repr(&Value::String(k.clone())),
+                    python_repr(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }

@@ -18,7 +18,9 @@ pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(new_environment);
 
 /// The environment the `template` module renders files in: Ansible's template defaults
 /// (trim_blocks on, trailing newline kept).
-pub static FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| file_environment(&TemplateOptions::default()).expect("default syntax is valid"));
+pub static FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    file_environment(&TemplateOptions::default()).expect("default syntax is valid")
+});
 
 /// The `template` module's rendering options.
 #[derive(Clone, Debug)]
@@ -82,11 +84,15 @@ pub fn file_environment(o: &TemplateOptions) -> Result<Environment<'static>, min
     }
     if o.comment_start_string.is_some() || o.comment_end_string.is_some() {
         b.comment_delimiters(
-            o.comment_start_string.clone().unwrap_or_else(|| "{#".into()),
+            o.comment_start_string
+                .clone()
+                .unwrap_or_else(|| "{#".into()),
             o.comment_end_string.clone().unwrap_or_else(|| "#}".into()),
         );
     }
-    b.trim_blocks(o.trim_blocks).lstrip_blocks(o.lstrip_blocks).keep_trailing_newline(true);
+    b.trim_blocks(o.trim_blocks)
+        .lstrip_blocks(o.lstrip_blocks)
+        .keep_trailing_newline(true);
     env.set_syntax(b.build()?);
     Ok(env)
 }
@@ -105,14 +111,25 @@ fn python_method(
     match (value.kind(), method, args) {
         (ValueKind::Seq, "index", [x, ..]) => match seq()?.iter().position(|v| v == x) {
             Some(i) => Ok(Value::from(i)),
-            None => Err(Error::new(ErrorKind::InvalidOperation, format!("{x} is not in list"))),
+            None => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("{x} is not in list"),
+            )),
         },
-        (ValueKind::Seq, "count", [x]) => Ok(Value::from(seq()?.iter().filter(|v| *v == x).count())),
+        (ValueKind::Seq, "count", [x]) => {
+            Ok(Value::from(seq()?.iter().filter(|v| *v == x).count()))
+        }
         (ValueKind::String, "index", [x, ..]) => {
-            let (s, needle) = (value.as_str().unwrap_or_default(), x.as_str().unwrap_or_default());
+            let (s, needle) = (
+                value.as_str().unwrap_or_default(),
+                x.as_str().unwrap_or_default(),
+            );
             match s.find(needle) {
                 Some(i) => Ok(Value::from(s[..i].chars().count())),
-                None => Err(Error::new(ErrorKind::InvalidOperation, "substring not found")),
+                None => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "substring not found",
+                )),
             }
         }
         (ValueKind::String, "zfill", [w]) => {
@@ -126,7 +143,10 @@ fn python_method(
                 Some(c @ ('-' | '+')) => (c.to_string(), &s[1..]),
                 _ => (String::new(), s),
             };
-            Ok(Value::from(format!("{sign}{}{rest}", "0".repeat(width - n))))
+            Ok(Value::from(format!(
+                "{sign}{}{rest}",
+                "0".repeat(width - n)
+            )))
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
     }
@@ -145,7 +165,10 @@ pub fn new_environment() -> Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     // Ansible keeps a template string's trailing newline (a YAML `|` block ends with one).
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build() {
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+    {
         env.set_syntax(syntax);
     }
     env.set_unknown_method_callback(python_method);
@@ -154,8 +177,12 @@ pub fn new_environment() -> Environment<'static> {
         use minijinja::value::ValueKind;
         match value.kind() {
             ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-                let data = from_mj(value).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?;
-                out.write_str(&to_python_str(&data)).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
+                let data = from_mj(value).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e)
+                })?;
+                out.write_str(&to_python_str(&data)).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+                })
             }
             _ => minijinja::escape_formatter(out, state, value),
         }

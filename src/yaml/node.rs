@@ -20,7 +20,11 @@ impl Span {
     }
     /// A span for values that did not come from a file (command line, defaults).
     pub fn synthetic(what: &str) -> Self {
-        Span { file: Arc::from(what), line: 0, col: 0 }
+        Span {
+            file: Arc::from(what),
+            line: 0,
+            col: 0,
+        }
     }
     pub fn is_synthetic(&self) -> bool {
         self.line == 0
@@ -102,10 +106,16 @@ impl Node {
         Node { kind, span }
     }
     pub fn null(span: Span) -> Self {
-        Node { kind: Kind::Null, span }
+        Node {
+            kind: Kind::Null,
+            span,
+        }
     }
     pub fn string(s: impl Into<String>, span: Span) -> Self {
-        Node { kind: Kind::Str(s.into()), span }
+        Node {
+            kind: Kind::Str(s.into()),
+            span,
+        }
     }
 
     /// Wrap a plain data value (a module result, a fact) as an untrusted node:
@@ -128,7 +138,10 @@ impl Node {
                 Kind::Map(map)
             }
         };
-        Node { kind, span: span.clone() }
+        Node {
+            kind,
+            span: span.clone(),
+        }
     }
 
     /// The node as plain data, without templating (strings as written).
@@ -137,11 +150,15 @@ impl Node {
             Kind::Null => Value::Null,
             Kind::Bool(b) => Value::Bool(*b),
             Kind::Int(i) => Value::from(*i),
-            Kind::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            Kind::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             Kind::Str(s) | Kind::Unsafe(s) => Value::String(s.clone()),
             Kind::Vault(s) => Value::String(s.clone()),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Kind::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Kind::Map(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -194,7 +211,9 @@ impl Node {
         match &self.kind {
             Kind::Str(s) => crate::template::is_template(s),
             Kind::Seq(items) => items.iter().any(Node::has_template),
-            Kind::Map(m) => m.iter().any(|(k, v)| crate::template::is_template(k) || v.has_template()),
+            Kind::Map(m) => m
+                .iter()
+                .any(|(k, v)| crate::template::is_template(k) || v.has_template()),
             _ => false,
         }
     }
