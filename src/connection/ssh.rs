@@ -306,6 +306,20 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(hex)
 }
 
+/// The agent binary's bytes, read once per run and shared by every host's upload (a copy
+/// per host would cost the binary's size in memory for each host uploading at once).
+fn agent_bytes(path: &Path) -> std::io::Result<Arc<Vec<u8>>> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut guard = cache.lock().unwrap();
+    if let Some(b) = guard.get(path) {
+        return Ok(b.clone());
+    }
+    let bytes = Arc::new(std::fs::read(path)?);
+    guard.insert(path.to_path_buf(), bytes.clone());
+    Ok(bytes)
+}
+
 /// Quote a string for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -1014,10 +1028,10 @@ impl SshConnection {
     }
 
     async fn upload(&self, session: &Session) -> Result<(), ConnError> {
-        let bytes = std::fs::read(&self.agent_binary).map_err(|e| {
+        let bytes = agent_bytes(&self.agent_binary).map_err(|e| {
             ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
         })?;
-        let now = hex::encode(sha2::Sha256::digest(&bytes));
+        let now = hex::encode(sha2::Sha256::digest(&bytes[..]));
         if now != self.agent_hash {
             return Err(ConnError::unreachable(format!(
                 "The agent binary {} changed while play was running (sha256 {now}, expected {})",
@@ -1027,7 +1041,7 @@ impl SshConnection {
         }
         let dir = remote_path_expr(&self.agent_dir());
         let cmd = upload_command(&dir, &self.agent_hash);
-        let (code, _out, err) = exec_capture(session, &cmd, Some(&bytes))
+        let (code, _out, err) = exec_capture(session, &cmd, Some(&bytes[..]))
             .await
             .map_err(|e| ConnError::ssh(format!("uploading the agent failed: {e}")))?;
         let err = String::from_utf8_lossy(&err).trim().to_string();
