@@ -23,6 +23,13 @@ pub fn execute(
     host: &str,
     c: &Arc<Context>,
 ) -> Result<Map<String, Value>> {
+    let call = Call {
+        ctx,
+        task,
+        scope,
+        host,
+        c,
+    };
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
         "set_fact" => set_fact(ctx, task, scope, host, c),
@@ -41,14 +48,24 @@ pub fn execute(
         "group_by" => group_by(ctx, task, host, c),
         "set_stats" => set_stats(ctx, task, c),
         "meta" => Ok(Map::new()),
-        "template" => template(ctx, task, scope, host, c, "copy"),
-        "config_template" => template(ctx, task, scope, host, c, "config_template"),
-        "copy" => copy(ctx, task, scope, host, c),
-        "unarchive" => unarchive(ctx, task, scope, host, c),
-        "fetch" => fetch(ctx, task, scope, host, c),
-        "script" => script(ctx, task, scope, host, c),
-        _ => module(ctx, task, scope, host, c, template_args(task, c)?),
+        "template" => template(call, "copy"),
+        "config_template" => template(call, "config_template"),
+        "copy" => copy(call),
+        "unarchive" => unarchive(call),
+        "fetch" => fetch(call),
+        "script" => script(call),
+        _ => module(call, template_args(task, c)?),
     }
+}
+
+/// One task on one host: what every action that reaches the target works with.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    pub ctx: &'a Arc<PlayCtx>,
+    pub task: &'a Arc<Task>,
+    pub scope: &'a Arc<Scope>,
+    pub host: &'a str,
+    pub c: &'a Arc<Context>,
 }
 
 fn failed(msg: Value) -> Map<String, Value> {
@@ -646,14 +663,10 @@ fn set_stats(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<St
 
 /// `template` (and `config_template`): render on the controller, then write on the target
 /// through the module named `writer` (`copy`, or `config_template` which merges overrides).
-fn template(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-    writer: &str,
-) -> Result<Map<String, Value>> {
+fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
+    let Call {
+        ctx, task, host, c, ..
+    } = call;
     let mut args = template_args(task, c)?;
     let Some(src) = args.remove("src").map(|v| value_str(&v)) else {
         return Ok(failed(json!("src and dest are required")));
@@ -714,7 +727,7 @@ fn template(
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default()),
     );
-    let mut r = module_named(ctx, task, scope, host, c, writer, args)?;
+    let mut r = module_named(call, writer, args)?;
     if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
         r.insert("src".into(), json!(path.display().to_string()));
     }
@@ -722,13 +735,8 @@ fn template(
 }
 
 /// `unarchive` with an archive on the controller: its bytes travel with the request.
-fn unarchive(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-) -> Result<Map<String, Value>> {
+fn unarchive(call: Call) -> Result<Map<String, Value>> {
+    let Call { ctx, task, c, .. } = call;
     let mut args = template_args(task, c)?;
     let remote_src = args.get("remote_src").map(truthy).unwrap_or(false)
         || args.get("copy").map(|v| !truthy(v)).unwrap_or(false);
@@ -753,18 +761,15 @@ fn unarchive(
                 .unwrap_or_default()),
         );
     }
-    module_named(ctx, task, scope, host, c, "unarchive", args)
+    module_named(call, "unarchive", args)
 }
 
 /// `fetch`: read the file on the target, write it under `dest` on the controller
 /// (`dest/<host>/<path>`, or `dest` itself with `flat`).
-fn fetch(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-) -> Result<Map<String, Value>> {
+fn fetch(call: Call) -> Result<Map<String, Value>> {
+    let Call {
+        ctx, task, host, c, ..
+    } = call;
     use sha1::Digest;
     let args = template_args(task, c)?;
     let (Some(src), Some(dest)) = (
@@ -778,7 +783,7 @@ fn fetch(
     let validate = args.get("validate_checksum").map(truthy).unwrap_or(true);
     let mut sargs = Map::new();
     sargs.insert("src".into(), json!(src));
-    let slurped = module_named(ctx, task, scope, host, c, "slurp", sargs)?;
+    let slurped = module_named(call, "slurp", sargs)?;
     if slurped.get("failed").map(truthy) == Some(true) {
         let msg = slurped.get("msg").map(value_str).unwrap_or_default();
         if !fail_on_missing && (msg.contains("not found") || msg.contains("No such file")) {
@@ -852,13 +857,8 @@ fn fetch(
 }
 
 /// `script`: the controller's script is put on the target, run there, and removed.
-fn script(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-) -> Result<Map<String, Value>> {
+fn script(call: Call) -> Result<Map<String, Value>> {
+    let Call { ctx, task, c, .. } = call;
     let args = template_args(task, c)?;
     let raw = args
         .get("cmd")
@@ -878,7 +878,7 @@ fn script(
         if let Some(p) = args.get(key).map(value_str) {
             let mut st = Map::new();
             st.insert("path".into(), json!(p));
-            let r = module_named(ctx, task, scope, host, c, "stat", st)?;
+            let r = module_named(call, "stat", st)?;
             let exists = r
                 .get("stat")
                 .and_then(|s| s.get("exists"))
@@ -914,7 +914,7 @@ fn script(
         "_play_src".into(),
         json!(base64::engine::general_purpose::STANDARD.encode(data)),
     );
-    let r = module_named(ctx, task, scope, host, c, "copy", put)?;
+    let r = module_named(call, "copy", put)?;
     if r.get("failed").map(truthy) == Some(true) {
         return Ok(r);
     }
@@ -931,11 +931,11 @@ fn script(
     if let Some(d) = args.get("chdir") {
         cmd.insert("chdir".into(), d.clone());
     }
-    let mut out = module_named(ctx, task, scope, host, c, "command", cmd)?;
+    let mut out = module_named(call, "command", cmd)?;
     let mut rm = Map::new();
     rm.insert("path".into(), json!(remote));
     rm.insert("state".into(), json!("absent"));
-    let _ = module_named(ctx, task, scope, host, c, "file", rm);
+    let _ = module_named(call, "file", rm);
     out.remove("cmd");
     out.remove("start");
     out.remove("end");
@@ -956,13 +956,8 @@ fn whoami() -> String {
 }
 
 /// `copy`: a `src` on the controller is read here and sent with the request.
-fn copy(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-) -> Result<Map<String, Value>> {
+fn copy(call: Call) -> Result<Map<String, Value>> {
+    let Call { ctx, task, c, .. } = call;
     let mut args = template_args(task, c)?;
     let remote_src = args.get("remote_src").map(truthy).unwrap_or(false);
     if let (Some(src), false) = (args.get("src").map(value_str), remote_src) {
@@ -970,7 +965,7 @@ fn copy(
             return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"))));
         };
         if path.is_dir() {
-            return copy_dir(ctx, task, scope, host, c, &path, args);
+            return copy_dir(call, &path, args);
         }
         let data = std::fs::read(&path)
             .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
@@ -986,27 +981,19 @@ fn copy(
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default()),
         );
-        let mut r = module_named(ctx, task, scope, host, c, "copy", args)?;
+        let mut r = module_named(call, "copy", args)?;
         if r.get("failed").map(truthy) != Some(true) {
             r.insert("src".into(), json!(path.display().to_string()));
         }
         return Ok(r);
     }
-    module_named(ctx, task, scope, host, c, "copy", args)
+    module_named(call, "copy", args)
 }
 
 /// A directory `src`: each file is copied with its relative path (the directory itself too,
 /// unless `src` ends with `/`); the result is the last file's, with `changed` if any file
 /// changed (as Ansible reports directory copies).
-fn copy_dir(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-    dir: &Path,
-    args: Map<String, Value>,
-) -> Result<Map<String, Value>> {
+fn copy_dir(call: Call, dir: &Path, args: Map<String, Value>) -> Result<Map<String, Value>> {
     let contents_only = args
         .get("src")
         .map(value_str)
@@ -1045,7 +1032,7 @@ fn copy_dir(
             if let Some(m) = args.get("directory_mode") {
                 fargs.insert("mode".into(), m.clone());
             }
-            let r = module_named(ctx, task, scope, host, c, "file", fargs)?;
+            let r = module_named(call, "file", fargs)?;
             if r.get("failed").map(truthy) == Some(true) {
                 return Ok(r);
             }
@@ -1060,7 +1047,7 @@ fn copy_dir(
             json!(base64::engine::general_purpose::STANDARD
                 .encode(std::fs::read(&f).map_err(|e| Error::new(e.to_string()))?)),
         );
-        let r = module_named(ctx, task, scope, host, c, "copy", fargs)?;
+        let r = module_named(call, "copy", fargs)?;
         if r.get("failed").map(truthy) == Some(true) {
             return Ok(r);
         }
@@ -1072,28 +1059,25 @@ fn copy_dir(
     Ok(last)
 }
 
-fn module(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
-    args: Map<String, Value>,
-) -> Result<Map<String, Value>> {
+fn module(call: Call, args: Map<String, Value>) -> Result<Map<String, Value>> {
+    let Call { task, .. } = call;
     let name = task.action.clone();
-    module_named(ctx, task, scope, host, c, &name, args)
+    module_named(call, &name, args)
 }
 
 /// Hand a module to the host's connection.
 fn module_named(
-    ctx: &Arc<PlayCtx>,
-    task: &Arc<Task>,
-    scope: &Arc<Scope>,
-    host: &str,
-    c: &Arc<Context>,
+    call: Call,
     name: &str,
     mut args: Map<String, Value>,
 ) -> Result<Map<String, Value>> {
+    let Call {
+        ctx,
+        task,
+        scope,
+        host,
+        c,
+    } = call;
     apply_module_defaults(task, scope, c, name, &mut args)?;
     let check_mode = match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
         Some(n) => truthy(&c.template_node(n)?),
