@@ -1249,6 +1249,17 @@ fn product(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     for _ in 1..repeat.max(1) {
         lists.extend(base.iter().cloned());
     }
+    // A product grows as the product of the lengths: refuse one that cannot fit in memory
+    // rather than exhaust the controller.
+    const MAX_PRODUCT: usize = 10_000_000;
+    let size = lists
+        .iter()
+        .try_fold(1usize, |acc, l| acc.checked_mul(l.len()));
+    if size.is_none_or(|n| n > MAX_PRODUCT) {
+        return Err(fail(format!(
+            "product: the result would have more than {MAX_PRODUCT} elements"
+        )));
+    }
     Ok(Value::from(
         product_of(&lists)
             .into_iter()
