@@ -213,33 +213,10 @@ pub fn py_repr(value: &Value) -> String {
     }
 }
 
-/// Python's `repr(str)`: single quotes unless the text has a `'` and no `"`.
+/// Python's `repr(str)`: the one implementation lives with the template layer's Python
+/// formatting.
 pub fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    crate::template::filters::pyfmt::str_repr(s)
 }
 
 #[cfg(test)]

@@ -95,18 +95,7 @@ pub fn python_repr(v: &Value) -> String {
                 n.to_string()
             }
         }
-        Value::String(s) => {
-            if s.contains('\'') && !s.contains('"') {
-                format!("\"{s}\"")
-            } else {
-                format!(
-                    "'{}'",
-                    s.replace('\\', "\\\\")
-                        .replace('\'', "\\'")
-                        .replace('\n', "\\n")
-                )
-            }
-        }
+        Value::String(s) => super::filters::pyfmt::str_repr(s),
         Value::Array(a) => format!(
             "[{}]",
             a.iter().map(python_repr).collect::<Vec<_>>().join(", ")
