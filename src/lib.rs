@@ -8,6 +8,7 @@ pub mod error;
 pub mod inventory;
 pub mod output;
 pub mod playbook;
+pub mod stages;
 pub mod template;
 pub mod vars;
 pub mod yaml;

@@ -87,6 +87,18 @@ pub struct Args {
     /// perform a syntax check on the playbook, but do not execute it
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// show, for every host and service, which stages will run or be skipped and why
+    #[arg(long = "list-stages")]
+    pub list_stages: bool,
+    /// run a stage even if its checkpoint says it is done (build, stage, install or all)
+    #[arg(long = "force-stage", action = ArgAction::Append, value_parser = ["build", "stage", "install", "all"])]
+    pub force_stage: Vec<String>,
+    /// run every stage whatever the checkpoints on the hosts say
+    #[arg(long = "ignore-checkpoints")]
+    pub ignore_checkpoints: bool,
+    /// run plays by stage: build once, stage and install in parallel, configure in serial
+    #[arg(long = "staged")]
+    pub staged: bool,
     /// start the playbook at the task matching this name
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,

@@ -369,6 +369,10 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     };
     o.step = args.step;
     o.flush_cache = args.flush_cache;
+    o.force_stages = args.force_stage.clone();
+    o.ignore_checkpoints = args.ignore_checkpoints;
+    o.list_stages = args.list_stages;
+    o.staged = args.staged;
     o.config_file = cfg.file.clone();
     o.inventory_sources = if args.inventory.is_empty() {
         match cfg.defaults("inventory") {

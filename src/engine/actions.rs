@@ -1066,7 +1066,7 @@ fn module(call: Call, args: Map<String, Value>) -> Result<Map<String, Value>> {
 }
 
 /// Hand a module to the host's connection.
-fn module_named(
+pub(super) fn module_named(
     call: Call,
     name: &str,
     mut args: Map<String, Value>,

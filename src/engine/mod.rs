@@ -7,6 +7,7 @@ mod hostvars;
 mod loops;
 mod play;
 mod scope;
+mod stages;
 mod task;
 mod walk;
 
@@ -48,6 +49,13 @@ pub struct Options {
     pub flush_cache: bool,
     pub config_file: Option<PathBuf>,
     pub inventory_sources: Vec<String>,
+    /// Stages forced to run (`--force-stage`: build, stage, install or all).
+    pub force_stages: Vec<String>,
+    pub ignore_checkpoints: bool,
+    /// `--list-stages`: print the stage plan instead of running.
+    pub list_stages: bool,
+    /// `--staged`: run every play by stage.
+    pub staged: bool,
     /// SSH defaults from ansible.cfg and the command line.
     pub ssh: crate::connection::params::RunDefaults,
 }
@@ -79,6 +87,10 @@ impl Default for Options {
             flush_cache: false,
             config_file: None,
             inventory_sources: Vec::new(),
+            force_stages: Vec::new(),
+            ignore_checkpoints: false,
+            list_stages: false,
+            staged: false,
             ssh: Default::default(),
         }
     }
@@ -110,6 +122,8 @@ pub struct Run {
     pub custom_stats: Mutex<Map<String, Value>>,
     /// Each SSH host's connection (and agent), kept for the whole run.
     pub conns: Mutex<HashMap<String, connect::Slot>>,
+    /// Stage checkpoints read and stages under way, per host and service.
+    pub stages: stages::State,
 }
 
 impl Run {
@@ -130,6 +144,7 @@ impl Run {
             loader,
             custom_stats: Mutex::new(Map::new()),
             conns: Mutex::new(HashMap::new()),
+            stages: Default::default(),
         })
     }
 

@@ -436,29 +436,9 @@ fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()>
     if let Some(fp) = &play.fact_path {
         args.insert("fact_path".into(), span.clone(), fp.clone());
     }
-    let task = Arc::new(Task {
-        name: Some(Node::string("Gathering Facts", span.clone())),
-        action_written: "gather_facts".into(),
-        action: "setup".into(),
-        args,
-        kw: Default::default(),
-        loop_kind: None,
-        loop_: None,
-        loop_control: None,
-        register: None,
-        changed_when: Vec::new(),
-        failed_when: Vec::new(),
-        until: None,
-        retries: None,
-        delay: None,
-        notify: Vec::new(),
-        listen: Vec::new(),
-        async_: None,
-        poll: None,
-        span,
-        role: None,
-        apply: None,
-    });
+    let mut task = Task::synthetic("Gathering Facts", "setup", args, span, None);
+    task.action_written = "gather_facts".into();
+    let task = Arc::new(task);
     let hosts = ctx.active(batch);
     super::task::run_task(ctx, &task, &ctx.root, &hosts, false)?;
     Ok(())

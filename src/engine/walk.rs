@@ -44,6 +44,63 @@ fn run_block(
     scope: &Arc<Scope>,
     hosts: &[String],
 ) -> Result<()> {
+    if let Some(sref) = &b.stage {
+        return run_stage_block(ctx, b, sref, scope, hosts);
+    }
+    let r = run_block_sections(ctx, b, scope, hosts);
+    if let (Some(role), true) = (&b.role, b.is_role) {
+        super::stages::close_role(ctx, role, hosts)?;
+    }
+    r
+}
+
+/// A role's imported stage file: decided per host (the import's condition, then the
+/// checkpoint), read only if it runs somewhere.
+fn run_stage_block(
+    ctx: &Arc<PlayCtx>,
+    b: &Arc<Block>,
+    sref: &Arc<crate::playbook::StageRef>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
+    let s = scope.child(b.kw.clone(), b.role.clone());
+    let conds = s.conditions();
+    let mut selected = Vec::new();
+    for h in hosts {
+        let c = Context::new(Arc::new(ctx.vars_for(h, Some(&s), None, None)));
+        if task::eval_conditions(&c, &conds, "when")?.is_none() {
+            selected.push(h.clone());
+        }
+    }
+    if selected.is_empty() {
+        return Ok(());
+    }
+    let run_on = super::stages::enter(ctx, sref, &s, &selected, None)?;
+    if run_on.is_empty() {
+        return Ok(());
+    }
+    let lctx = Ctx {
+        dir: sref.path.parent().map(Into::into).unwrap_or_default(),
+        play_dir: ctx.play.dir.clone(),
+        role: Some(sref.role.clone()),
+        handlers: false,
+    };
+    match ctx
+        .run
+        .loader
+        .load_task_file(&sref.path, &lctx, &mut PlayAcc::default(), &b.span)
+    {
+        Ok(items) => run_items(ctx, &items, &s, &run_on),
+        Err(e) => Err(e),
+    }
+}
+
+fn run_block_sections(
+    ctx: &Arc<PlayCtx>,
+    b: &Arc<Block>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
     let s = match (&b.role, b.is_role) {
         (Some(role), true) if !role.params.is_empty() => Arc::new(Scope {
             parent: Some(scope.clone()),
@@ -355,6 +412,14 @@ fn include_tasks(
             handlers: false,
         };
         let path = ctx.run.loader.task_file_path(&file, &lctx);
+        let mut hosts = target.hosts.clone();
+        if let Some(sref) = crate::playbook::stage_boundary(&path, &t.span, &lctx) {
+            hosts = super::stages::enter(ctx, &sref, scope, &hosts, Some(t))?;
+            if hosts.is_empty() {
+                continue;
+            }
+        }
+        let target = IncludeTarget { hosts, ..target };
         let item_label = target
             .item_vars
             .as_ref()

@@ -388,8 +388,13 @@ impl Loader {
                 if task.loop_.is_some() {
                     return Err(Error::at("You cannot use loops on 'import_tasks' statements. You should use 'include_tasks' instead.", &task.span));
                 }
-                let items = self.load_task_file(&path, ctx, acc, &file.span)?;
                 kw.vars = task.kw.vars.clone();
+                // A role's stage file is read when its stage runs, not now.
+                let stage = stage_boundary(&path, &task.span, ctx);
+                let items = match stage {
+                    Some(_) => Vec::new(),
+                    None => self.load_task_file(&path, ctx, acc, &file.span)?,
+                };
                 Ok(vec![Item::Block(Arc::new(Block {
                     name: None,
                     block: items,
@@ -399,6 +404,7 @@ impl Loader {
                     span: task.span.clone(),
                     role: ctx.role.clone(),
                     is_role: false,
+                    stage,
                 }))])
             }
             "import_role" => {
@@ -463,6 +469,7 @@ impl Loader {
             span: node.span.clone(),
             role: ctx.role.clone(),
             is_role: false,
+            stage: None,
         })
     }
 
@@ -710,7 +717,9 @@ impl Loader {
         }
         if let Some(tf) = role.tasks_file(&spec.tasks_from) {
             items.extend(self.load_task_file(&tf, &role_ctx, acc, &spec.span)?);
-        } else if spec.tasks_from != "main" {
+        } else if spec.tasks_from == "main" {
+            items.extend(synthesised_main(&role));
+        } else {
             return Err(Error::at(
                 format!(
                     "Could not find specified file in role: tasks/{}",
@@ -739,6 +748,7 @@ impl Loader {
             span: spec.span,
             role: Some(role),
             is_role: true,
+            stage: None,
         }))))
     }
 }
@@ -799,6 +809,66 @@ fn resolve_rel(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// A scalar as the string Ansible would see.
+/// The stage boundary an include or import of `path` makes, if any: inside a role, a stage
+/// file named from a file that is not itself a stage file of the same service (a stage's own
+/// sub-files belong to it).
+pub fn stage_boundary(path: &Path, from: &Span, ctx: &Ctx) -> Option<Arc<StageRef>> {
+    let role = ctx.role.as_ref()?;
+    let file = crate::stages::names::parse(&path.to_string_lossy())?;
+    if let Some(outer) = crate::stages::names::parse(&from.file) {
+        if outer.svc == file.svc {
+            return None;
+        }
+    }
+    Some(Arc::new(StageRef {
+        file,
+        path: path.to_path_buf(),
+        role: role.clone(),
+    }))
+}
+
+/// The main.yml of a role that has stage files but none: its top-level stage files in stage
+/// order (build, stage, pre_install, install, post_install, configure), each a stage block.
+fn synthesised_main(role: &Arc<Role>) -> Vec<Item> {
+    let dir = role.path.join("tasks");
+    let mut found: Vec<(crate::stages::StageFile, PathBuf)> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+                })
+                .filter_map(|p| {
+                    let f = crate::stages::names::parse(&p.to_string_lossy())?;
+                    f.sub.is_none().then_some((f, p))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by(|a, b| (a.0.order(), &a.1).cmp(&(b.0.order(), &b.1)));
+    found
+        .into_iter()
+        .map(|(file, path)| {
+            let span = Span::new(Arc::from(path.to_string_lossy().as_ref()), 1, 1);
+            Item::Block(Arc::new(Block {
+                name: None,
+                block: Vec::new(),
+                rescue: Vec::new(),
+                always: Vec::new(),
+                kw: Keywords::default(),
+                span,
+                role: Some(role.clone()),
+                is_role: false,
+                stage: Some(Arc::new(StageRef {
+                    file,
+                    path,
+                    role: role.clone(),
+                })),
+            }))
+        })
+        .collect()
+}
+
 pub fn scalar_string(n: &Node) -> Option<String> {
     match &n.kind {
         Kind::Str(s) | Kind::Unsafe(s) => Some(s.clone()),

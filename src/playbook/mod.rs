@@ -10,8 +10,8 @@ mod roles;
 pub use actions::{canonical_action, is_controller_action, ActionKind, FREE_FORM};
 pub use kv::{parse_kv, split_args};
 pub use load::{
-    as_list, load_playbook, load_task_file, load_vars, scalar_string, Ctx, LoadError, Loader,
-    PlayAcc, RoleSpec,
+    as_list, load_playbook, load_task_file, load_vars, scalar_string, stage_boundary, Ctx,
+    LoadError, Loader, PlayAcc, RoleSpec,
 };
 pub use model::*;
 pub use roles::{Role, RoleSearch};

@@ -1,6 +1,7 @@
 //! Plays, blocks and tasks as loaded: raw (untemplated) nodes with their positions.
 
 use super::roles::Role;
+use crate::stages::StageFile;
 use crate::yaml::{Mapping, Node, Span};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,6 +70,17 @@ pub struct Block {
     /// Set for the implicit block that stands for a role (`roles:`, `import_role`): its
     /// keywords are the role's, and tasks inside report the role's name.
     pub is_role: bool,
+    /// Set for a role's import of a stage file: the block's tasks are read from the file
+    /// only when the stage runs on some host.
+    pub stage: Option<Arc<StageRef>>,
+}
+
+/// A stage boundary: where a role imports or includes one of its stage files.
+#[derive(Debug)]
+pub struct StageRef {
+    pub file: StageFile,
+    pub path: PathBuf,
+    pub role: Arc<Role>,
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +119,42 @@ pub struct Task {
     pub role: Option<Arc<Role>>,
     /// For `import_*`/`include_*` with `apply:`: keywords to put on the included tasks.
     pub apply: Option<Keywords>,
+}
+
+impl Task {
+    /// A task the runner makes itself (fact gathering, stage checkpoints): no keywords, no
+    /// loop, the given arguments.
+    pub fn synthetic(
+        name: &str,
+        action: &str,
+        args: Mapping,
+        span: Span,
+        role: Option<Arc<Role>>,
+    ) -> Task {
+        Task {
+            name: Some(Node::string(name, span.clone())),
+            action_written: action.to_string(),
+            action: crate::playbook::canonical_action(action).to_string(),
+            args,
+            kw: Keywords::default(),
+            loop_kind: None,
+            loop_: None,
+            loop_control: None,
+            register: None,
+            changed_when: Vec::new(),
+            failed_when: Vec::new(),
+            until: None,
+            retries: None,
+            delay: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            async_: None,
+            poll: None,
+            span,
+            role,
+            apply: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -1,0 +1,359 @@
+//! Stage boundaries at run time: whether a role's stage runs on each host (its checkpoint
+//! local fact, the version this run deploys, forcing), and the checkpoint a finished stage
+//! leaves on the host.
+
+use super::actions::{module_named, Call};
+use super::play::PlayCtx;
+use super::scope::Scope;
+use super::task::{self, truthy, value_str};
+use crate::error::Result;
+use crate::playbook::{Role, StageRef, Task};
+use crate::stages::checkpoint::{self, Unreadable};
+use crate::stages::{Checkpoints, Decision, Stage, Want};
+use crate::template::Context;
+use crate::yaml::Mapping;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Where checkpoint files go when neither the play nor ansible.cfg says.
+const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
+
+type HostSvc = (String, String);
+
+/// What the run knows of stages, per host and service.
+#[derive(Default)]
+pub struct State {
+    /// Checkpoint files as read from the hosts (and as written since).
+    files: Mutex<HashMap<HostSvc, Result<Checkpoints, Unreadable>>>,
+    /// The stage that runs on a host and has not finished yet.
+    open: Mutex<HashMap<HostSvc, Open>>,
+}
+
+#[derive(Clone)]
+struct Open {
+    stage: Stage,
+    version: String,
+    fingerprint: String,
+    sref: Arc<StageRef>,
+    scope: Arc<Scope>,
+}
+
+/// Decide a stage boundary for each host; returns the hosts on which the stage runs. The
+/// hosts that skip it get a `skipping` line with the reason (under `reporter`, the include
+/// task, when the boundary is an include; under a task named for the stage otherwise).
+pub fn enter(
+    ctx: &Arc<PlayCtx>,
+    sref: &Arc<StageRef>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+    reporter: Option<&Arc<Task>>,
+) -> Result<Vec<String>> {
+    let svc = &sref.file.svc;
+    let stage = sref.file.stage;
+    let files = checkpoint::stage_files(&sref.role.path.join("tasks"), svc, stage);
+    let fingerprint = checkpoint::fingerprint(&files);
+    let mut run_on = Vec::new();
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    for host in hosts {
+        let key = (host.clone(), svc.clone());
+        // A stage that is already running on the host (pre_install then install) goes on.
+        let continuing = {
+            let open = ctx.run.stages.open.lock().unwrap();
+            open.get(&key).map(|o| o.stage == stage)
+        };
+        if continuing == Some(true) {
+            run_on.push(host.clone());
+            continue;
+        }
+        // Another stage of the service finished here: record it before this one starts.
+        close(ctx, host, svc)?;
+        if !ctx.active(std::slice::from_ref(host)).contains(host) {
+            continue;
+        }
+        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+        let want = Want {
+            version: version(&c, svc).unwrap_or_else(|| fingerprint.clone()),
+            fingerprint: fingerprint.clone(),
+            forced: forced(ctx, &c, svc, stage),
+            ignore_checkpoints: ctx.run.opts.ignore_checkpoints,
+        };
+        let decision = if stage.checkpointed() && want.forced.is_none() && !want.ignore_checkpoints
+        {
+            match read(ctx, sref, scope, host)? {
+                Some(found) => checkpoint::decide(stage, &found, &want),
+                None => continue, // unreachable: reported by read
+            }
+        } else {
+            checkpoint::decide(stage, &Ok(Checkpoints::default()), &want)
+        };
+        ctx.run.cb().verbose(
+            2,
+            &format!(
+                "stage {stage} of {svc} on {host}: {} ({})",
+                if decision.skips() { "skipped" } else { "runs" },
+                decision.reason()
+            ),
+        );
+        match decision {
+            Decision::Skip(reason) => skipped.push((host.clone(), reason)),
+            Decision::Run(_) => {
+                if stage.checkpointed() {
+                    ctx.run.stages.open.lock().unwrap().insert(
+                        key,
+                        Open {
+                            stage,
+                            version: want.version,
+                            fingerprint: want.fingerprint,
+                            sref: sref.clone(),
+                            scope: scope.clone(),
+                        },
+                    );
+                }
+                run_on.push(host.clone());
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let t = match reporter {
+            Some(t) => t.clone(),
+            None => {
+                let t = stage_task(sref, "include_tasks");
+                let names: Vec<String> = skipped.iter().map(|(h, _)| h.clone()).collect();
+                task::banner(ctx, &t, scope, &names);
+                t
+            }
+        };
+        for (host, reason) in skipped {
+            let mut r = Map::new();
+            r.insert("changed".into(), json!(false));
+            r.insert("skipped".into(), json!(true));
+            r.insert("skip_reason".into(), json!(reason));
+            task::report_single(ctx, &t, scope, &host, r, true);
+        }
+    }
+    Ok(run_on)
+}
+
+/// A role ended on these hosts: its stages that ran there are finished.
+pub fn close_role(ctx: &Arc<PlayCtx>, role: &Arc<Role>, hosts: &[String]) -> Result<()> {
+    let keys: Vec<HostSvc> = {
+        let open = ctx.run.stages.open.lock().unwrap();
+        open.iter()
+            .filter(|(k, o)| o.sref.role.path == role.path && hosts.contains(&k.0))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    for (host, svc) in keys {
+        close(ctx, &host, &svc)?;
+    }
+    Ok(())
+}
+
+/// Finish the stage open on a host for a service: when the host came through it without
+/// failing, write the checkpoint.
+fn close(ctx: &Arc<PlayCtx>, host: &str, svc: &str) -> Result<()> {
+    let key = (host.to_string(), svc.to_string());
+    let Some(open) = ctx.run.stages.open.lock().unwrap().remove(&key) else {
+        return Ok(());
+    };
+    let run = &ctx.run;
+    if run.opts.check || !ctx.active(&[host.to_string()]).contains(&key.0) {
+        return Ok(());
+    }
+    let mut doc = match run.stages.files.lock().unwrap().get(&key) {
+        Some(Ok(c)) => c.clone(),
+        _ => Checkpoints::default(),
+    };
+    let completed = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    doc.set(open.stage, &open.version, &open.fingerprint, &completed);
+    let dir = fact_path(ctx);
+    let dest = dir.join(format!("{svc}.fact"));
+    let t = stage_task(&open.sref, "copy");
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(&open.scope), None, None)));
+    let call = || Call {
+        ctx,
+        task: &t,
+        scope: &open.scope,
+        host,
+        c: &c,
+    };
+    let mut mkdir = Map::new();
+    mkdir.insert("path".into(), json!(dir.display().to_string()));
+    mkdir.insert("state".into(), json!("directory"));
+    mkdir.insert("mode".into(), json!("0755"));
+    let mut r = module_named(call(), "file", mkdir)?;
+    if !failed(&r) {
+        let mut write = Map::new();
+        write.insert("content".into(), json!(doc.to_text()));
+        write.insert("dest".into(), json!(dest.display().to_string()));
+        write.insert("mode".into(), json!("0644"));
+        r = module_named(call(), "copy", write)?;
+    }
+    if failed(&r) {
+        let why = r.get("msg").map(value_str).unwrap_or_default();
+        let mut out = Map::new();
+        out.insert("changed".into(), json!(false));
+        out.insert("failed".into(), json!(true));
+        out.insert(
+            "msg".into(),
+            json!(format!(
+                "could not write the checkpoint of stage {} of {svc} to {}: {why}",
+                open.stage,
+                dest.display()
+            )),
+        );
+        task::banner(ctx, &t, &open.scope, &[host.to_string()]);
+        task::report_single(ctx, &t, &open.scope, host, out, false);
+        return Ok(());
+    }
+    run.host_state(host, |hs| {
+        if let Some(Value::Object(local)) = hs.facts.get_mut("local") {
+            local.insert(svc.to_string(), Value::Object(doc.doc.clone()));
+        }
+    });
+    run.stages.files.lock().unwrap().insert(key, Ok(doc));
+    Ok(())
+}
+
+/// The host's checkpoint file for the stage's service, read once per run. `None` when the
+/// host could not be reached (the failure is reported).
+fn read(
+    ctx: &Arc<PlayCtx>,
+    sref: &StageRef,
+    scope: &Arc<Scope>,
+    host: &str,
+) -> Result<Option<Result<Checkpoints, Unreadable>>> {
+    let key = (host.to_string(), sref.file.svc.clone());
+    if let Some(found) = ctx.run.stages.files.lock().unwrap().get(&key) {
+        return Ok(Some(found.clone()));
+    }
+    let path = fact_path(ctx).join(format!("{}.fact", sref.file.svc));
+    let t = stage_task(sref, "slurp");
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    let mut args = Map::new();
+    args.insert("src".into(), json!(path.display().to_string()));
+    let r = module_named(
+        Call {
+            ctx,
+            task: &t,
+            scope,
+            host,
+            c: &c,
+        },
+        "slurp",
+        args,
+    )?;
+    if r.get("unreachable").map(truthy) == Some(true) {
+        task::banner(ctx, &t, scope, &[host.to_string()]);
+        task::report_single(ctx, &t, scope, host, r, false);
+        return Ok(None);
+    }
+    let found = if failed(&r) {
+        let msg = r.get("msg").map(value_str).unwrap_or_default();
+        if msg.contains("not found") || msg.contains("No such file") {
+            Ok(Checkpoints::default())
+        } else {
+            Err(Unreadable(msg))
+        }
+    } else {
+        let text = r
+            .get("content")
+            .and_then(Value::as_str)
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .unwrap_or_default();
+        Checkpoints::parse(&text)
+    };
+    if let Err(Unreadable(why)) = &found {
+        crate::diag::warn(format!(
+            "{host}: ignoring the checkpoint file {}: {why}; its stages run again",
+            path.display()
+        ));
+    }
+    ctx.run
+        .stages
+        .files
+        .lock()
+        .unwrap()
+        .insert(key, found.clone());
+    Ok(Some(found))
+}
+
+/// The version this run deploys for a service: `<svc>_stage_version`, else `stage_version`.
+fn version(c: &Arc<Context>, svc: &str) -> Option<String> {
+    for name in [format!("{svc}_stage_version"), "stage_version".to_string()] {
+        if let Some(v) = c.resolve(&name) {
+            if let Ok(j) = crate::template::from_mj(&v) {
+                if !j.is_null() {
+                    return Some(value_str(&j));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Why a stage must run whatever its checkpoint says: `--force-stage`, the `force_stages`
+/// list, or `<svc>_force_<stage>`.
+fn forced(ctx: &Arc<PlayCtx>, c: &Arc<Context>, svc: &str, stage: Stage) -> Option<String> {
+    let names = |list: &[String]| list.iter().any(|s| s == stage.name() || s == "all");
+    if names(&ctx.run.opts.force_stages) {
+        return Some(format!("--force-stage {stage}"));
+    }
+    let var = |name: &str| {
+        c.resolve(name)
+            .and_then(|v| crate::template::from_mj(&v).ok())
+            .filter(|v| !v.is_null())
+    };
+    if let Some(v) = var("force_stages") {
+        let list: Vec<String> = match v {
+            Value::Array(a) => a.iter().map(value_str).collect(),
+            other => vec![value_str(&other)],
+        };
+        if names(&list) {
+            return Some("force_stages".into());
+        }
+    }
+    let own = format!("{svc}_force_{stage}");
+    if var(&own).map(|v| truthy(&v)) == Some(true) {
+        return Some(own);
+    }
+    None
+}
+
+/// The checkpoint directory: the play's `fact_path`, else ansible.cfg's, else Ansible's
+/// default.
+fn fact_path(ctx: &Arc<PlayCtx>) -> PathBuf {
+    ctx.play
+        .fact_path
+        .as_ref()
+        .and_then(crate::playbook::scalar_string)
+        .map(PathBuf::from)
+        .or_else(|| ctx.run.opts.fact_path.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FACT_PATH))
+}
+
+/// The task a stage's own reports appear under, in the role's name.
+fn stage_task(sref: &StageRef, action: &str) -> Arc<Task> {
+    let file = sref
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let span = crate::yaml::Span::new(Arc::from(sref.path.to_string_lossy().as_ref()), 1, 1);
+    let name = format!("stage {} of {} ({file})", sref.file.stage, sref.file.svc);
+    Arc::new(Task::synthetic(
+        &name,
+        action,
+        Mapping::default(),
+        span,
+        Some(sref.role.clone()),
+    ))
+}
+
+fn failed(r: &Map<String, Value>) -> bool {
+    r.get("failed").map(truthy) == Some(true)
+}
