@@ -7,6 +7,7 @@ mod hostvars;
 mod loops;
 mod play;
 mod scope;
+mod stage_plan;
 mod stages;
 mod task;
 mod walk;

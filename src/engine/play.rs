@@ -121,6 +121,11 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
             }
         }
     }
+    if run.opts.list_stages {
+        // A plan, not a run: no recap.
+        run.conns.lock().unwrap().clear();
+        return exit::OK;
+    }
     finish(run);
     result_code(run)
 }
@@ -332,6 +337,10 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);
 
+    if run.opts.list_stages {
+        super::stage_plan::print(&ctx, play, &hosts, &name)?;
+        return Ok(PlayOutcome::Continue);
+    }
     let batches = serial_batches(&ctx, play, &hosts)?;
     for batch in batches {
         // Each serial batch is announced as the play again, as Ansible does.

@@ -73,21 +73,8 @@ pub fn enter(
         if !ctx.active(std::slice::from_ref(host)).contains(host) {
             continue;
         }
-        let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
-        let want = Want {
-            version: version(&c, svc).unwrap_or_else(|| fingerprint.clone()),
-            fingerprint: fingerprint.clone(),
-            forced: forced(ctx, &c, svc, stage),
-            ignore_checkpoints: ctx.run.opts.ignore_checkpoints,
-        };
-        let decision = if stage.checkpointed() && want.forced.is_none() && !want.ignore_checkpoints
-        {
-            match read(ctx, sref, scope, host)? {
-                Some(found) => checkpoint::decide(stage, &found, &want),
-                None => continue, // unreachable: reported by read
-            }
-        } else {
-            checkpoint::decide(stage, &Ok(Checkpoints::default()), &want)
+        let Some((decision, want)) = decide(ctx, sref, scope, host, &fingerprint)? else {
+            continue; // unreachable: reported by read
         };
         ctx.run.cb().verbose(
             2,
@@ -135,6 +122,47 @@ pub fn enter(
         }
     }
     Ok(run_on)
+}
+
+/// Whether a stage runs on a host, and what it would record; `None` when the host could not
+/// be reached to read its checkpoint (the failure is reported).
+fn decide(
+    ctx: &Arc<PlayCtx>,
+    sref: &StageRef,
+    scope: &Arc<Scope>,
+    host: &str,
+    fingerprint: &str,
+) -> Result<Option<(Decision, Want)>> {
+    let stage = sref.file.stage;
+    let svc = &sref.file.svc;
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    let want = Want {
+        version: version(&c, svc).unwrap_or_else(|| fingerprint.to_string()),
+        fingerprint: fingerprint.to_string(),
+        forced: forced(ctx, &c, svc, stage),
+        ignore_checkpoints: ctx.run.opts.ignore_checkpoints,
+    };
+    let found = if stage.checkpointed() && want.forced.is_none() && !want.ignore_checkpoints {
+        match read(ctx, sref, scope, host)? {
+            Some(found) => found,
+            None => return Ok(None),
+        }
+    } else {
+        Ok(Checkpoints::default())
+    };
+    Ok(Some((checkpoint::decide(stage, &found, &want), want)))
+}
+
+/// What `--list-stages` shows for one boundary on one host.
+pub fn plan(
+    ctx: &Arc<PlayCtx>,
+    sref: &StageRef,
+    scope: &Arc<Scope>,
+    host: &str,
+) -> Result<Option<Decision>> {
+    let files = checkpoint::stage_files(&sref.role.path.join("tasks"), &sref.file.svc, sref.file.stage);
+    let fingerprint = checkpoint::fingerprint(&files);
+    Ok(decide(ctx, sref, scope, host, &fingerprint)?.map(|(d, _)| d))
 }
 
 /// A role ended on these hosts: its stages that ran there are finished.
