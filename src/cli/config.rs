@@ -18,6 +18,7 @@ const SETTINGS: &[(&str, &str, &str)] = &[
     ("ANSIBLE_REMOTE_USER", "defaults", "remote_user"),
     ("ANSIBLE_HOST_KEY_CHECKING", "defaults", "host_key_checking"),
     ("ANSIBLE_GATHERING", "defaults", "gathering"),
+    ("ANSIBLE_STRATEGY", "defaults", "strategy"),
     ("ANSIBLE_FACT_PATH", "defaults", "fact_path"),
     (
         "ANSIBLE_RETRY_FILES_ENABLED",

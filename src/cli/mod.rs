@@ -351,6 +351,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.gathering = cfg
         .defaults("gathering")
         .unwrap_or_else(|| "implicit".into());
+    o.strategy = cfg.defaults("strategy");
     o.fact_path = cfg.defaults("fact_path").map(|p| cfg.path(&p));
     o.hash_merge = cfg
         .defaults("hash_behaviour")

@@ -43,6 +43,8 @@ pub struct Options {
     pub become_method: Option<String>,
     pub any_errors_fatal: bool,
     pub gathering: String,
+    /// The strategy of plays that name none (ansible.cfg `strategy`, ANSIBLE_STRATEGY).
+    pub strategy: Option<String>,
     pub fact_path: Option<PathBuf>,
     pub hash_merge: bool,
     pub roles_path: Vec<PathBuf>,
@@ -81,6 +83,7 @@ impl Default for Options {
             become_method: None,
             any_errors_fatal: false,
             gathering: "implicit".into(),
+            strategy: None,
             fact_path: None,
             hash_merge: false,
             roles_path: Vec::new(),

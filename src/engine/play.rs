@@ -259,6 +259,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         .strategy
         .as_ref()
         .and_then(scalar_string)
+        .or_else(|| run.opts.strategy.clone())
         .unwrap_or_else(|| "linear".into());
     let info = crate::output::PlayInfo {
         name: name.clone(),
@@ -373,7 +374,12 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
             Value::String(s) => s,
             other => crate::template::to_python_str(&other),
         },
-        None => "linear".into(),
+        None => ctx
+            .run
+            .opts
+            .strategy
+            .clone()
+            .unwrap_or_else(|| "linear".into()),
     };
     match strategy.rsplit('.').next().unwrap_or("linear") {
         "linear" | "debug" => run_sections(ctx, &sections, batch),

@@ -142,7 +142,8 @@ fn decide(
         forced: forced(ctx, &c, svc, stage),
         ignore_checkpoints: ctx.run.opts.ignore_checkpoints,
     };
-    let found = if stage.checkpointed() && want.forced.is_none() && !want.ignore_checkpoints {
+    // Read even when forced: writing this stage's checkpoint keeps the others in the file.
+    let found = if stage.checkpointed() {
         match read(ctx, sref, scope, host)? {
             Some(found) => found,
             None => return Ok(None),
@@ -160,7 +161,11 @@ pub fn plan(
     scope: &Arc<Scope>,
     host: &str,
 ) -> Result<Option<Decision>> {
-    let files = checkpoint::stage_files(&sref.role.path.join("tasks"), &sref.file.svc, sref.file.stage);
+    let files = checkpoint::stage_files(
+        &sref.role.path.join("tasks"),
+        &sref.file.svc,
+        sref.file.stage,
+    );
     let fingerprint = checkpoint::fingerprint(&files);
     Ok(decide(ctx, sref, scope, host, &fingerprint)?.map(|(d, _)| d))
 }
@@ -197,7 +202,7 @@ fn close(ctx: &Arc<PlayCtx>, host: &str, svc: &str) -> Result<()> {
     };
     let completed = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     doc.set(open.stage, &open.version, &open.fingerprint, &completed);
-    let dir = fact_path(ctx);
+    let dir = fact_path(ctx, host)?;
     let dest = dir.join(format!("{svc}.fact"));
     let t = stage_task(&open.sref, "copy");
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(&open.scope), None, None)));
@@ -258,7 +263,7 @@ fn read(
     if let Some(found) = ctx.run.stages.files.lock().unwrap().get(&key) {
         return Ok(Some(found.clone()));
     }
-    let path = fact_path(ctx).join(format!("{}.fact", sref.file.svc));
+    let path = fact_path(ctx, host)?.join(format!("{}.fact", sref.file.svc));
     let t = stage_task(sref, "slurp");
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
     let mut args = Map::new();
@@ -352,16 +357,19 @@ fn forced(ctx: &Arc<PlayCtx>, c: &Arc<Context>, svc: &str, stage: Stage) -> Opti
     None
 }
 
-/// The checkpoint directory: the play's `fact_path`, else ansible.cfg's, else Ansible's
-/// default.
-fn fact_path(ctx: &Arc<PlayCtx>) -> PathBuf {
-    ctx.play
+/// The checkpoint directory on a host: the play's `fact_path` (templated for the host), else
+/// ansible.cfg's, else Ansible's default.
+fn fact_path(ctx: &Arc<PlayCtx>, host: &str) -> Result<PathBuf> {
+    if let Some(n) = &ctx.play.fact_path {
+        let v = ctx.play_context(host).template_node(n)?;
+        return Ok(PathBuf::from(value_str(&v)));
+    }
+    Ok(ctx
+        .run
+        .opts
         .fact_path
-        .as_ref()
-        .and_then(crate::playbook::scalar_string)
-        .map(PathBuf::from)
-        .or_else(|| ctx.run.opts.fact_path.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_FACT_PATH))
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FACT_PATH)))
 }
 
 /// The task a stage's own reports appear under, in the role's name.

@@ -1,0 +1,472 @@
+//! Stage-split roles and checkpoints, end to end through the `play` binary with the local
+//! connection: which stages run on a first run and a re-run, what the checkpoint local facts
+//! hold, forcing, the plan, and the faults (corrupt checkpoint, unwritable fact_path, a broken
+//! stage file, a failed or killed install).
+//!
+//! The fixture is tests/stages/: role `svcone` (main.yml imports its install stage and
+//! includes its configure stage; install includes a templated sub-file) and role `svctwo`
+//! (no main.yml: build, install and configure files only). Every task appends a line to
+//! `<out>/log/<host>`, and checkpoints go to `<out>/facts/<host>/` (the play's fact_path).
+
+mod support;
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use support::repo_root;
+
+struct Out {
+    code: i32,
+    stdout: String,
+}
+
+fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    support::copy_tree(&repo_root().join("tests/stages"), &tree).unwrap();
+    (work, tree)
+}
+
+fn play(tree: &Path, out: &Path, inventory: &str, args: &[&str]) -> Out {
+    let o = command(tree, out, inventory, args).output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).to_string()
+            + &String::from_utf8_lossy(&o.stderr),
+    }
+}
+
+fn command(tree: &Path, out: &Path, inventory: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_play"));
+    cmd.current_dir(tree)
+        .env("ANSIBLE_CONFIG", tree.join("none.cfg"))
+        .env_remove("ANSIBLE_FACT_PATH")
+        .args(["-i", inventory, "-c", "local", "site.yml"])
+        .arg("-e")
+        .arg(format!("out_dir={}", out.display()))
+        .args(args)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn log(out: &Path, host: &str) -> Vec<String> {
+    fs::read_to_string(out.join("log").join(host))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn clear_log(out: &Path) {
+    let _ = fs::remove_dir_all(out.join("log"));
+}
+
+fn checkpoint(out: &Path, host: &str, svc: &str) -> Value {
+    let p = out.join("facts").join(host).join(format!("{svc}.fact"));
+    serde_json::from_str(&fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"))).unwrap()
+}
+
+const FIRST_RUN: &[&str] = &[
+    "svcone-install",
+    "svcone-install-apt",
+    "svcone-configure",
+    "svctwo-build",
+    "svctwo-install-two",
+    "svctwo-configure",
+];
+const CONFIGURE_ONLY: &[&str] = &["svcone-configure", "svctwo-configure"];
+
+#[test]
+fn rerun_skips_finished_stages_and_configure_always_runs() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let r = play(&tree, &out, "localhost,", &["-e", "stage_version=14.2.0"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "localhost"), FIRST_RUN);
+
+    // The checkpoint: per stage, the version, a fingerprint, the time and play's version.
+    let one = checkpoint(&out, "localhost", "svcone");
+    assert_eq!(one["install"]["version"], "14.2.0");
+    assert!(one["install"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert!(one["install"]["completed"].as_str().unwrap().ends_with('Z'));
+    assert!(one["install"]["play_version"].is_string());
+    assert!(
+        one.get("configure").is_none(),
+        "configure leaves no checkpoint"
+    );
+    let two = checkpoint(&out, "localhost", "svctwo");
+    assert_eq!(two["build"]["version"], "14.2.0");
+    assert_eq!(two["install"]["version"], "14.2.0");
+
+    clear_log(&out);
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", "stage_version=14.2.0", "-v"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "localhost"), CONFIGURE_ONLY);
+    assert!(
+        r.stdout.contains("stage install done (version 14.2.0"),
+        "{}",
+        r.stdout
+    );
+    // Skipped stages count as skipped in the recap: svcone install, svctwo build + install.
+    let recap = support::parse_recap(&r.stdout);
+    assert!(recap["localhost"].contains("skipped=3"), "{recap:?}");
+
+    // A new release runs the checkpointed stages again.
+    clear_log(&out);
+    let r = play(&tree, &out, "localhost,", &["-e", "stage_version=14.3.0"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "localhost"), FIRST_RUN);
+    assert_eq!(
+        checkpoint(&out, "localhost", "svcone")["install"]["version"],
+        "14.3.0"
+    );
+}
+
+#[test]
+fn version_defaults_to_the_fingerprint_and_follows_the_task_files() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    assert_eq!(play(&tree, &out, "localhost,", &[]).code, 0);
+    let one = checkpoint(&out, "localhost", "svcone");
+    assert_eq!(one["install"]["version"], one["install"]["fingerprint"]);
+    // The service's own version wins over stage_version.
+    clear_log(&out);
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", "svctwo_stage_version=2.0", "-e", "stage_version=9"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(
+        checkpoint(&out, "localhost", "svctwo")["install"]["version"],
+        "2.0"
+    );
+    assert_eq!(
+        checkpoint(&out, "localhost", "svcone")["install"]["version"],
+        "9"
+    );
+
+    // Changing a sub-file of the install stage runs install again; configure files do not
+    // count.
+    clear_log(&out);
+    let args = ["-e", "svctwo_stage_version=2.0", "-e", "stage_version=9"];
+    fs::write(
+        tree.join("roles/svcone/tasks/svcone_configure.yml"),
+        "- name: Configure svcone\n  ansible.builtin.shell: echo svcone-configure >> {{ log }}\n\n",
+    )
+    .unwrap();
+    assert_eq!(play(&tree, &out, "localhost,", &args).code, 0);
+    assert_eq!(log(&out, "localhost"), CONFIGURE_ONLY);
+    clear_log(&out);
+    let sub = tree.join("roles/svcone/tasks/svcone_install_apt.yml");
+    let text = fs::read_to_string(&sub).unwrap() + "\n# changed\n";
+    fs::write(&sub, text).unwrap();
+    let r = play(&tree, &out, "localhost,", &args);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(
+        log(&out, "localhost"),
+        [
+            "svcone-install",
+            "svcone-install-apt",
+            "svcone-configure",
+            "svctwo-configure"
+        ]
+    );
+}
+
+#[test]
+fn forcing_and_ignoring_checkpoints() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let v = ["-e", "stage_version=1"];
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--force-stage", "install"],
+            &[
+                "svcone-install",
+                "svcone-install-apt",
+                "svcone-configure",
+                "svctwo-install-two",
+                "svctwo-configure",
+            ],
+        ),
+        (
+            &["--force-stage", "build"],
+            &["svcone-configure", "svctwo-build", "svctwo-configure"],
+        ),
+        (&["--force-stage", "all"], FIRST_RUN),
+        (&["--ignore-checkpoints"], FIRST_RUN),
+        (
+            &["-e", "{\"force_stages\": [\"build\"]}"],
+            &["svcone-configure", "svctwo-build", "svctwo-configure"],
+        ),
+        (
+            &["-e", "svcone_force_install=true"],
+            &[
+                "svcone-install",
+                "svcone-install-apt",
+                "svcone-configure",
+                "svctwo-configure",
+            ],
+        ),
+        (&["-e", "svcone_force_install=false"], CONFIGURE_ONLY),
+        (&[], CONFIGURE_ONLY),
+    ];
+    for (extra, want) in cases {
+        clear_log(&out);
+        let args: Vec<&str> = v.iter().chain(extra.iter()).copied().collect();
+        let r = play(&tree, &out, "localhost,", &args);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stdout);
+        assert_eq!(&log(&out, "localhost"), want, "{extra:?}");
+    }
+}
+
+#[test]
+fn list_stages_shows_the_plan_and_changes_nothing() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let v = ["-e", "stage_version=1"];
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["--list-stages", "--check", "-e", "stage_version=1"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(log(&out, "localhost").is_empty());
+    assert!(!out.join("facts").exists());
+    let line = |stdout: &str, svc: &str, stage: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() > 2 && w[0] == svc && w[1] == stage
+            })
+            .unwrap_or_else(|| panic!("no {svc} {stage} line in:\n{stdout}"))
+            .to_string()
+    };
+    assert!(line(&r.stdout, "svcone", "install").contains("run   no checkpoint"));
+    assert!(line(&r.stdout, "svctwo", "build").contains("run"));
+    assert!(line(&r.stdout, "svcone", "configure").contains("configure always runs"));
+
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["--list-stages", "-e", "stage_version=1"],
+    );
+    assert!(line(&r.stdout, "svcone", "install").contains("skip  stage install done"));
+    assert!(line(&r.stdout, "svctwo", "install").contains("skip"));
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["--list-stages", "-e", "stage_version=2"],
+    );
+    assert!(line(&r.stdout, "svcone", "install")
+        .contains("checkpoint is for version 1, this run deploys 2"));
+}
+
+#[test]
+fn check_mode_writes_no_checkpoint() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    fs::create_dir_all(out.join("log")).unwrap();
+    let r = play(&tree, &out, "localhost,", &["--check"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!out.join("facts/localhost/svcone.fact").exists());
+}
+
+#[test]
+fn corrupt_checkpoint_warns_and_runs_the_stage_again() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let v = ["-e", "stage_version=1"];
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let f = out.join("facts/localhost/svcone.fact");
+    for junk in ["{\"install\": {\"version\": ", "[1, 2]", ""] {
+        fs::write(&f, junk).unwrap();
+        clear_log(&out);
+        let r = play(&tree, &out, "localhost,", &v);
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        assert!(r.stdout.contains("[WARNING]"), "{}", r.stdout);
+        assert!(r.stdout.contains("svcone.fact"), "{}", r.stdout);
+        assert_eq!(
+            log(&out, "localhost")[..2],
+            ["svcone-install", "svcone-install-apt"]
+        );
+        // Rewritten whole.
+        assert_eq!(
+            checkpoint(&out, "localhost", "svcone")["install"]["version"],
+            "1"
+        );
+    }
+}
+
+#[test]
+fn unwritable_fact_path_fails_the_host_naming_the_path() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    // A regular file where the fact directory should be: no one can create it.
+    fs::write(out.join("facts"), "not a directory").unwrap();
+    let r = play(&tree, &out, "localhost,", &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    let path = out.join("facts/localhost");
+    assert!(
+        r.stdout.contains(&path.display().to_string()),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("fatal: [localhost]"), "{}", r.stdout);
+}
+
+/// The fingerprint as documented in src/stages/checkpoint.rs: sha256 over each stage file's
+/// name and contents, in name order.
+fn fingerprint(files: &[PathBuf]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.file_name().unwrap().to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(fs::read(f).unwrap());
+        h.update([0]);
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+#[test]
+fn a_broken_stage_file_is_reported_only_when_its_stage_runs() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let v = ["-e", "stage_version=1"];
+    // svcone_install_source.yml is not YAML at all; runs that never include it are clean.
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &[
+            "-e",
+            "stage_version=1",
+            "-e",
+            "pkg_kind=source",
+            "--force-stage",
+            "install",
+        ],
+    );
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("svcone_install_source.yml:"),
+        "{}",
+        r.stdout
+    );
+
+    // A broken build file: the fingerprint changed, so build runs and the error names it.
+    let f = tree.join("roles/svctwo/tasks/svctwo_build.yml");
+    fs::write(&f, "- name: broken\n  shell: [unclosed\n").unwrap();
+    let r = play(&tree, &out, "localhost,", &v);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("svctwo_build.yml:"), "{}", r.stdout);
+
+    // With a checkpoint that matches the broken file, build is skipped and never parsed.
+    let cp_path = out.join("facts/localhost/svctwo.fact");
+    let mut cp = checkpoint(&out, "localhost", "svctwo");
+    cp["build"]["fingerprint"] = Value::String(fingerprint(&[f.clone()]));
+    fs::write(&cp_path, serde_json::to_string(&cp).unwrap()).unwrap();
+    clear_log(&out);
+    let r = play(&tree, &out, "localhost,", &v);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "localhost"), CONFIGURE_ONLY);
+}
+
+#[test]
+fn a_failed_install_leaves_no_checkpoint_and_runs_again() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", "stage_version=1", "-e", "svcone_install_fail=true"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(!out.join("facts/localhost/svcone.fact").exists());
+    clear_log(&out);
+    let r = play(&tree, &out, "localhost,", &["-e", "stage_version=1"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "localhost"), FIRST_RUN);
+}
+
+#[test]
+fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        "[all]\nh1\nh2 svcone_install_sleep=30\nh3\n\n[all:vars]\nansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let args = ["-e", "stage_version=1", "--forks", "3"];
+    let mut child = command(&tree, &out, &inv, &args)
+        .env("ANSIBLE_STRATEGY", "free")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until h2 is inside its install stage (h1 and h3 have finished everything).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let done = ["h1", "h3"]
+            .iter()
+            .all(|h| log(&out, h).len() == FIRST_RUN.len());
+        if done && log(&out, "h2").contains(&"svcone-install-apt".to_string()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never got there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for h in ["h1", "h3"] {
+        assert_eq!(checkpoint(&out, h, "svcone")["install"]["version"], "1");
+    }
+    assert!(!out.join("facts/h2/svcone.fact").exists());
+
+    clear_log(&out);
+    let r = play(
+        &tree,
+        &out,
+        &inv,
+        &["-e", "stage_version=1", "-e", "svcone_install_sleep=0"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    for h in ["h1", "h3"] {
+        assert_eq!(log(&out, h), CONFIGURE_ONLY, "{h}");
+    }
+    assert_eq!(log(&out, "h2"), FIRST_RUN);
+    // The end state equals a clean run's: every host has every checkpoint.
+    for h in ["h1", "h2", "h3"] {
+        let two = checkpoint(&out, h, "svctwo");
+        assert_eq!(two["build"]["version"], "1");
+        assert_eq!(two["install"]["version"], "1");
+        assert_eq!(checkpoint(&out, h, "svcone")["install"]["version"], "1");
+    }
+}
