@@ -116,9 +116,10 @@ fn rerun_skips_finished_stages_and_configure_always_runs() {
         "{}",
         r.stdout
     );
-    // Skipped stages count as skipped in the recap: svcone install, svctwo build + install.
+    // Skipped stages count as skipped in the recap: svcone install, svctwo build + install,
+    // and the configure lock task whose condition is false.
     let recap = support::parse_recap(&r.stdout);
-    assert!(recap["localhost"].contains("skipped=3"), "{recap:?}");
+    assert!(recap["localhost"].contains("skipped=4"), "{recap:?}");
 
     // A new release runs the checkpointed stages again.
     clear_log(&out);
@@ -384,7 +385,7 @@ fn a_broken_stage_file_is_reported_only_when_its_stage_runs() {
     // With a checkpoint that matches the broken file, build is skipped and never parsed.
     let cp_path = out.join("facts/localhost/svctwo.fact");
     let mut cp = checkpoint(&out, "localhost", "svctwo");
-    cp["build"]["fingerprint"] = Value::String(fingerprint(&[f.clone()]));
+    cp["build"]["fingerprint"] = Value::String(fingerprint(std::slice::from_ref(&f)));
     fs::write(&cp_path, serde_json::to_string(&cp).unwrap()).unwrap();
     clear_log(&out);
     let r = play(&tree, &out, "localhost,", &v);
@@ -469,4 +470,115 @@ fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
         assert_eq!(two["install"]["version"], "1");
         assert_eq!(checkpoint(&out, h, "svcone")["install"]["version"], "1");
     }
+}
+
+#[test]
+fn staged_runs_install_in_parallel_and_configure_one_host_at_a_time() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        "[all]\nh1\nh2\nh3\n\n[all:vars]\nansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let args = [
+        "-e",
+        "stage_version=1",
+        "-e",
+        "barrier_hosts=3",
+        "-e",
+        "configure_lock=true",
+        "--forks",
+        "3",
+    ];
+    // In Ansible's order the install barrier still passes (linear runs each task on every
+    // host at once) but configure overlaps; by stage, install overlaps and configure is serial.
+    let staged: Vec<&str> = args.iter().copied().chain(["--staged"]).collect();
+    let r = play(&tree, &out, &inv, &staged);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    for h in ["h1", "h2", "h3"] {
+        assert_eq!(
+            log(&out, h),
+            [
+                "svctwo-build",
+                "svcone-install",
+                "svcone-install-apt",
+                "svctwo-install-two",
+                "svcone-configure",
+                "svctwo-configure"
+            ],
+            "{h}"
+        );
+    }
+    // In Ansible's order the configure lock collides: linear runs each task on all hosts
+    // at once.
+    let _ = fs::remove_dir_all(&out);
+    let r = play(&tree, &out, &inv, &args);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("another host is configuring"),
+        "{}",
+        r.stdout
+    );
+
+    // The same play in Ansible's order with the serial install barrier: one host at a time
+    // cannot pass it (play_configure_serial has no effect without --staged).
+    let _ = fs::remove_dir_all(&out);
+    let serial_play = tree.join("serial.yml");
+    let site = fs::read_to_string(tree.join("site.yml")).unwrap();
+    fs::write(
+        &serial_play,
+        site.replace("gather_facts: false", "gather_facts: false\n  serial: 1"),
+    )
+    .unwrap();
+    let mut cmd = command(&tree, &out, &inv, &args);
+    cmd.arg("serial.yml");
+    let o = cmd.output().unwrap();
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "the barrier needs parallel installs"
+    );
+}
+
+#[test]
+fn play_staged_var_and_configure_serial_batches() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        "[all]\nh1\nh2\nh3\nh4\n\n[all:vars]\nansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let r = play(
+        &tree,
+        &out,
+        &inv,
+        &[
+            "-e",
+            "play_staged=true",
+            "-e",
+            "barrier_hosts=4",
+            "-e",
+            "play_configure_serial=2",
+            "-v",
+            "--forks",
+            "4",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("staged: configure on h1, h2"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("staged: configure on h3, h4"),
+        "{}",
+        r.stdout
+    );
 }

@@ -8,6 +8,7 @@ mod loops;
 mod play;
 mod scope;
 mod stage_plan;
+mod staged;
 mod stages;
 mod task;
 mod walk;

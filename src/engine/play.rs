@@ -342,7 +342,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         super::stage_plan::print(&ctx, play, &hosts, &name)?;
         return Ok(PlayOutcome::Continue);
     }
-    let batches = serial_batches(&ctx, play, &hosts)?;
+    let batches = serial_batches(&ctx, play.serial.as_ref(), &hosts)?;
     for batch in batches {
         // Each serial batch is announced as the play again, as Ansible does.
         run.cb().play_start_info(&info);
@@ -364,6 +364,16 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
 
 fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
     gather_facts(ctx, play, batch)?;
+    if super::staged::enabled(ctx, &batch[0]) {
+        run_sections(ctx, std::slice::from_ref(&play.pre_tasks), batch)?;
+        let main = [play.roles.clone(), play.tasks.clone()].concat();
+        super::staged::run(ctx, &main, batch)?;
+        return run_sections(
+            ctx,
+            std::slice::from_ref(&play.post_tasks),
+            &ctx.active(batch),
+        );
+    }
     let sections: [Vec<Item>; 3] = [
         play.pre_tasks.clone(),
         [play.roles.clone(), play.tasks.clone()].concat(),
@@ -384,30 +394,7 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
     match strategy.rsplit('.').next().unwrap_or("linear") {
         "linear" | "debug" => run_sections(ctx, &sections, batch),
         // Free and host_pinned: every host walks the play on its own, up to forks at once.
-        "free" | "host_pinned" => {
-            let forks = ctx.run.opts.forks.max(1);
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let errors = Mutex::new(Vec::new());
-            std::thread::scope(|s| {
-                for _ in 0..forks.min(batch.len()) {
-                    s.spawn(|| loop {
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        if i >= batch.len() {
-                            break;
-                        }
-                        if let Err(e) =
-                            run_sections(ctx, &sections, std::slice::from_ref(&batch[i]))
-                        {
-                            errors.lock().unwrap().push(e);
-                        }
-                    });
-                }
-            });
-            match errors.into_inner().unwrap().into_iter().next() {
-                Some(e) => Err(e),
-                None => Ok(()),
-            }
-        }
+        "free" | "host_pinned" => run_free(ctx, &sections, batch),
         other => Err(Error::at(
             format!("Invalid play strategy specified: {other}"),
             &play.span,
@@ -415,7 +402,37 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
     }
 }
 
-fn run_sections(ctx: &Arc<PlayCtx>, sections: &[Vec<Item>; 3], batch: &[String]) -> Result<()> {
+/// Every host walks the sections on its own, up to forks hosts at once (the free strategy).
+pub(super) fn run_free(ctx: &Arc<PlayCtx>, sections: &[Vec<Item>], batch: &[String]) -> Result<()> {
+    let forks = ctx.run.opts.forks.max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..forks.min(batch.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= batch.len() {
+                    break;
+                }
+                if let Err(e) = run_sections(ctx, sections, std::slice::from_ref(&batch[i])) {
+                    errors.lock().unwrap().push(e);
+                }
+            });
+        }
+    });
+    match errors.into_inner().unwrap().into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The sections one after the other for the hosts together (the linear strategy), each
+/// followed by a handler flush.
+pub(super) fn run_sections(
+    ctx: &Arc<PlayCtx>,
+    sections: &[Vec<Item>],
+    batch: &[String],
+) -> Result<()> {
     for items in sections.iter() {
         if ctx.end_play.load(Ordering::SeqCst) || ctx.end_batch.load(Ordering::SeqCst) {
             break;
@@ -527,8 +544,12 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
 
 /// Split hosts into `serial` batches (a number, a percentage, or a list of them; the last
 /// size repeats).
-fn serial_batches(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>> {
-    let Some(serial) = &play.serial else {
+pub(super) fn serial_batches(
+    ctx: &Arc<PlayCtx>,
+    serial: Option<&Node>,
+    hosts: &[String],
+) -> Result<Vec<Vec<String>>> {
+    let Some(serial) = serial else {
         return Ok(vec![hosts.to_vec()]);
     };
     let c = ctx.play_context(&hosts[0]);
