@@ -75,6 +75,14 @@ const FIRST_RUN: &[&str] = &[
     "svctwo-install-two",
     "svctwo-configure",
 ];
+/// A first run on a host that is not the build host (the build runs once, on localhost).
+const TARGET_RUN: &[&str] = &[
+    "svcone-install",
+    "svcone-install-apt",
+    "svcone-configure",
+    "svctwo-install-two",
+    "svctwo-configure",
+];
 const CONFIGURE_ONLY: &[&str] = &["svcone-configure", "svctwo-configure"];
 
 #[test]
@@ -99,7 +107,28 @@ fn rerun_skips_finished_stages_and_configure_always_runs() {
         "configure leaves no checkpoint"
     );
     let two = checkpoint(&out, "localhost", "svctwo");
-    assert_eq!(two["build"]["version"], "14.2.0");
+    assert!(
+        two.get("build").is_none(),
+        "a build leaves a manifest, not a checkpoint"
+    );
+    assert_eq!(two["install"]["version"], "14.2.0");
+    // The build's manifest describes its artifact, and the stage step put it in place.
+    let dir = out.join("artifacts/svctwo/14.2.0");
+    let m: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["service"], "svctwo");
+    assert_eq!(m["version"], "14.2.0");
+    let a = &m["artifacts"][0];
+    assert_eq!(a["path"], "svctwo-app.tar.gz");
+    assert_eq!(a["kind"], "tarball");
+    let data = fs::read(dir.join("svctwo-app.tar.gz")).unwrap();
+    assert_eq!(a["size"], data.len());
+    assert_eq!(a["sha256"], sha256_hex(&data));
+    assert!(a["os"].is_string() && a["arch"].is_string());
+    assert_eq!(
+        fs::read(out.join("stage/localhost/svctwo/14.2.0/svctwo-app.tar.gz")).unwrap(),
+        data
+    );
     assert_eq!(two["install"]["version"], "14.2.0");
 
     clear_log(&out);
@@ -207,7 +236,17 @@ fn forcing_and_ignoring_checkpoints() {
             &["svcone-configure", "svctwo-build", "svctwo-configure"],
         ),
         (&["--force-stage", "all"], FIRST_RUN),
-        (&["--ignore-checkpoints"], FIRST_RUN),
+        // Checkpoints, not pre-built artifacts: the build is not redone.
+        (
+            &["--ignore-checkpoints"],
+            &[
+                "svcone-install",
+                "svcone-install-apt",
+                "svcone-configure",
+                "svctwo-install-two",
+                "svctwo-configure",
+            ],
+        ),
         (
             &["-e", "{\"force_stages\": [\"build\"]}"],
             &["svcone-configure", "svctwo-build", "svctwo-configure"],
@@ -336,6 +375,11 @@ fn unwritable_fact_path_fails_the_host_naming_the_path() {
 
 /// The fingerprint as documented in src/stages/checkpoint.rs: sha256 over each stage file's
 /// name and contents, in name order.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(data))
+}
+
 fn fingerprint(files: &[PathBuf]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -375,17 +419,34 @@ fn a_broken_stage_file_is_reported_only_when_its_stage_runs() {
         r.stdout
     );
 
-    // A broken build file: the fingerprint changed, so build runs and the error names it.
+    // A broken build file: version 1 is built already (its manifest is in the store), so the
+    // file is never read; forcing the build reads it and names it.
     let f = tree.join("roles/svctwo/tasks/svctwo_build.yml");
     fs::write(&f, "- name: broken\n  shell: [unclosed\n").unwrap();
-    let r = play(&tree, &out, "localhost,", &v);
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", "stage_version=1", "--force-stage", "build"],
+    );
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("svctwo_build.yml:"), "{}", r.stdout);
 
-    // With a checkpoint that matches the broken file, build is skipped and never parsed.
-    let cp_path = out.join("facts/localhost/svctwo.fact");
-    let mut cp = checkpoint(&out, "localhost", "svctwo");
-    cp["build"]["fingerprint"] = Value::String(fingerprint(std::slice::from_ref(&f)));
+    // A broken install file whose checkpoint matches it is skipped and never parsed.
+    let f = tree.join("roles/svcone/tasks/svcone_install.yml");
+    fs::write(&f, "- name: broken\n  shell: [unclosed\n").unwrap();
+    let cp_path = out.join("facts/localhost/svcone.fact");
+    let mut cp = checkpoint(&out, "localhost", "svcone");
+    let files: Vec<PathBuf> = [
+        "svcone_install.yml",
+        "svcone_install_apt.yml",
+        "svcone_install_source.yml",
+    ]
+    .iter()
+    .map(|n| tree.join("roles/svcone/tasks").join(n))
+    .collect();
+    cp["install"]["fingerprint"] = Value::String(fingerprint(&files));
     fs::write(&cp_path, serde_json::to_string(&cp).unwrap()).unwrap();
     clear_log(&out);
     let r = play(&tree, &out, "localhost,", &v);
@@ -434,7 +495,7 @@ fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
     loop {
         let done = ["h1", "h3"]
             .iter()
-            .all(|h| log(&out, h).len() == FIRST_RUN.len());
+            .all(|h| log(&out, h).len() == TARGET_RUN.len());
         if done && log(&out, "h2").contains(&"svcone-install-apt".to_string()) {
             break;
         }
@@ -462,11 +523,11 @@ fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
     for h in ["h1", "h3"] {
         assert_eq!(log(&out, h), CONFIGURE_ONLY, "{h}");
     }
-    assert_eq!(log(&out, "h2"), FIRST_RUN);
+    assert_eq!(log(&out, "h2"), TARGET_RUN);
+    assert!(log(&out, "localhost").is_empty(), "the build is not redone");
     // The end state equals a clean run's: every host has every checkpoint.
     for h in ["h1", "h2", "h3"] {
         let two = checkpoint(&out, h, "svctwo");
-        assert_eq!(two["build"]["version"], "1");
         assert_eq!(two["install"]["version"], "1");
         assert_eq!(checkpoint(&out, h, "svcone")["install"]["version"], "1");
     }
@@ -502,7 +563,6 @@ fn staged_runs_install_in_parallel_and_configure_one_host_at_a_time() {
         assert_eq!(
             log(&out, h),
             [
-                "svctwo-build",
                 "svcone-install",
                 "svcone-install-apt",
                 "svctwo-install-two",
@@ -512,6 +572,11 @@ fn staged_runs_install_in_parallel_and_configure_one_host_at_a_time() {
             "{h}"
         );
     }
+    assert_eq!(
+        log(&out, "localhost"),
+        ["svctwo-build"],
+        "built once, on the controller"
+    );
     // In Ansible's order the configure lock collides: linear runs each task on all hosts
     // at once.
     let _ = fs::remove_dir_all(&out);

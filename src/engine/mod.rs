@@ -2,6 +2,7 @@
 //! with rescue/always, dynamic includes, loops, handlers, failure accounting and the recap.
 
 mod actions;
+mod artifacts;
 mod connect;
 mod hostvars;
 mod loops;

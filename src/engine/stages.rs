@@ -3,18 +3,20 @@
 //! leaves on the host.
 
 use super::actions::{module_named, Call};
+use super::artifacts;
 use super::play::PlayCtx;
 use super::scope::Scope;
 use super::task::{self, truthy, value_str};
 use crate::error::Result;
 use crate::playbook::{Role, StageRef, Task};
 use crate::stages::checkpoint::{self, Unreadable};
+use crate::stages::manifest::Manifest;
 use crate::stages::{Checkpoints, Decision, Stage, Want};
 use crate::template::Context;
 use crate::yaml::Mapping;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -30,6 +32,27 @@ pub struct State {
     files: Mutex<HashMap<HostSvc, Result<Checkpoints, Unreadable>>>,
     /// The stage that runs on a host and has not finished yet.
     open: Mutex<HashMap<HostSvc, Open>>,
+    /// Builds of this run, per service and version: under way, or what became of them.
+    built: Mutex<HashMap<(String, String), Build>>,
+    /// Signalled when a build finishes (hosts of a free strategy wait for it).
+    build_done: std::sync::Condvar,
+    /// Hosts whose artifacts for a service were staged in this run.
+    staged: Mutex<HashSet<HostSvc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Build {
+    Running,
+    Done(&'static str),
+}
+
+impl std::fmt::Display for Build {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Build::Running => f.write_str("under way"),
+            Build::Done(what) => f.write_str(what),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -39,6 +62,8 @@ struct Open {
     fingerprint: String,
     sref: Arc<StageRef>,
     scope: Arc<Scope>,
+    /// For a build without developer_mode: where its artifacts are, for the manifest.
+    manifest_dir: Option<PathBuf>,
 }
 
 /// Decide a stage boundary for each host; returns the hosts on which the stage runs. The
@@ -51,12 +76,22 @@ pub fn enter(
     hosts: &[String],
     reporter: Option<&Arc<Task>>,
 ) -> Result<Vec<String>> {
+    let Some(first) = hosts.first() else {
+        return Ok(Vec::new());
+    };
     let svc = &sref.file.svc;
     let stage = sref.file.stage;
     let files = checkpoint::stage_files(&sref.role.path.join("tasks"), svc, stage);
     let fingerprint = checkpoint::fingerprint(&files);
+    let c0 = Context::new(Arc::new(ctx.vars_for(first, Some(scope), None, None)));
+    let developer = artifacts::developer_mode(&c0);
+    if stage == Stage::Build && !developer {
+        return build_once(ctx, sref, scope, hosts, reporter, &c0, &fingerprint);
+    }
     let mut run_on = Vec::new();
     let mut skipped: Vec<(String, String)> = Vec::new();
+    let mut to_stage: Vec<String> = Vec::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
     for host in hosts {
         let key = (host.clone(), svc.clone());
         // A stage that is already running on the host (pre_install then install) goes on.
@@ -84,6 +119,23 @@ pub fn enter(
                 decision.reason()
             ),
         );
+        // Stage and install read the build's artifacts: the stage step brings them first.
+        let needs_artifacts = matches!(stage, Stage::Stage | Stage::Install) && !developer;
+        if needs_artifacts {
+            match artifacts_for(ctx, scope, host, svc, &want.version) {
+                Err(msg) => {
+                    failed.push((host.clone(), msg));
+                    continue;
+                }
+                Ok(Some(_)) if !decision.skips() => {
+                    let first_time = ctx.run.stages.staged.lock().unwrap().insert(key.clone());
+                    if first_time {
+                        to_stage.push(host.clone());
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
         match decision {
             Decision::Skip(reason) => skipped.push((host.clone(), reason)),
             Decision::Run(_) => {
@@ -96,6 +148,7 @@ pub fn enter(
                             fingerprint: want.fingerprint,
                             sref: sref.clone(),
                             scope: scope.clone(),
+                            manifest_dir: None,
                         },
                     );
                 }
@@ -103,25 +156,247 @@ pub fn enter(
             }
         }
     }
-    if !skipped.is_empty() {
-        let t = match reporter {
-            Some(t) => t.clone(),
-            None => {
-                let t = stage_task(sref, "include_tasks");
-                let names: Vec<String> = skipped.iter().map(|(h, _)| h.clone()).collect();
-                task::banner(ctx, &t, scope, &names);
-                t
-            }
-        };
-        for (host, reason) in skipped {
-            let mut r = Map::new();
-            r.insert("changed".into(), json!(false));
-            r.insert("skipped".into(), json!(true));
-            r.insert("skip_reason".into(), json!(reason));
-            task::report_single(ctx, &t, scope, &host, r, true);
+    report_skips(ctx, sref, scope, reporter, skipped);
+    if !failed.is_empty() {
+        let t = artifacts::stage_step_task(sref);
+        let names: Vec<String> = failed.iter().map(|(h, _)| h.clone()).collect();
+        task::banner(ctx, &t, scope, &names);
+        for (host, msg) in failed {
+            task::report_single(ctx, &t, scope, &host, failure(msg), false);
         }
     }
+    if !to_stage.is_empty() {
+        let ok = stage_step(ctx, sref, scope, &to_stage)?;
+        run_on.retain(|h| !to_stage.contains(h) || ok.contains(h));
+    }
     Ok(run_on)
+}
+
+/// A `skipping` line per host, with the reason.
+fn report_skips(
+    ctx: &Arc<PlayCtx>,
+    sref: &StageRef,
+    scope: &Arc<Scope>,
+    reporter: Option<&Arc<Task>>,
+    skipped: Vec<(String, String)>,
+) {
+    if skipped.is_empty() {
+        return;
+    }
+    let t = match reporter {
+        Some(t) => t.clone(),
+        None => {
+            let t = stage_task(sref, "include_tasks");
+            let names: Vec<String> = skipped.iter().map(|(h, _)| h.clone()).collect();
+            task::banner(ctx, &t, scope, &names);
+            t
+        }
+    };
+    for (host, reason) in skipped {
+        let mut r = Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert("skipped".into(), json!(true));
+        r.insert("skip_reason".into(), json!(reason));
+        task::report_single(ctx, &t, scope, &host, r, true);
+    }
+}
+
+fn failure(msg: String) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("failed".into(), json!(true));
+    r.insert("msg".into(), json!(msg));
+    r
+}
+
+/// The build stage without developer_mode: once per service and version, on the build host,
+/// unless the store already has the version's manifest (pre-built artifacts).
+fn build_once(
+    ctx: &Arc<PlayCtx>,
+    sref: &Arc<StageRef>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+    reporter: Option<&Arc<Task>>,
+    c: &Arc<Context>,
+    fingerprint: &str,
+) -> Result<Vec<String>> {
+    let svc = &sref.file.svc;
+    let version = version(c, svc).unwrap_or_else(|| fingerprint.to_string());
+    let key = (svc.clone(), version.clone());
+    let skip_all = |reason: String| {
+        let list = hosts.iter().map(|h| (h.clone(), reason.clone())).collect();
+        report_skips(ctx, sref, scope, reporter, list);
+        Ok(Vec::new())
+    };
+    {
+        // One build per service and version: hosts walking on their own wait for it.
+        let mut built = ctx.run.stages.built.lock().unwrap();
+        while built.get(&key) == Some(&Build::Running) {
+            built = ctx.run.stages.build_done.wait(built).unwrap();
+        }
+        if let Some(done) = built.get(&key).copied() {
+            drop(built);
+            return skip_all(format!(
+                "build of {svc} {version} {done} earlier in this run"
+            ));
+        }
+        built.insert(key.clone(), Build::Running);
+    }
+    let finish = |what: &'static str| {
+        let mut built = ctx.run.stages.built.lock().unwrap();
+        built.insert(key.clone(), Build::Done(what));
+        ctx.run.stages.build_done.notify_all();
+    };
+    let store = artifacts::Store::of(ctx, c);
+    let where_ = store.describe(svc, &version);
+    let forced = forced(ctx, c, svc, Stage::Build);
+    let fail_all = |msg: String| -> Result<Vec<String>> {
+        finish("failed");
+        let t = artifacts::stage_step_task(sref);
+        task::banner(ctx, &t, scope, hosts);
+        for h in hosts {
+            task::report_single(ctx, &t, scope, h, failure(msg.clone()), false);
+        }
+        Ok(Vec::new())
+    };
+    if let artifacts::Store::Dir(d) = &store {
+        if let Err(e) = std::fs::create_dir_all(d.join(svc).join(&version)) {
+            return fail_all(format!("cannot create the artifact store at {where_}: {e}"));
+        }
+    }
+    match store.manifest(svc, &version) {
+        Err(msg) => return fail_all(msg),
+        Ok(Some(_)) if forced.is_none() => {
+            finish("found pre-built");
+            return skip_all(format!(
+                "pre-built artifacts: {where_}/{}",
+                crate::stages::manifest::FILE
+            ));
+        }
+        Ok(_) => {}
+    }
+    let artifacts::Store::Dir(root) = &store else {
+        return fail_all(format!(
+            "no manifest for {svc} {version} at {where_}, and a build cannot write to an HTTP artifact store: build into a directory store and publish it"
+        ));
+    };
+    let dir = root.join(svc).join(&version);
+    let bh = artifacts::build_host(ctx);
+    ctx.run.cb().verbose(
+        2,
+        &format!(
+            "stage build of {svc} on {bh}: runs once, into {}",
+            dir.display()
+        ),
+    );
+    ctx.run.host_state(&bh, |hs| {
+        hs.vars
+            .insert("play_artifact_dir".into(), json!(dir.display().to_string()));
+    });
+    ctx.run.stages.open.lock().unwrap().insert(
+        (bh.clone(), svc.clone()),
+        Open {
+            stage: Stage::Build,
+            version,
+            fingerprint: fingerprint.to_string(),
+            sref: sref.clone(),
+            scope: scope.clone(),
+            manifest_dir: Some(dir),
+        },
+    );
+    Ok(vec![bh])
+}
+
+/// The manifest this host's stage and install read, if the service was built. Sets
+/// `play_stage_dir` and `play_manifest` for the host's tasks.
+fn artifacts_for(
+    ctx: &Arc<PlayCtx>,
+    scope: &Arc<Scope>,
+    host: &str,
+    svc: &str,
+    version: &str,
+) -> std::result::Result<Option<Manifest>, String> {
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    let store = artifacts::Store::of(ctx, &c);
+    let found = match store.manifest(svc, version) {
+        Ok(m) => m,
+        // No store and nothing built: a role without a build stage.
+        Err(_) if matches!(&store, artifacts::Store::Dir(d) if !d.exists()) => None,
+        Err(e) => return Err(e),
+    };
+    let built = ctx
+        .run
+        .stages
+        .built
+        .lock()
+        .unwrap()
+        .get(&(svc.to_string(), version.to_string()))
+        .copied();
+    let Some(m) = found else {
+        return match built {
+            Some(_) => Err(format!(
+                "no manifest for {svc} {version} at {}: its build did not finish",
+                store.describe(svc, version)
+            )),
+            None => Ok(None),
+        };
+    };
+    let dir = artifacts::stage_dir(&c, svc, version);
+    ctx.run.host_state(host, |hs| {
+        hs.vars
+            .insert("play_stage_dir".into(), json!(dir.display().to_string()));
+        hs.vars.insert(
+            "play_manifest".into(),
+            serde_json::to_value(&m).unwrap_or(Value::Null),
+        );
+    });
+    Ok(Some(m))
+}
+
+/// The stage step on these hosts, in parallel (up to forks at once). Returns the hosts on
+/// which every artifact is in place.
+fn stage_step(
+    ctx: &Arc<PlayCtx>,
+    sref: &Arc<StageRef>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<Vec<String>> {
+    let t = artifacts::stage_step_task(sref);
+    task::banner(ctx, &t, scope, hosts);
+    let results: Mutex<Vec<(String, Result<Map<String, Value>>)>> = Mutex::new(Vec::new());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..ctx.run.opts.forks.max(1).min(hosts.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(host) = hosts.get(i) else { break };
+                let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+                let svc = &sref.file.svc;
+                let r = (|| {
+                    let version = version(&c, svc).unwrap_or_default();
+                    let store = artifacts::Store::of(ctx, &c);
+                    let m = match artifacts_for(ctx, scope, host, svc, &version) {
+                        Ok(Some(m)) => m,
+                        Ok(None) => return Ok(failure(format!("no manifest for {svc}"))),
+                        Err(e) => return Ok(failure(e)),
+                    };
+                    artifacts::stage_on_host(ctx, &t, scope, host, &store, &m)
+                })();
+                results.lock().unwrap().push((host.clone(), r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|(h, _)| hosts.iter().position(|x| x == h));
+    let mut ok = Vec::new();
+    for (host, r) in results {
+        let r = r?;
+        if r.get("failed").map(truthy) != Some(true) {
+            ok.push(host.clone());
+        }
+        task::report_single(ctx, &t, scope, &host, r, false);
+    }
+    Ok(ok)
 }
 
 /// Whether a stage runs on a host, and what it would record; `None` when the host could not
@@ -170,12 +445,34 @@ pub fn plan(
     Ok(decide(ctx, sref, scope, host, &fingerprint)?.map(|(d, _)| d))
 }
 
+/// A stage boundary's tasks have run (or stopped with an error): a build is finished there
+/// and then, so that the hosts waiting for its artifacts can go on.
+pub fn leave(ctx: &Arc<PlayCtx>, sref: &StageRef) -> Result<()> {
+    if sref.file.stage != Stage::Build {
+        return Ok(());
+    }
+    let keys: Vec<HostSvc> = {
+        let open = ctx.run.stages.open.lock().unwrap();
+        open.iter()
+            .filter(|(k, o)| k.1 == sref.file.svc && o.manifest_dir.is_some())
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    for (host, svc) in keys {
+        close(ctx, &host, &svc)?;
+    }
+    Ok(())
+}
+
 /// A role ended on these hosts: its stages that ran there are finished.
 pub fn close_role(ctx: &Arc<PlayCtx>, role: &Arc<Role>, hosts: &[String]) -> Result<()> {
     let keys: Vec<HostSvc> = {
         let open = ctx.run.stages.open.lock().unwrap();
         open.iter()
-            .filter(|(k, o)| o.sref.role.path == role.path && hosts.contains(&k.0))
+            // A build ran on the build host, which need not be among the play's hosts.
+            .filter(|(k, o)| {
+                o.sref.role.path == role.path && (hosts.contains(&k.0) || o.manifest_dir.is_some())
+            })
             .map(|(k, _)| k.clone())
             .collect()
     };
@@ -193,7 +490,11 @@ fn close(ctx: &Arc<PlayCtx>, host: &str, svc: &str) -> Result<()> {
         return Ok(());
     };
     let run = &ctx.run;
-    if run.opts.check || !ctx.active(&[host.to_string()]).contains(&key.0) {
+    let finished = ctx.active(&[host.to_string()]).contains(&key.0);
+    if let Some(dir) = &open.manifest_dir {
+        return close_build(ctx, &open, host, svc, dir, finished);
+    }
+    if run.opts.check || !finished {
         return Ok(());
     }
     let mut doc = match run.stages.files.lock().unwrap().get(&key) {
@@ -249,6 +550,49 @@ fn close(ctx: &Arc<PlayCtx>, host: &str, svc: &str) -> Result<()> {
     });
     run.stages.files.lock().unwrap().insert(key, Ok(doc));
     Ok(())
+}
+
+/// A build finished on the build host: describe its artifacts in the manifest.
+fn close_build(
+    ctx: &Arc<PlayCtx>,
+    open: &Open,
+    host: &str,
+    svc: &str,
+    dir: &std::path::Path,
+    finished: bool,
+) -> Result<()> {
+    let key = (svc.to_string(), open.version.clone());
+    let finish = |what: &'static str| {
+        let mut built = ctx.run.stages.built.lock().unwrap();
+        built.insert(key.clone(), Build::Done(what));
+        ctx.run.stages.build_done.notify_all();
+    };
+    if !finished || ctx.run.opts.check {
+        finish(if finished { "checked" } else { "failed" });
+        return Ok(());
+    }
+    match artifacts::write_manifest(ctx, host, dir, svc, &open.version) {
+        Ok(m) => {
+            finish("ran");
+            ctx.run.cb().verbose(
+                1,
+                &format!(
+                    "build of {svc} {}: {} artifact(s), manifest in {}",
+                    open.version,
+                    m.artifacts.len(),
+                    dir.display()
+                ),
+            );
+            Ok(())
+        }
+        Err(msg) => {
+            finish("failed");
+            let t = artifacts::stage_step_task(&open.sref);
+            task::banner(ctx, &t, &open.scope, &[host.to_string()]);
+            task::report_single(ctx, &t, &open.scope, host, failure(msg), false);
+            Ok(())
+        }
+    }
 }
 
 /// The host's checkpoint file for the stage's service, read once per run. `None` when the

@@ -90,8 +90,15 @@ fn run_stage_block(
         .loader
         .load_task_file(&sref.path, &lctx, &mut PlayAcc::default(), &b.span)
     {
-        Ok(items) => run_items(ctx, &items, &s, &run_on),
-        Err(e) => Err(e),
+        Ok(items) => {
+            let r = run_items(ctx, &items, &s, &run_on);
+            super::stages::leave(ctx, sref)?;
+            r
+        }
+        Err(e) => {
+            super::stages::leave(ctx, sref)?;
+            Err(e)
+        }
     }
 }
 
@@ -413,8 +420,9 @@ fn include_tasks(
         };
         let path = ctx.run.loader.task_file_path(&file, &lctx);
         let mut hosts = target.hosts.clone();
-        if let Some(sref) = crate::playbook::stage_boundary(&path, &t.span, &lctx) {
-            hosts = super::stages::enter(ctx, &sref, scope, &hosts, Some(t))?;
+        let boundary = crate::playbook::stage_boundary(&path, &t.span, &lctx);
+        if let Some(sref) = &boundary {
+            hosts = super::stages::enter(ctx, sref, scope, &hosts, Some(t))?;
             if hosts.is_empty() {
                 continue;
             }
@@ -438,6 +446,9 @@ fn include_tasks(
                     r.insert("reason".into(), json!(e.report().trim_end()));
                     task::report_single(ctx, t, scope, h, r, false);
                 }
+                if let Some(sref) = &boundary {
+                    super::stages::leave(ctx, sref)?;
+                }
                 continue;
             }
         };
@@ -448,7 +459,11 @@ fn include_tasks(
         );
         task::count_included(ctx, &target.hosts);
         let child = include_scope(scope, t, target.item_vars, None);
-        run_items(ctx, &items, &child, &target.hosts)?;
+        let r = run_items(ctx, &items, &child, &target.hosts);
+        if let Some(sref) = &boundary {
+            super::stages::leave(ctx, sref)?;
+        }
+        r?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! will do.
 
 pub mod checkpoint;
+pub mod manifest;
 pub mod names;
 
 pub use checkpoint::{Checkpoints, Decision, Want};
