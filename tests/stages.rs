@@ -647,3 +647,217 @@ fn play_staged_var_and_configure_serial_batches() {
         r.stdout
     );
 }
+
+/// Serve a directory over HTTP/1.0 on loopback until the test ends (GET only; 404 when
+/// missing), standing in for a regional artifact server.
+fn serve(root: PathBuf) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let file = root.join(path.trim_start_matches('/'));
+            let _ = match fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let head = format!(
+                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream
+                        .write_all(head.as_bytes())
+                        .and_then(|_| stream.write_all(&body))
+                }
+                _ => stream.write_all(
+                    b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn prebuilt_artifacts_from_a_directory_or_an_http_store() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let v = ["-e", "stage_version=3.0"];
+    assert_eq!(play(&tree, &out, "localhost,", &v).code, 0);
+    let store = out.join("artifacts");
+
+    // Another deployment (fresh hosts, same store): nothing is built, everything is staged.
+    let other = work.path().join("other");
+    let args = [
+        "-v",
+        "-e",
+        "stage_version=3.0",
+        "-e",
+        &format!("artifact_store={}", store.display()),
+    ];
+    let r = play(&tree, &other, "localhost,", &args);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("pre-built artifacts"), "{}", r.stdout);
+    assert!(!log(&other, "localhost").contains(&"svctwo-build".to_string()));
+    let staged = other.join("stage/localhost/svctwo/3.0/svctwo-app.tar.gz");
+    assert_eq!(
+        fs::read(&staged).unwrap(),
+        fs::read(store.join("svctwo/3.0/svctwo-app.tar.gz")).unwrap()
+    );
+
+    // A region served over HTTP: the manifest and the artifacts come from the URL.
+    let url = serve(store.clone());
+    let region = work.path().join("region");
+    let args = [
+        "-v",
+        "-e",
+        "stage_version=3.0",
+        "-e",
+        &format!("artifact_store_url={url}"),
+    ];
+    let r = play(&tree, &region, "localhost,", &args);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("pre-built artifacts: {url}/svctwo/3.0")),
+        "{}",
+        r.stdout
+    );
+    let staged = region.join("stage/localhost/svctwo/3.0/svctwo-app.tar.gz");
+    assert_eq!(
+        fs::read(&staged).unwrap(),
+        fs::read(store.join("svctwo/3.0/svctwo-app.tar.gz")).unwrap()
+    );
+    // A version the HTTP store does not have cannot be built into it.
+    let args = [
+        "-e",
+        "stage_version=4.0",
+        "-e",
+        &format!("artifact_store_url={url}"),
+    ];
+    let r = play(&tree, &work.path().join("r2"), "localhost,", &args);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("cannot write to an HTTP artifact store"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_missing_artifact_store_fails_clearly() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    // Nothing listens on port 9 (discard) on loopback.
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", "artifact_store_url=http://127.0.0.1:9/store"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("the artifact store http://127.0.0.1:9/store cannot be reached"),
+        "{}",
+        r.stdout
+    );
+    // A directory store that cannot be created.
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("blocker"), "a file").unwrap();
+    let store = out.join("blocker/store");
+    let r = play(
+        &tree,
+        &out,
+        "localhost,",
+        &["-e", &format!("artifact_store={}", store.display())],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("cannot create the artifact store"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn an_artifact_that_does_not_match_its_manifest_fails_that_host_only() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        "[all]\nh1\nh2\n\n[all:vars]\nansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let v = ["-e", "stage_version=1"];
+    assert_eq!(play(&tree, &out, &inv, &v).code, 0);
+    // The store's copy is damaged after the build; h2 has lost its staged copy.
+    fs::write(
+        out.join("artifacts/svctwo/1/svctwo-app.tar.gz"),
+        "tampered\n",
+    )
+    .unwrap();
+    let staged_h2 = out.join("stage/h2/svctwo/1/svctwo-app.tar.gz");
+    fs::remove_file(&staged_h2).unwrap();
+    let r = play(
+        &tree,
+        &out,
+        &inv,
+        &["-e", "stage_version=1", "--force-stage", "install"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("does not match its manifest"),
+        "{}",
+        r.stdout
+    );
+    let recap = support::parse_recap(&r.stdout);
+    assert!(recap["h2"].contains("failed=1"), "{recap:?}");
+    // h1 still has the right copy: it is not sent again, and h1 goes on.
+    assert!(recap["h1"].contains("failed=0"), "{recap:?}");
+    assert!(!staged_h2.exists(), "nothing half-written");
+    let dir = out.join("stage/h2/svctwo/1");
+    let leftovers: Vec<_> = fs::read_dir(&dir).map(|d| d.count()).into_iter().collect();
+    assert_eq!(leftovers, [0]);
+}
+
+#[test]
+fn developer_mode_builds_in_line_on_every_host() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        "[all]\nh1\nh2\n\n[all:vars]\nansible_connection=local\n",
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let args = ["-e", "stage_version=1", "-e", "developer_mode=true"];
+    let r = play(&tree, &out, &inv, &args);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    for h in ["h1", "h2"] {
+        assert!(log(&out, h).contains(&"svctwo-build".to_string()), "{h}");
+        assert!(out.join(format!("devbuild/{h}/svctwo-app.tar.gz")).exists());
+        // In-line builds are checkpointed per host like the other stages.
+        assert_eq!(checkpoint(&out, h, "svctwo")["build"]["version"], "1");
+    }
+    assert!(!out.join("artifacts/svctwo/1/manifest.json").exists());
+    clear_log(&out);
+    assert_eq!(play(&tree, &out, &inv, &args).code, 0);
+    for h in ["h1", "h2"] {
+        assert_eq!(log(&out, h), CONFIGURE_ONLY, "{h}");
+    }
+}

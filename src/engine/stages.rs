@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 const DEFAULT_FACT_PATH: &str = "/etc/ansible/facts.d";
 
 type HostSvc = (String, String);
+type HostResult = Result<Map<String, Value>>;
 
 /// What the run knows of stages, per host and service.
 #[derive(Default)]
@@ -363,7 +364,7 @@ fn stage_step(
 ) -> Result<Vec<String>> {
     let t = artifacts::stage_step_task(sref);
     task::banner(ctx, &t, scope, hosts);
-    let results: Mutex<Vec<(String, Result<Map<String, Value>>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(String, HostResult)>> = Mutex::new(Vec::new());
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..ctx.run.opts.forks.max(1).min(hosts.len()) {
