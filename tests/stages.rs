@@ -8,6 +8,7 @@
 //! (no main.yml: build, install and configure files only). Every task appends a line to
 //! `<out>/log/<host>`, and checkpoints go to `<out>/facts/<host>/` (the play's fact_path).
 
+mod sshd;
 mod support;
 
 use serde_json::Value;
@@ -42,11 +43,15 @@ fn command(tree: &Path, out: &Path, inventory: &str, args: &[&str]) -> Command {
     cmd.current_dir(tree)
         .env("ANSIBLE_CONFIG", tree.join("none.cfg"))
         .env_remove("ANSIBLE_FACT_PATH")
-        .args(["-i", inventory, "-c", "local", "site.yml"])
+        .args(["-i", inventory, "site.yml"])
         .arg("-e")
         .arg(format!("out_dir={}", out.display()))
         .args(args)
         .stdin(Stdio::null());
+    // A host list names hosts without variables: they are this machine.
+    if inventory.ends_with(',') {
+        cmd.args(["-c", "local"]);
+    }
     cmd
 }
 
@@ -859,5 +864,54 @@ fn developer_mode_builds_in_line_on_every_host() {
     assert_eq!(play(&tree, &out, &inv, &args).code, 0);
     for h in ["h1", "h2"] {
         assert_eq!(log(&out, h), CONFIGURE_ONLY, "{h}");
+    }
+}
+
+#[test]
+fn a_remote_build_host_builds_and_its_artifacts_reach_the_store() {
+    let (work, tree) = fixture();
+    let out = work.path().join("out");
+    let fleet = sshd::Fleet::start(1);
+    let mut builder = String::from("builder");
+    for (k, v) in fleet.host_vars(0) {
+        let v = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        builder.push_str(&format!(" {k}='{v}'"));
+    }
+    let inv = tree.join("hosts.ini");
+    fs::write(
+        &inv,
+        format!(
+            "[build_hosts]\n{builder}\n\n[targets]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"
+        ),
+    )
+    .unwrap();
+    let inv = inv.display().to_string();
+    let remote_root = out.join("remote-build");
+    let args = [
+        "-e",
+        "stage_version=5",
+        "-e",
+        "target_hosts=targets",
+        "-e",
+        &format!("play_build_root={}", remote_root.display()),
+    ];
+    let r = play(&tree, &out, &inv, &args);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(log(&out, "builder"), ["svctwo-build"]);
+    // Built over SSH into the build host's directory, then brought into the store.
+    let built = fs::read(remote_root.join("svctwo/5/svctwo-app.tar.gz")).unwrap();
+    let stored = out.join("artifacts/svctwo/5");
+    assert_eq!(fs::read(stored.join("svctwo-app.tar.gz")).unwrap(), built);
+    let m: Value =
+        serde_json::from_str(&fs::read_to_string(stored.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["artifacts"][0]["sha256"], sha256_hex(&built));
+    for h in ["h1", "h2"] {
+        assert_eq!(
+            fs::read(out.join(format!("stage/{h}/svctwo/5/svctwo-app.tar.gz"))).unwrap(),
+            built
+        );
     }
 }

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 const DEFAULT_STAGE_ROOT: &str = "/var/cache/play/stage";
+const DEFAULT_BUILD_ROOT: &str = "/var/cache/play/build";
 
 /// Where a run's artifacts live.
 #[derive(Clone, Debug)]
@@ -147,6 +148,124 @@ pub fn write_manifest(
     m.write(dir)
         .map_err(|e| format!("writing {}: {e}", dir.join(manifest::FILE).display()))?;
     Ok(m)
+}
+
+/// Whether a host is reached in this process (the local connection).
+pub fn is_local(ctx: &Arc<PlayCtx>, host: &str, scope: &Arc<Scope>) -> bool {
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    super::connect::route(ctx, host, &c, None, None).transport == "local"
+}
+
+/// Where a build host other than the controller builds (`play_build_root`).
+pub fn remote_build_dir(c: &Arc<Context>, svc: &str, version: &str) -> PathBuf {
+    PathBuf::from(var(c, "play_build_root").unwrap_or_else(|| DEFAULT_BUILD_ROOT.into()))
+        .join(svc)
+        .join(version)
+}
+
+pub fn make_remote_dir(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    dir: &std::path::Path,
+) -> Result<std::result::Result<(), String>> {
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    let mut mk = Map::new();
+    mk.insert("path".into(), json!(dir.display().to_string()));
+    mk.insert("state".into(), json!("directory"));
+    let r = module_named(
+        Call {
+            ctx,
+            task,
+            scope,
+            host,
+            c: &c,
+        },
+        "file",
+        mk,
+    )?;
+    Ok(match r.get("failed").map(truthy) {
+        Some(true) => Err(format!(
+            "cannot create the build directory {} on {host}: {}",
+            dir.display(),
+            r.get("msg").map(value_str).unwrap_or_default()
+        )),
+        _ => Ok(()),
+    })
+}
+
+/// Bring what a remote build left in `remote` into the store directory `local`, each file
+/// written atomically.
+pub fn collect_remote(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    remote: &std::path::Path,
+    local: &std::path::Path,
+) -> Result<std::result::Result<usize, String>> {
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
+    let call = || Call {
+        ctx,
+        task,
+        scope,
+        host,
+        c: &c,
+    };
+    let mut find = Map::new();
+    find.insert("paths".into(), json!(remote.display().to_string()));
+    find.insert("recurse".into(), json!(true));
+    find.insert("file_type".into(), json!("file"));
+    find.insert("hidden".into(), json!(true));
+    let r = module_named(call(), "find", find)?;
+    if r.get("failed").map(truthy) == Some(true) {
+        return Ok(Err(format!(
+            "listing the build's artifacts in {} on {host}: {}",
+            remote.display(),
+            r.get("msg").map(value_str).unwrap_or_default()
+        )));
+    }
+    let files: Vec<String> = r
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.get("path").map(value_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    for f in &files {
+        let rel = std::path::Path::new(f).strip_prefix(remote).map_err(|_| {
+            crate::error::Error::new(format!("{f} is outside {}", remote.display()))
+        })?;
+        let mut slurp = Map::new();
+        slurp.insert("src".into(), json!(f));
+        let r = module_named(call(), "slurp", slurp)?;
+        let data = r
+            .get("content")
+            .and_then(Value::as_str)
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+        let Some(data) = data else {
+            return Ok(Err(format!(
+                "fetching artifact {f} from {host}: {}",
+                r.get("msg").map(value_str).unwrap_or_default()
+            )));
+        };
+        let dest = local.join(rel);
+        let write = || -> std::io::Result<()> {
+            let dir = dest.parent().unwrap_or(local);
+            std::fs::create_dir_all(dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            std::io::Write::write_all(&mut tmp, &data)?;
+            tmp.persist(&dest).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            return Ok(Err(format!("writing {}: {e}", dest.display())));
+        }
+    }
+    Ok(Ok(files.len()))
 }
 
 /// The stage directory of a service's version on a host.

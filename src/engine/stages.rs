@@ -65,6 +65,8 @@ struct Open {
     scope: Arc<Scope>,
     /// For a build without developer_mode: where its artifacts are, for the manifest.
     manifest_dir: Option<PathBuf>,
+    /// For a build on a host other than the controller: where it left its artifacts there.
+    remote_build_dir: Option<PathBuf>,
 }
 
 /// Decide a stage boundary for each host; returns the hosts on which the stage runs. The
@@ -150,6 +152,7 @@ pub fn enter(
                             sref: sref.clone(),
                             scope: scope.clone(),
                             manifest_dir: None,
+                            remote_build_dir: None,
                         },
                     );
                 }
@@ -283,16 +286,32 @@ fn build_once(
     };
     let dir = root.join(svc).join(&version);
     let bh = artifacts::build_host(ctx);
+    // A build host other than the controller builds into a directory of its own; its
+    // artifacts are brought into the store when the build finishes.
+    let remote_dir = if artifacts::is_local(ctx, &bh, scope) {
+        None
+    } else {
+        let bc = Context::new(Arc::new(ctx.vars_for(&bh, Some(scope), None, None)));
+        let r = artifacts::remote_build_dir(&bc, svc, &version);
+        let t = artifacts::stage_step_task(sref);
+        if let Err(msg) = artifacts::make_remote_dir(ctx, &t, scope, &bh, &r)? {
+            return fail_all(msg);
+        }
+        Some(r)
+    };
+    let build_dir = remote_dir.clone().unwrap_or_else(|| dir.clone());
     ctx.run.cb().verbose(
         2,
         &format!(
             "stage build of {svc} on {bh}: runs once, into {}",
-            dir.display()
+            build_dir.display()
         ),
     );
     ctx.run.host_state(&bh, |hs| {
-        hs.vars
-            .insert("play_artifact_dir".into(), json!(dir.display().to_string()));
+        hs.vars.insert(
+            "play_artifact_dir".into(),
+            json!(build_dir.display().to_string()),
+        );
     });
     ctx.run.stages.open.lock().unwrap().insert(
         (bh.clone(), svc.clone()),
@@ -303,6 +322,7 @@ fn build_once(
             sref: sref.clone(),
             scope: scope.clone(),
             manifest_dir: Some(dir),
+            remote_build_dir: remote_dir,
         },
     );
     Ok(vec![bh])
@@ -470,10 +490,7 @@ pub fn close_role(ctx: &Arc<PlayCtx>, role: &Arc<Role>, hosts: &[String]) -> Res
     let keys: Vec<HostSvc> = {
         let open = ctx.run.stages.open.lock().unwrap();
         open.iter()
-            // A build ran on the build host, which need not be among the play's hosts.
-            .filter(|(k, o)| {
-                o.sref.role.path == role.path && (hosts.contains(&k.0) || o.manifest_dir.is_some())
-            })
+            .filter(|(k, o)| o.sref.role.path == role.path && hosts.contains(&k.0))
             .map(|(k, _)| k.clone())
             .collect()
     };
@@ -571,6 +588,15 @@ fn close_build(
     if !finished || ctx.run.opts.check {
         finish(if finished { "checked" } else { "failed" });
         return Ok(());
+    }
+    if let Some(remote) = &open.remote_build_dir {
+        let t = artifacts::stage_step_task(&open.sref);
+        if let Err(msg) = artifacts::collect_remote(ctx, &t, &open.scope, host, remote, dir)? {
+            finish("failed");
+            task::banner(ctx, &t, &open.scope, &[host.to_string()]);
+            task::report_single(ctx, &t, &open.scope, host, failure(msg), false);
+            return Ok(());
+        }
     }
     match artifacts::write_manifest(ctx, host, dir, svc, &open.version) {
         Ok(m) => {
