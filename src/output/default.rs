@@ -244,6 +244,8 @@ impl DefaultCallback {
         if t.is_loop {
             res.shift_remove("results");
         }
+        // The registered result says `skipped`; the line already does.
+        res.shift_remove("skipped");
         let mut msg = format!("skipping: [{}]", r.host);
         if run_is_verbose(&res, self.v(), 0) {
             msg = format!("{msg} => {}", self.dump(&res));
@@ -414,7 +416,8 @@ impl Callback for DefaultCallback {
                 }
                 self.ensure_banner(task);
                 self.handle_warnings_and_exception(&r.result);
-                let res = self.cleaned(task, r);
+                let mut res = self.cleaned(task, r);
+                res.shift_remove("skipped");
                 // The trailing space before " => " is Ansible's.
                 let mut msg = format!("skipping: [{}] => (item={}) ", r.host, label);
                 if run_is_verbose(&res, self.v(), 0) {
