@@ -131,6 +131,7 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
 }
 
 fn finish(run: &Arc<Run>) {
+    crate::output::status::finish();
     // Every agent ends with its session.
     run.conns.lock().unwrap().clear();
     let mut stats = run.stats.lock().unwrap().clone();

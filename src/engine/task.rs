@@ -197,7 +197,16 @@ pub fn run_task(
             forks
         }
     };
-    let outcomes = parallel(&targets, limit, |h| run_on_host(ctx, task, scope, h, &info));
+    crate::output::status::task(&info.name, targets.len());
+    let outcomes = parallel(&targets, limit, |h| {
+        crate::output::status::host_started();
+        let o = run_on_host(ctx, task, scope, h, &info);
+        crate::output::status::host_finished(matches!(
+            o.status,
+            Status::Failed | Status::Unreachable
+        ));
+        o
+    });
     let mut outcomes = outcomes;
     if run_once && targets.len() == 1 && hosts.len() > 1 {
         // The one result stands for every host of the batch (registered on each).

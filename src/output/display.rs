@@ -125,6 +125,8 @@ pub struct Display {
     warned: HashSet<String>,
     deprecated: HashSet<String>,
     errors: HashSet<String>,
+    /// Writes step around the live status line (output::status).
+    live_status: bool,
 }
 
 fn env_true(name: &str) -> bool {
@@ -177,7 +179,14 @@ impl Display {
             warned: HashSet::new(),
             deprecated: HashSet::new(),
             errors: HashSet::new(),
+            live_status: false,
         }
+    }
+
+    /// Real stdout shared with the live status line: every write clears it first.
+    pub fn with_live_status(mut self) -> Self {
+        self.live_status = true;
+        self
     }
 
     /// `Display.display`: one message plus a newline (a message that already ends in one
@@ -191,9 +200,16 @@ impl Display {
         };
         text.push('\n');
         let sink = if stderr { &mut self.err } else { &mut self.out };
-        // A closed pipe (`| head`) must not abort the run.
-        let _ = sink.write_all(text.as_bytes());
-        let _ = sink.flush();
+        let mut write = || {
+            // A closed pipe (`| head`) must not abort the run.
+            let _ = sink.write_all(text.as_bytes());
+            let _ = sink.flush();
+        };
+        if self.live_status {
+            super::status::suspend(write);
+        } else {
+            write();
+        }
     }
 
     pub fn out(&mut self, msg: &str) {

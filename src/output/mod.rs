@@ -25,6 +25,7 @@ pub mod dump;
 pub mod json;
 pub mod lists;
 pub mod pyjson;
+pub mod status;
 #[cfg(test)]
 mod tests;
 
@@ -227,11 +228,14 @@ pub fn by_name_with(
         .trim_start_matches("ansible.builtin.")
         .trim_start_matches("ansible.posix.");
     match short {
-        "default" => Some(Box::new(default::DefaultCallback::with_display(
-            opts,
-            extras,
-            display::Display::stdio(),
-        ))),
+        "default" => {
+            status::enable();
+            Some(Box::new(default::DefaultCallback::with_display(
+                opts,
+                extras,
+                display::Display::stdio().with_live_status(),
+            )))
+        }
         "json" => Some(Box::new(json::JsonCallback::with_display(
             opts,
             extras,
