@@ -540,7 +540,7 @@ pub fn expand_path(p: &str) -> String {
     expand_user(&out)
 }
 
-fn expand_user(p: &str) -> String {
+pub(crate) fn expand_user(p: &str) -> String {
     if !p.starts_with('~') {
         return p.to_string();
     }

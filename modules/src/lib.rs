@@ -62,6 +62,7 @@ pub mod user;
 // end package and system modules
 // text, network and archive modules (blockinfile .. config_template)
 pub mod assemble;
+pub mod async_job;
 pub mod authorized_key;
 pub mod blockinfile;
 pub mod config_template;
@@ -132,6 +133,8 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "copy" => copy::run(args, ctx, &m),
         "lineinfile" => lineinfile::run(args, ctx, &m),
         "slurp" => slurp::run(args, ctx, &m),
+        "async_status" => async_job::status(args, ctx, &m),
+        "async_wrapper" => async_job::wrapper(args, ctx),
         "ping" => ping::run(args, ctx, &m),
         "setup" | "gather_facts" => setup::run(args, ctx, &m),
         // package and system modules
@@ -233,6 +236,7 @@ pub fn names() -> &'static [&'static str] {
         "systemd",
         "systemd_service",
         // end package and system modules
+        "async_status",
         "command",
         "copy",
         "file",

@@ -1140,7 +1140,19 @@ pub(super) fn module_named(
         kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
         &route.vars,
     );
-    let mut r = super::connect::run_module(ctx, &route, name, &args, &mctx);
+    let async_limit = match &task.async_ {
+        Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(0),
+        None => 0,
+    };
+    let mut r = if async_limit > 0 && !check_mode {
+        let poll = match &task.poll {
+            Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(15),
+            None => 15,
+        };
+        super::async_task::run(ctx, &route, name, &args, &mctx, async_limit, poll)
+    } else {
+        super::connect::run_module(ctx, &route, name, &args, &mctx)
+    };
     // Facts a module returns (setup, package_facts, service_facts, ...) join the host's
     // facts, without their `ansible_` prefix.
     if let Some(Value::Object(facts)) = r.get("ansible_facts") {

@@ -3,6 +3,7 @@
 
 mod actions;
 mod artifacts;
+mod async_task;
 mod connect;
 mod hostvars;
 mod loops;
