@@ -54,6 +54,8 @@ pub fn execute(
         "unarchive" => unarchive(call),
         "fetch" => fetch(call),
         "script" => script(call),
+        "wait_for_connection" => super::reconnect::wait_for_connection(call),
+        "reboot" => super::reconnect::reboot(call),
         _ => module(call, template_args(task, c)?),
     }
 }

@@ -8,6 +8,7 @@ mod connect;
 mod hostvars;
 mod loops;
 mod play;
+mod reconnect;
 mod scope;
 mod stage_plan;
 mod staged;

@@ -71,7 +71,10 @@ pub fn action_kind(short: &str) -> Option<ActionKind> {
     if is_controller_action(short) {
         Some(ActionKind::Controller)
     } else if play_modules::names().contains(&short)
-        || matches!(short, "template" | "config_template" | "fetch" | "script")
+        || matches!(
+            short,
+            "template" | "config_template" | "fetch" | "script" | "wait_for_connection" | "reboot"
+        )
     {
         Some(ActionKind::Module)
     } else {
