@@ -194,15 +194,7 @@ fn aio_deploys_for_real_and_ansible_finds_nothing_to_change() {
     // Over SSH to a loopback host, from a clean machine, by stage; then Ansible over SSH.
     reset();
     let fleet = sshd::Fleet::start(1);
-    let vars = fleet.host_vars(0);
-    let mut line = String::from("aio-ssh");
-    for (k, v) in &vars {
-        let v = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        line.push_str(&format!(" {k}='{v}'"));
-    }
+    let line = fleet.inventory_line(0, "aio-ssh");
     let ssh_inv = root.join("playbooks/ssh.ini");
     fs::write(
         &ssh_inv,

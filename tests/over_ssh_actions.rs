@@ -8,11 +8,7 @@ use std::fs;
 use std::process::{Command, Stdio};
 
 fn inventory(fleet: &sshd::Fleet, dir: &std::path::Path) -> std::path::PathBuf {
-    let mut line = String::from("target");
-    for (k, v) in fleet.host_vars(0) {
-        let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-        line.push_str(&format!(" {k}='{v}'"));
-    }
+    let mut line = fleet.inventory_line(0, "target");
     let remote_tmp = dir.join("remote-tmp");
     line.push_str(&format!(" ansible_remote_tmp={}", remote_tmp.display()));
     let p = dir.join("hosts.ini");
@@ -87,8 +83,7 @@ fn reboot_waits_for_a_new_boot_and_wait_for_connection_reconnects() {
     assert_eq!(r["rebooted"]["changed"], true, "{r}");
     assert_eq!(r["stuck"]["failed"], true, "{r}");
     assert_eq!(
-        r["stuck"]["msg"],
-        "Timed out waiting for last boot time check (timeout=2)",
+        r["stuck"]["msg"], "Timed out waiting for last boot time check (timeout=2)",
         "{r}"
     );
     assert_eq!(r["refused"]["failed"], true, "{r}");
@@ -139,5 +134,8 @@ fn async_jobs_run_in_the_agent_on_the_target() {
     assert_eq!(r["polled"]["finished"], true, "{r}");
     assert_eq!(r["started"]["finished"], false, "{r}");
     assert_eq!(r["job"]["stdout"], "later", "{r}");
-    assert_eq!(r["job"]["ansible_job_id"], r["started"]["ansible_job_id"], "{r}");
+    assert_eq!(
+        r["job"]["ansible_job_id"], r["started"]["ansible_job_id"],
+        "{r}"
+    );
 }

@@ -55,6 +55,13 @@ fn command(tree: &Path, out: &Path, inventory: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// hosts.ini in the tree; its path, for `-i`.
+fn write_inventory(tree: &Path, text: &str) -> String {
+    let inv = tree.join("hosts.ini");
+    fs::write(&inv, text).unwrap();
+    inv.display().to_string()
+}
+
 fn log(out: &Path, host: &str) -> Vec<String> {
     fs::read_to_string(out.join("log").join(host))
         .unwrap_or_default()
@@ -481,13 +488,10 @@ fn a_failed_install_leaves_no_checkpoint_and_runs_again() {
 fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
+    let inv = write_inventory(
+        &tree,
         "[all]\nh1\nh2 svcone_install_sleep=30\nh3\n\n[all:vars]\nansible_connection=local\n",
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let args = ["-e", "stage_version=1", "--forks", "3"];
     let mut child = command(&tree, &out, &inv, &args)
         .env("ANSIBLE_STRATEGY", "free")
@@ -542,13 +546,10 @@ fn killed_mid_install_the_rerun_redoes_only_the_interrupted_stage() {
 fn staged_runs_install_in_parallel_and_configure_one_host_at_a_time() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
+    let inv = write_inventory(
+        &tree,
         "[all]\nh1\nh2\nh3\n\n[all:vars]\nansible_connection=local\n",
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let args = [
         "-e",
         "stage_version=1",
@@ -617,13 +618,10 @@ fn staged_runs_install_in_parallel_and_configure_one_host_at_a_time() {
 fn play_staged_var_and_configure_serial_batches() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
+    let inv = write_inventory(
+        &tree,
         "[all]\nh1\nh2\nh3\nh4\n\n[all:vars]\nansible_connection=local\n",
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let r = play(
         &tree,
         &out,
@@ -800,13 +798,10 @@ fn a_missing_artifact_store_fails_clearly() {
 fn an_artifact_that_does_not_match_its_manifest_fails_that_host_only() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
+    let inv = write_inventory(
+        &tree,
         "[all]\nh1\nh2\n\n[all:vars]\nansible_connection=local\n",
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let v = ["-e", "stage_version=1"];
     assert_eq!(play(&tree, &out, &inv, &v).code, 0);
     // The store's copy is damaged after the build; h2 has lost its staged copy.
@@ -843,13 +838,10 @@ fn an_artifact_that_does_not_match_its_manifest_fails_that_host_only() {
 fn developer_mode_builds_in_line_on_every_host() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
+    let inv = write_inventory(
+        &tree,
         "[all]\nh1\nh2\n\n[all:vars]\nansible_connection=local\n",
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let args = ["-e", "stage_version=1", "-e", "developer_mode=true"];
     let r = play(&tree, &out, &inv, &args);
     assert_eq!(r.code, 0, "{}", r.stdout);
@@ -872,23 +864,13 @@ fn a_remote_build_host_builds_and_its_artifacts_reach_the_store() {
     let (work, tree) = fixture();
     let out = work.path().join("out");
     let fleet = sshd::Fleet::start(1);
-    let mut builder = String::from("builder");
-    for (k, v) in fleet.host_vars(0) {
-        let v = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        builder.push_str(&format!(" {k}='{v}'"));
-    }
-    let inv = tree.join("hosts.ini");
-    fs::write(
-        &inv,
-        format!(
+    let builder = fleet.inventory_line(0, "builder");
+    let inv = write_inventory(
+        &tree,
+        &format!(
             "[build_hosts]\n{builder}\n\n[targets]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"
         ),
-    )
-    .unwrap();
-    let inv = inv.display().to_string();
+    );
     let remote_root = out.join("remote-build");
     let args = [
         "-e",

@@ -156,11 +156,22 @@ pub fn is_local(ctx: &Arc<PlayCtx>, host: &str, scope: &Arc<Scope>) -> bool {
     super::connect::route(ctx, host, &c, None, None).transport == "local"
 }
 
-/// Where a build host other than the controller builds (`play_build_root`).
-pub fn remote_build_dir(c: &Arc<Context>, svc: &str, version: &str) -> PathBuf {
-    PathBuf::from(var(c, "play_build_root").unwrap_or_else(|| DEFAULT_BUILD_ROOT.into()))
+/// `<root>/<svc>/<version>`, the root from a variable or its default.
+fn version_dir(
+    c: &Arc<Context>,
+    root_var: &str,
+    default: &str,
+    svc: &str,
+    version: &str,
+) -> PathBuf {
+    PathBuf::from(var(c, root_var).unwrap_or_else(|| default.into()))
         .join(svc)
         .join(version)
+}
+
+/// Where a build host other than the controller builds (`play_build_root`).
+pub fn remote_build_dir(c: &Arc<Context>, svc: &str, version: &str) -> PathBuf {
+    version_dir(c, "play_build_root", DEFAULT_BUILD_ROOT, svc, version)
 }
 
 pub fn make_remote_dir(
@@ -270,9 +281,7 @@ pub fn collect_remote(
 
 /// The stage directory of a service's version on a host.
 pub fn stage_dir(c: &Arc<Context>, svc: &str, version: &str) -> PathBuf {
-    PathBuf::from(var(c, "play_stage_root").unwrap_or_else(|| DEFAULT_STAGE_ROOT.into()))
-        .join(svc)
-        .join(version)
+    version_dir(c, "play_stage_root", DEFAULT_STAGE_ROOT, svc, version)
 }
 
 /// Copy every artifact of the manifest to the host's stage directory, skipping those already

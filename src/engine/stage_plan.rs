@@ -6,7 +6,7 @@ use super::play::PlayCtx;
 use super::scope::Scope;
 use super::task::{self, value_str};
 use crate::error::Result;
-use crate::playbook::{stage_boundary, Ctx, Item, Play, StageRef};
+use crate::playbook::{stage_boundary, Item, Play, StageRef};
 use crate::stages::Decision;
 use crate::template::Context;
 use std::sync::Arc;
@@ -93,17 +93,7 @@ fn walk(
                 let Ok(file) = c.template_node(raw).map(|v| value_str(&v)) else {
                     continue;
                 };
-                let lctx = Ctx {
-                    dir: t
-                        .span
-                        .file
-                        .rsplit_once('/')
-                        .map(|(d, _)| d.into())
-                        .unwrap_or_default(),
-                    play_dir: ctx.play.dir.clone(),
-                    role: t.role.clone(),
-                    handlers: false,
-                };
+                let lctx = super::walk::include_ctx(ctx, t);
                 let path = ctx.run.loader.task_file_path(&file, &lctx);
                 if let Some(sref) = stage_boundary(&path, &t.span, &lctx) {
                     let mut conds = scope.conditions();

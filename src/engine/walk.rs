@@ -407,17 +407,7 @@ fn include_tasks(
             .or_else(|| args.get("_raw_params"))
             .map(task::value_str)
             .unwrap_or_default();
-        let lctx = Ctx {
-            dir: t
-                .span
-                .file
-                .rsplit_once('/')
-                .map(|(d, _)| d.into())
-                .unwrap_or_default(),
-            play_dir: ctx.play.dir.clone(),
-            role: t.role.clone(),
-            handlers: false,
-        };
+        let lctx = include_ctx(ctx, t);
         let path = ctx.run.loader.task_file_path(&file, &lctx);
         let mut hosts = target.hosts.clone();
         let boundary = crate::playbook::stage_boundary(&path, &t.span, &lctx);
@@ -466,6 +456,22 @@ fn include_tasks(
         r?;
     }
     Ok(())
+}
+
+/// What the loader needs to find and read an include's file: relative to the including
+/// file, in its role.
+pub fn include_ctx(ctx: &Arc<PlayCtx>, t: &Task) -> Ctx {
+    Ctx {
+        dir: t
+            .span
+            .file
+            .rsplit_once('/')
+            .map(|(d, _)| d.into())
+            .unwrap_or_default(),
+        play_dir: ctx.play.dir.clone(),
+        role: t.role.clone(),
+        handlers: false,
+    }
 }
 
 /// The level an include creates: its vars, its `apply` keywords, the loop variables.

@@ -370,3 +370,19 @@ impl Sshd {
         }
     }
 }
+
+impl Fleet {
+    /// An INI inventory line naming host `i` as `name`, with the variables that reach it.
+    #[allow(dead_code)] // not every test file that includes this module uses it
+    pub fn inventory_line(&self, i: usize, name: &str) -> String {
+        let mut line = name.to_string();
+        for (k, v) in self.host_vars(i) {
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            line.push_str(&format!(" {k}='{v}'"));
+        }
+        line
+    }
+}
