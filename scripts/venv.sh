@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Create ./.venv (git-ignored) with a Python 3.12+ interpreter and install the
 # Ansible oracle (ansible==$ANSIBLE_VERSION) into it, unless the marker says it is there.
+# The venv's python is also the oracle's target interpreter in the differential tests, so
+# it carries what Ansible's modules need on a target (pexpect, for expect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ANSIBLE_VERSION="${ANSIBLE_VERSION:-14.5.0}"
 VENV="${PLAY_VENV:-.venv}"
-MARKER="$VENV/.ansible-$ANSIBLE_VERSION"
+PEXPECT_VERSION="4.9.0"
+MARKER="$VENV/.ansible-$ANSIBLE_VERSION-pexpect-$PEXPECT_VERSION"
 
 if [ -f "$MARKER" ] && [ -x "$VENV/bin/ansible-playbook" ]; then
     exit 0
@@ -46,6 +49,6 @@ fi
 
 echo "scripts/venv.sh: installing ansible==$ANSIBLE_VERSION into $VENV" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    "ansible==$ANSIBLE_VERSION"
+    "ansible==$ANSIBLE_VERSION" "pexpect==$PEXPECT_VERSION"
 "$VENV/bin/ansible-playbook" --version >/dev/null
 touch "$MARKER"

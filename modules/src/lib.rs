@@ -66,6 +66,7 @@ pub mod async_job;
 pub mod authorized_key;
 pub mod blockinfile;
 pub mod config_template;
+pub mod expect;
 pub mod find;
 pub mod get_url;
 pub mod getent;
@@ -134,6 +135,7 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         "lineinfile" => lineinfile::run(args, ctx, &m),
         "slurp" => slurp::run(args, ctx, &m),
         "async_status" => async_job::status(args, ctx, &m),
+        "expect" => expect::run(args, ctx, &m),
         "async_wrapper" => async_job::wrapper(args, ctx),
         "ping" => ping::run(args, ctx, &m),
         "setup" | "gather_facts" => setup::run(args, ctx, &m),
@@ -238,6 +240,7 @@ pub fn names() -> &'static [&'static str] {
         // end package and system modules
         "async_status",
         "command",
+        "expect",
         "copy",
         "file",
         "lineinfile",

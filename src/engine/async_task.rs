@@ -47,7 +47,18 @@ pub fn run(
             return r;
         }
         if Instant::now() >= deadline {
+            // The job enforces its own time limit and says so ("Timeout exceeded"); give it
+            // a moment to, so the answer does not depend on which clock ticked first.
+            let grace = Instant::now() + Duration::from_secs(3);
             let mut r = r;
+            while Instant::now() < grace {
+                std::thread::sleep(Duration::from_millis(200));
+                let again = run_module(ctx, route, "async_status", &q, &ModuleContext::default());
+                if again.get("finished").map(truthy) == Some(true) {
+                    return again;
+                }
+                r = again;
+            }
             r.insert("failed".into(), json!(true));
             r.insert(
                 "msg".into(),

@@ -898,6 +898,14 @@ fn run_once(
     if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
     }
+    // Every task result with stdout/stderr carries them split into lines as well.
+    for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if r.contains_key(text) && !r.contains_key(lines) {
+            let t = r.get(text).and_then(Value::as_str).unwrap_or_default();
+            let split = play_modules::util::splitlines(t);
+            r.insert(lines.into(), Value::Array(split));
+        }
+    }
     if r.get("failed").map(truthy) == Some(true) && !r.contains_key("exception") {
         r.insert("exception".into(), json!("(traceback unavailable)"));
     }
