@@ -91,7 +91,8 @@ impl BecomeParams {
     }
 }
 
-fn truthy(v: &Value) -> bool {
+/// Ansible's truthiness of a variable's value (`yes`, `on`, `1`, true...).
+pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(false),

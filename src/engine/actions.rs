@@ -1141,6 +1141,7 @@ pub(super) fn module_named(
             .or_else(|| ctx.run.opts.become_method.clone()),
         kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
         &route.vars,
+        ctx.run.opts.become_password.as_deref(),
     );
     let async_limit = match &task.async_ {
         Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(0),

@@ -30,6 +30,9 @@ const CONNECTION_VARS: &[&str] = &[
     "ansible_remote_tmp",
     "ansible_timeout",
     "ansible_ssh_timeout",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
     "ansible_become_password",
     "ansible_become_pass",
     "ansible_sudo_pass",
@@ -88,34 +91,44 @@ pub fn route(
     }
 }
 
-/// Become settings from the task's resolved keywords and the host's variables.
+/// Become settings from the task's resolved keywords (or the command line) and the
+/// host's variables. As in Ansible, the `ansible_become*` variables win over the keywords.
 pub fn become_params(
     enabled: bool,
     user: Option<String>,
     method: Option<String>,
     flags: Option<String>,
     vars: &Map<String, Value>,
+    cli_password: Option<&str>,
 ) -> Option<BecomeParams> {
+    let enabled = vars
+        .get("ansible_become")
+        .map(crate::connection::params::truthy)
+        .unwrap_or(enabled);
     if !enabled {
         return None;
     }
-    let mut b = BecomeParams::from_vars(vars).unwrap_or(BecomeParams {
-        method: "sudo".into(),
-        user: "root".into(),
-        password: None,
-        flags: None,
-        exe: None,
-    });
-    if let Some(u) = user {
-        b.user = u;
-    }
-    if let Some(m) = method {
-        b.method = m;
-    }
-    if flags.is_some() {
-        b.flags = flags;
-    }
-    Some(b)
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| vars.get(*n).filter(|v| !v.is_null()).map(value_str))
+    };
+    Some(BecomeParams {
+        method: var(&["ansible_become_method"])
+            .or(method)
+            .unwrap_or_else(|| "sudo".into()),
+        user: var(&["ansible_become_user"])
+            .or(user)
+            .unwrap_or_else(|| "root".into()),
+        password: var(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])
+        .or_else(|| cli_password.map(str::to_string)),
+        flags: var(&["ansible_become_flags"]).or(flags),
+        exe: var(&["ansible_become_exe"]),
+    })
 }
 
 fn unreachable(msg: String) -> ModuleResult {
@@ -166,7 +179,9 @@ pub fn run_module(
                     forget(ctx, &route.host);
                     unreachable(e.msg)
                 }
-                Err(e) => failed(e.msg),
+                // Ansible reports a connection's refusal (a wrong become password) as
+                // the task's failure.
+                Err(e) => failed(format!("Task failed: {}", e.msg)),
             }
         }
         other => failed(format!(
