@@ -290,6 +290,7 @@ fn compare(case: &Case, want: &Observed, got: &Observed) -> Vec<String> {
         Some(c) => c.clone(),
         None => DEFAULT_COMPARE.iter().map(|s| s.to_string()).collect(),
     };
+    let origin = regex::Regex::new(r"Origin: (?:<work>/)?(\S+?):(\d+)(?::\d+)?").unwrap();
     let mut problems = Vec::new();
     if got.timed_out {
         problems.push("play timed out".to_string());
@@ -325,19 +326,16 @@ fn compare(case: &Case, want: &Observed, got: &Observed) -> Vec<String> {
                 "stdout differs:\n{}",
                 line_diff(&want.stdout, &got.stdout)
             )),
-            "error" => {
-                let re = regex::Regex::new(r"Origin: (?:<work>/)?(\S+?):(\d+)(?::\d+)?").unwrap();
-                match re.captures(&want.raw_output) {
-                    None => problems
-                        .push("compare=error but ansible reported no `Origin: file:line`".into()),
-                    Some(c) => {
-                        let needle = format!("{}:{}", &c[1], &c[2]);
-                        if !got.raw_output.contains(&needle) {
-                            problems.push(format!("play's error output does not name {needle}"));
-                        }
+            "error" => match origin.captures(&want.raw_output) {
+                None => problems
+                    .push("compare=error but ansible reported no `Origin: file:line`".into()),
+                Some(c) => {
+                    let needle = format!("{}:{}", &c[1], &c[2]);
+                    if !got.raw_output.contains(&needle) {
+                        problems.push(format!("play's error output does not name {needle}"));
                     }
                 }
-            }
+            },
             _ => {}
         }
     }
