@@ -1011,6 +1011,48 @@ impl SshConnection {
         self.inner.lock().unwrap().agents.get(&None).map(|a| a.pid)
     }
 
+    /// Run a shell command line on its own channel with a TTY, as `ssh -tt host CMD` does
+    /// (Ansible runs `raw` and `script` that way): the output is what the terminal shows,
+    /// stdout and stderr together with CRLF line ends. Returns the exit code and output.
+    pub fn exec_tty(&self, cmd: &str) -> Result<(i64, Vec<u8>), ConnError> {
+        let mut inner = self.inner.lock().unwrap();
+        runtime().block_on(async {
+            self.reopen_if_dropped(&mut inner).await?;
+            let session = open_session_of(&inner, &self.params)?;
+            let ch = session
+                .channel_open_session()
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
+            ch.request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot allocate a TTY: {e}")))?;
+            ch.exec(true, cmd)
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot run the command: {e}")))?;
+            let (mut rd, _wr) = ch.split();
+            let (mut out, mut code) = (Vec::new(), None);
+            while let Some(msg) = rd.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                        out.extend_from_slice(&data)
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status as i64),
+                    // A command killed by a signal: the shell's convention.
+                    ChannelMsg::ExitSignal { .. } if code.is_none() => code = Some(-1),
+                    ChannelMsg::Close => break,
+                    _ => {}
+                }
+            }
+            let code = code.ok_or_else(|| {
+                ConnError::ssh(format!(
+                    "the SSH session to {} closed during the command",
+                    self.params.host
+                ))
+            })?;
+            Ok((code, out))
+        })
+    }
+
     /// The remote directory holding the agent (shell form, `~` unexpanded).
     pub fn agent_dir(&self) -> String {
         format!(

@@ -190,6 +190,51 @@ pub fn run_module(
     }
 }
 
+/// Run a command line the way Ansible's ssh connection runs `raw` and `script`: on a
+/// channel with a TTY, so the output is the terminal's (stdout and stderr merged, CRLF
+/// line ends) and stderr holds only OpenSSH's closing line. `None` when the route is not a
+/// plain SSH one (local, or under become): the caller runs the command through the agent.
+pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<ModuleResult> {
+    if route.transport != "ssh" || route.become_.is_some() {
+        return None;
+    }
+    let conn = match connection(ctx, route) {
+        Ok(c) => c,
+        Err(msg) => return Some(unreachable(msg)),
+    };
+    let (rc, out) = match conn.exec_tty(cmd) {
+        Ok(x) => x,
+        Err(e) if e.is_unreachable() => {
+            forget(ctx, &route.host);
+            return Some(unreachable(e.msg));
+        }
+        Err(e) => return Some(failed(format!("Task failed: {}", e.msg))),
+    };
+    let stdout = String::from_utf8_lossy(&out).into_owned();
+    // OpenSSH's words when a multiplexed -tt session ends (Ansible's default ssh_args
+    // turn ControlMaster on); the name is the one given to ssh, ansible_host.
+    let shown_host = route
+        .vars
+        .get("ansible_host")
+        .or_else(|| route.vars.get("ansible_ssh_host"))
+        .map(value_str)
+        .unwrap_or_else(|| route.host.clone());
+    let stderr = format!("Shared connection to {shown_host} closed.\r\n");
+    let lines = |s: &str| Value::Array(play_modules::util::splitlines(s));
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(true));
+    r.insert("rc".into(), json!(rc));
+    r.insert("stdout_lines".into(), lines(&stdout));
+    r.insert("stdout".into(), json!(stdout));
+    r.insert("stderr_lines".into(), lines(&stderr));
+    r.insert("stderr".into(), json!(stderr));
+    if rc != 0 {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!("non-zero return code"));
+    }
+    Some(r)
+}
+
 /// Becoming the user we already are needs no switch (root to root, the common local case).
 fn becomes_self(b: &BecomeParams) -> bool {
     let me = unsafe { libc::geteuid() };
