@@ -431,6 +431,7 @@ pub fn run_suite(suite: &Suite) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
+                let began = std::time::Instant::now();
                 let scratch = tempfile::tempdir().unwrap();
                 let (a, b) = (scratch.path().join("ansible"), scratch.path().join("play"));
                 fs::create_dir_all(&a).unwrap();
@@ -444,11 +445,12 @@ pub fn run_suite(suite: &Suite) {
                 problems.extend(compare(case, &want, &got));
                 let mut results = results.lock().unwrap();
                 eprintln!(
-                    "{label} [{}/{}] {} {}",
+                    "{label} [{}/{}] {} {} ({:.1}s)",
                     results.len() + 1,
                     cases.len(),
                     case.name,
-                    if problems.is_empty() { "ok" } else { "differs" }
+                    if problems.is_empty() { "ok" } else { "differs" },
+                    began.elapsed().as_secs_f64()
                 );
                 results.push((case.name.clone(), problems));
             });
