@@ -437,6 +437,7 @@ pub fn run_suite(suite: &Suite) {
                 fs::create_dir_all(&a).unwrap();
                 fs::create_dir_all(&b).unwrap();
                 let want = run_once(suite, case, &oracle, &a);
+                let oracle_time = began.elapsed();
                 let mut problems = Vec::new();
                 if want.timed_out {
                     problems.push("ansible-playbook itself timed out".to_string());
@@ -445,12 +446,13 @@ pub fn run_suite(suite: &Suite) {
                 problems.extend(compare(case, &want, &got));
                 let mut results = results.lock().unwrap();
                 eprintln!(
-                    "{label} [{}/{}] {} {} ({:.1}s)",
+                    "{label} [{}/{}] {} {} (ansible {:.1}s, play {:.1}s)",
                     results.len() + 1,
                     cases.len(),
                     case.name,
                     if problems.is_empty() { "ok" } else { "differs" },
-                    began.elapsed().as_secs_f64()
+                    oracle_time.as_secs_f64(),
+                    (began.elapsed() - oracle_time).as_secs_f64()
                 );
                 results.push((case.name.clone(), problems));
             });
