@@ -1012,9 +1012,20 @@ impl SshConnection {
     }
 
     /// Run a shell command line on its own channel with a TTY, as `ssh -tt host CMD` does
-    /// (Ansible runs `raw` and `script` that way): the output is what the terminal shows,
-    /// stdout and stderr together with CRLF line ends. Returns the exit code and output.
-    pub fn exec_tty(&self, cmd: &str) -> Result<(i64, Vec<u8>), ConnError> {
+    /// (Ansible runs `raw` and `script` that way), under `become` when given: the output
+    /// is what the terminal shows, stdout and stderr together with CRLF line ends, less
+    /// the become program's prompt. Returns the exit code and the output.
+    pub fn exec_tty(
+        &self,
+        become_as: Option<&BecomeParams>,
+        cmd: &str,
+    ) -> Result<(i64, Vec<u8>), ConnError> {
+        let prompt = become_prompt();
+        let marker = format!("PLAY-BECOME-SUCCESS-{:016x}", rand::random::<u64>());
+        let line = match become_as {
+            Some(b) => become_command(b, &prompt, &format!("echo {marker}; {cmd}"))?,
+            None => cmd.to_string(),
+        };
         let mut inner = self.inner.lock().unwrap();
         runtime().block_on(async {
             self.reopen_if_dropped(&mut inner).await?;
@@ -1026,15 +1037,20 @@ impl SshConnection {
             ch.request_pty(true, "xterm", 80, 24, 0, 0, &[])
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot allocate a TTY: {e}")))?;
-            ch.exec(true, cmd)
+            ch.exec(true, line)
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot run the command: {e}")))?;
-            let (mut rd, _wr) = ch.split();
-            let (mut out, mut code) = (Vec::new(), None);
+            let (mut rd, wr) = ch.split();
+            // Under become, everything up to the marker line is the become program's.
+            let mut before: Option<Vec<u8>> = become_as.map(|_| Vec::new());
+            let (mut out, mut code, mut answered) = (Vec::new(), None, false);
             while let Some(msg) = rd.wait().await {
                 match msg {
                     ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
-                        out.extend_from_slice(&data)
+                        match before.as_mut() {
+                            None => out.extend_from_slice(&data),
+                            Some(pre) => pre.extend_from_slice(&data),
+                        }
                     }
                     ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status as i64),
                     // A command killed by a signal: the shell's convention.
@@ -1042,6 +1058,36 @@ impl SshConnection {
                     ChannelMsg::Close => break,
                     _ => {}
                 }
+                let (Some(pre), Some(b)) = (before.as_mut(), become_as) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(pre).into_owned();
+                if let Some(pos) = text.find(&marker) {
+                    let rest = text[pos + marker.len()..].trim_start_matches(['\r', '\n']);
+                    out.extend_from_slice(rest.as_bytes());
+                    before = None;
+                } else if asks_password(&text, &b.method, &prompt) {
+                    let method = &b.method;
+                    match (&b.password, answered) {
+                        (Some(pw), false) => {
+                            answered = true;
+                            pre.clear();
+                            let _ = wr.data(format!("{pw}\n").as_bytes()).await;
+                        }
+                        (Some(_), true) => {
+                            let _ = wr.close().await;
+                            return Err(ConnError::failed(format!("Incorrect {method} password")));
+                        }
+                        (None, _) => {
+                            let _ = wr.close().await;
+                            return Err(ConnError::failed(format!("Missing {method} password")));
+                        }
+                    }
+                }
+            }
+            if let (Some(pre), Some(b)) = (before, become_as) {
+                let text = String::from_utf8_lossy(&pre).into_owned();
+                return Err(become_failure(&b.method, text.trim()));
             }
             let code = code.ok_or_else(|| {
                 ConnError::ssh(format!(

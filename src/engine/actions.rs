@@ -1151,9 +1151,12 @@ pub(super) fn module_named(
     // `raw`, and the command `script` runs, go to an SSH host as Ansible sends them: a
     // command line on a TTY, not a module.
     let tty_line = match name {
-        "raw" if !check_mode && !args.contains_key("executable") => {
-            args.get("_raw_params").map(value_str)
-        }
+        "raw" if !check_mode => args.get("_raw_params").map(value_str).map(|cmd| {
+            match args.get("executable").map(value_str) {
+                Some(exe) => format!("{exe} -c {}", crate::connection::ssh::shell_quote(&cmd)),
+                None => cmd,
+            }
+        }),
         _ if args.remove("_play_tty").is_some() => {
             let mut line = args.get("_raw_params").map(value_str).unwrap_or_default();
             if !mctx.environment.is_empty() {

@@ -192,17 +192,17 @@ pub fn run_module(
 
 /// Run a command line the way Ansible's ssh connection runs `raw` and `script`: on a
 /// channel with a TTY, so the output is the terminal's (stdout and stderr merged, CRLF
-/// line ends) and stderr holds only OpenSSH's closing line. `None` when the route is not a
-/// plain SSH one (local, or under become): the caller runs the command through the agent.
+/// line ends) and stderr holds only OpenSSH's closing line. `None` when the route is not
+/// an SSH one: the caller runs the command through the local module.
 pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<ModuleResult> {
-    if route.transport != "ssh" || route.become_.is_some() {
+    if route.transport != "ssh" {
         return None;
     }
     let conn = match connection(ctx, route) {
         Ok(c) => c,
         Err(msg) => return Some(unreachable(msg)),
     };
-    let (rc, out) = match conn.exec_tty(cmd) {
+    let (rc, out) = match conn.exec_tty(route.become_.as_ref(), cmd) {
         Ok(x) => x,
         Err(e) if e.is_unreachable() => {
             forget(ctx, &route.host);
