@@ -347,6 +347,9 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
         .become_method
         .clone()
         .or_else(|| cfg.get("privilege_escalation", "become_method"));
+    if args.ask_become_pass || cfg.bool("privilege_escalation", "become_ask_pass") == Some(true) {
+        o.become_password = Some(read_secret("BECOME password: ").map_err(Error::new)?);
+    }
     o.any_errors_fatal = cfg.bool("defaults", "any_errors_fatal").unwrap_or(false);
     o.gathering = cfg
         .defaults("gathering")
@@ -463,4 +466,18 @@ fn extra_vars(values: &[String]) -> Result<Mapping> {
         }
     }
     Ok(out)
+}
+
+/// Ask for a secret as Ansible's getpass does: on the terminal without echo, or as one
+/// line of standard input when there is no terminal.
+fn read_secret(prompt: &str) -> Result<String, String> {
+    if std::fs::File::open("/dev/tty").is_ok() {
+        return rpassword::prompt_password(prompt)
+            .map_err(|e| format!("cannot read the password from the terminal: {e}"));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }

@@ -277,6 +277,9 @@ pub fn serve_on<R: Read, W: Write>(input: R, output: W) -> i32 {
         "hello": "play-agent",
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
+        // Where it runs from: an agent started for a become user runs the same file
+        // when that user may.
+        "exe": std::env::current_exe().ok().map(|p| p.display().to_string()),
         // SAFETY: getuid/geteuid cannot fail.
         "uid": unsafe { libc::geteuid() },
     });

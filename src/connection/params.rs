@@ -62,9 +62,9 @@ pub struct ConnParams {
 }
 
 /// How to start the agent under another user (`become`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BecomeParams {
-    /// `sudo` (others are refused with a clear message).
+    /// `sudo` or `su` (others are refused with a clear message).
     pub method: String,
     pub user: String,
     pub password: Option<String>,
@@ -74,24 +74,21 @@ pub struct BecomeParams {
     pub exe: Option<String>,
 }
 
-impl BecomeParams {
-    /// Become settings from a host's variables (`ansible_become_*`), with `user` defaulting
-    /// to root. Returns `None` when `ansible_become` is not true.
-    pub fn from_vars(vars: &Map<String, Value>) -> Option<BecomeParams> {
-        if !vars.get("ansible_become").map(truthy).unwrap_or(false) {
-            return None;
-        }
-        Some(BecomeParams {
-            method: str_var(vars, &["ansible_become_method"]).unwrap_or_else(|| "sudo".into()),
-            user: str_var(vars, &["ansible_become_user"]).unwrap_or_else(|| "root".into()),
-            password: str_var(vars, &["ansible_become_password", "ansible_become_pass"]),
-            flags: str_var(vars, &["ansible_become_flags"]),
-            exe: str_var(vars, &["ansible_become_exe"]),
-        })
+impl std::fmt::Debug for BecomeParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password never reaches a log or a panic message.
+        f.debug_struct("BecomeParams")
+            .field("method", &self.method)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("flags", &self.flags)
+            .field("exe", &self.exe)
+            .finish()
     }
 }
 
-fn truthy(v: &Value) -> bool {
+/// Ansible's truthiness of a variable's value (`yes`, `on`, `1`, true...).
+pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(false),

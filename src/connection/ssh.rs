@@ -358,11 +358,13 @@ const MISSING: u32 = 97;
 /// How many times a dropped session is opened again before the host is unreachable.
 pub const REOPEN_TRIES: u32 = 2;
 
-/// The command that checks the agent's hash and execs it (under become when asked).
-fn start_command(dir: &str, hash: &str, become_prefix: &str) -> String {
+/// The command that checks the agent's hash and execs it.
+fn start_command(dir: &str, hash: &str) -> String {
+    // The agent runs with the session's own umask (files and directories the modules
+    // create get the modes Ansible's modules give them); only the checks run under 077.
     let script = format!(
-        "umask 077; d={dir}; f=\"$d/play\"; if [ -f \"$f\" ]; then h=$( {SHA_CMD} ); \
-         if [ \"$h\" = {hash} ]; then exec {become_prefix}\"$f\" __agent; fi; fi; \
+        "m=$(umask); umask 077; d={dir}; f=\"$d/play\"; if [ -f \"$f\" ]; then h=$( {SHA_CMD} ); \
+         if [ \"$h\" = {hash} ]; then umask \"$m\"; exec \"$f\" __agent; fi; fi; \
          echo PLAY_AGENT_MISSING >&2; exit {MISSING}"
     );
     format!("sh -c {}", shell_quote(&script))
@@ -389,29 +391,88 @@ fn become_prompt() -> String {
     )
 }
 
-fn become_prefix(b: &BecomeParams, prompt: &str) -> Result<String, ConnError> {
-    if b.method != "sudo" {
-        return Err(ConnError::failed(format!(
-            "The become method '{}' is not supported over SSH by play yet (only sudo)",
-            b.method
-        )));
-    }
-    let exe = b.exe.clone().unwrap_or_else(|| "sudo".into());
-    let flags = b.flags.clone().unwrap_or_else(|| "-H -S -n".into());
-    let mut words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
-    if b.password.is_some() {
-        words.retain(|w| w != "-n");
-        if !words.iter().any(|w| w == "-S") {
-            words.push("-S".into());
+/// The command line that runs `script` (a POSIX shell script) as the become user:
+/// `sudo [flags] -u USER sh -c SCRIPT` or `su [flags] USER -c SCRIPT`.
+fn become_command(b: &BecomeParams, prompt: &str, script: &str) -> Result<String, ConnError> {
+    match b.method.as_str() {
+        "sudo" => {
+            let exe = b.exe.clone().unwrap_or_else(|| "sudo".into());
+            let flags = b.flags.clone().unwrap_or_else(|| "-H -S -n".into());
+            let mut words: Vec<String> = flags.split_whitespace().map(str::to_string).collect();
+            if b.password.is_some() {
+                words.retain(|w| w != "-n");
+                if !words.iter().any(|w| w == "-S") {
+                    words.push("-S".into());
+                }
+                words.push("-p".into());
+                words.push(shell_quote(prompt));
+            }
+            Ok(format!(
+                "{exe} {} -u {} sh -c {}",
+                words.join(" "),
+                shell_quote(&b.user),
+                shell_quote(script)
+            ))
         }
-        words.push("-p".into());
-        words.push(shell_quote(prompt));
+        // su reads the password from standard input when there is no terminal and prompts
+        // on standard error, so it needs no TTY.
+        "su" => {
+            let exe = b.exe.clone().unwrap_or_else(|| "su".into());
+            let flags = b.flags.clone().unwrap_or_default();
+            Ok(format!(
+                "{exe} {flags} {} -c {}",
+                shell_quote(&b.user),
+                shell_quote(script)
+            ))
+        }
+        other => Err(ConnError::failed(format!(
+            "The become method '{other}' is not supported over SSH by play yet (sudo and su are)"
+        ))),
     }
-    Ok(format!(
-        "{exe} {} -u {} ",
-        words.join(" "),
-        shell_quote(&b.user)
-    ))
+}
+
+/// The script the become user runs: it execs the login user's agent when it may (root,
+/// or the same user), or else its own copy under its own remote_tmp, asking the
+/// controller to send the binary (`PLAY_AGENT_SEND`, then exactly `size` bytes) when that
+/// copy is missing. `PLAY_AGENT_START` on stdout marks where the agent's frames begin.
+/// On a TTY the line discipline is made raw first so frames pass unchanged.
+fn become_script(src: &str, dir: &str, hash: &str, size: usize, pty: bool) -> String {
+    let (raw, quiet) = if pty {
+        ("stty raw -echo 2>/dev/null; ", " 2>/dev/null")
+    } else {
+        ("", "")
+    };
+    format!(
+        "{raw}m=$(umask); s={src}; if [ -x \"$s\" ]; then echo PLAY_AGENT_START; exec \"$s\" __agent{quiet}; fi; \
+         umask 077; d={dir}; f=\"$d/play\"; \
+         if [ -f \"$f\" ] && [ \"$( {SHA_CMD} )\" = {hash} ]; then umask \"$m\"; echo PLAY_AGENT_START; exec \"$f\" __agent{quiet}; fi; \
+         mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; echo PLAY_AGENT_SEND; \
+         head -c {size} > \"$t\" || exit 1; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
+         if [ \"$h\" != {hash} ]; then rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi; \
+         mv -f \"$t\" \"$d/play\"; umask \"$m\"; echo PLAY_AGENT_START; exec \"$d/play\" __agent{quiet}",
+        src = shell_quote(src)
+    )
+}
+
+/// Whether the become program is asking for a password: our own sudo prompt, or su's
+/// (which cannot be chosen: `Password:` in the target's language).
+fn asks_password(text: &str, method: &str, prompt: &str) -> bool {
+    if method == "sudo" {
+        return text.contains(prompt);
+    }
+    let t = text.trim_end().to_lowercase();
+    t.ends_with(':')
+        && [
+            "password",
+            "passwort",
+            "mot de passe",
+            "contraseña",
+            "senha",
+            "пароль",
+            "密码",
+        ]
+        .iter()
+        .any(|w| t.contains(w))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -724,6 +785,8 @@ struct AgentChan {
     wr: russh::ChannelWriteHalf<client::Msg>,
     next_id: u64,
     pid: u32,
+    /// The agent binary's path on the target.
+    exe: Option<String>,
     /// Set once the channel is gone; later calls fail at once with this.
     dead: Option<String>,
 }
@@ -786,14 +849,77 @@ impl AgentReader {
 }
 
 impl AgentChan {
+    fn new(ch: russh::Channel<client::Msg>) -> AgentChan {
+        let (rd, wr) = ch.split();
+        AgentChan {
+            reader: AgentReader {
+                rd,
+                buf: FrameBuffer::default(),
+                stderr: Vec::new(),
+            },
+            wr,
+            next_id: 1,
+            pid: 0,
+            exe: None,
+            dead: None,
+        }
+    }
+
     fn stderr_text(&self) -> String {
         self.reader.stderr_text()
+    }
+
+    /// Check the agent's hello frame and take its pid and path.
+    fn greet(&mut self, hello: &[u8]) -> Result<(), ConnError> {
+        let v: serde_json::Value = serde_json::from_slice(hello)
+            .map_err(|e| ConnError::unreachable(format!("The agent sent a bad greeting: {e}")))?;
+        if v.get("hello").and_then(|h| h.as_str()) != Some("play-agent") {
+            return Err(ConnError::unreachable(format!(
+                "The agent sent a bad greeting: {v}"
+            )));
+        }
+        self.pid = v.get("pid").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
+        self.exe = v.get("exe").and_then(|p| p.as_str()).map(str::to_string);
+        self.reader.stderr.clear();
+        Ok(())
     }
 }
 
 enum AgentEnd {
     Prompt,
     Ended(String),
+}
+
+/// The internal verdict of a sudo that wants a TTY (the caller retries on one).
+const NEEDS_TTY: &str = "sudo needs a TTY";
+
+/// What a become program that exited before the agent started means, in Ansible's words.
+fn become_failure(method: &str, out: &str) -> ConnError {
+    let low = out.to_lowercase();
+    if low.contains("must have a tty") || low.contains("no tty present") {
+        return ConnError::failed(NEEDS_TTY);
+    }
+    if low.contains("password is required") {
+        return ConnError::failed(format!("Missing {method} password"));
+    }
+    if low.contains("incorrect password")
+        || low.contains("sorry, try again")
+        || low.contains("authentication failure")
+    {
+        return ConnError::failed(format!("Incorrect {method} password"));
+    }
+    ConnError::failed(format!("privilege escalation failed: {out}"))
+}
+
+/// The open session, or the error for a closed one.
+fn open_session_of<'a>(inner: &'a Inner, p: &ConnParams) -> Result<&'a Session, ConnError> {
+    match &inner.session {
+        Some(o) if !o.session.is_closed() => Ok(&o.session),
+        _ => Err(ConnError::ssh(format!(
+            "the SSH session to {} is closed",
+            p.host
+        ))),
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -813,6 +939,8 @@ fn become_key(b: Option<&BecomeParams>) -> Option<BecomeKey> {
 struct Inner {
     session: Option<Opened>,
     agents: HashMap<Option<BecomeKey>, AgentChan>,
+    /// Where the login user's agent runs from (its hello says), for become agents.
+    login_agent_path: Option<String>,
 }
 
 /// One SSH session to one host, with its agent(s).
@@ -846,6 +974,7 @@ impl SshConnection {
             inner: Mutex::new(Inner {
                 session: None,
                 agents: HashMap::new(),
+                login_agent_path: None,
             }),
             uploaded: false.into(),
         };
@@ -882,6 +1011,94 @@ impl SshConnection {
         self.inner.lock().unwrap().agents.get(&None).map(|a| a.pid)
     }
 
+    /// Run a shell command line on its own channel with a TTY, as `ssh -tt host CMD` does
+    /// (Ansible runs `raw` and `script` that way), under `become` when given: the output
+    /// is what the terminal shows, stdout and stderr together with CRLF line ends, less
+    /// the become program's prompt. Returns the exit code and the output.
+    pub fn exec_tty(
+        &self,
+        become_as: Option<&BecomeParams>,
+        cmd: &str,
+    ) -> Result<(i64, Vec<u8>), ConnError> {
+        let prompt = become_prompt();
+        let marker = format!("PLAY-BECOME-SUCCESS-{:016x}", rand::random::<u64>());
+        let line = match become_as {
+            Some(b) => become_command(b, &prompt, &format!("echo {marker}; {cmd}"))?,
+            None => cmd.to_string(),
+        };
+        let mut inner = self.inner.lock().unwrap();
+        runtime().block_on(async {
+            self.reopen_if_dropped(&mut inner).await?;
+            let session = open_session_of(&inner, &self.params)?;
+            let ch = session
+                .channel_open_session()
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
+            ch.request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot allocate a TTY: {e}")))?;
+            ch.exec(true, line)
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot run the command: {e}")))?;
+            let (mut rd, wr) = ch.split();
+            // Under become, everything up to the marker line is the become program's.
+            let mut before: Option<Vec<u8>> = become_as.map(|_| Vec::new());
+            let (mut out, mut code, mut answered) = (Vec::new(), None, false);
+            while let Some(msg) = rd.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                        match before.as_mut() {
+                            None => out.extend_from_slice(&data),
+                            Some(pre) => pre.extend_from_slice(&data),
+                        }
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status as i64),
+                    // A command killed by a signal: the shell's convention.
+                    ChannelMsg::ExitSignal { .. } if code.is_none() => code = Some(-1),
+                    ChannelMsg::Close => break,
+                    _ => {}
+                }
+                let (Some(pre), Some(b)) = (before.as_mut(), become_as) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(pre).into_owned();
+                if let Some(pos) = text.find(&marker) {
+                    let rest = text[pos + marker.len()..].trim_start_matches(['\r', '\n']);
+                    out.extend_from_slice(rest.as_bytes());
+                    before = None;
+                } else if asks_password(&text, &b.method, &prompt) {
+                    let method = &b.method;
+                    match (&b.password, answered) {
+                        (Some(pw), false) => {
+                            answered = true;
+                            pre.clear();
+                            let _ = wr.data(format!("{pw}\n").as_bytes()).await;
+                        }
+                        (Some(_), true) => {
+                            let _ = wr.close().await;
+                            return Err(ConnError::failed(format!("Incorrect {method} password")));
+                        }
+                        (None, _) => {
+                            let _ = wr.close().await;
+                            return Err(ConnError::failed(format!("Missing {method} password")));
+                        }
+                    }
+                }
+            }
+            if let (Some(pre), Some(b)) = (before, become_as) {
+                let text = String::from_utf8_lossy(&pre).into_owned();
+                return Err(become_failure(&b.method, text.trim()));
+            }
+            let code = code.ok_or_else(|| {
+                ConnError::ssh(format!(
+                    "the SSH session to {} closed during the command",
+                    self.params.host
+                ))
+            })?;
+            Ok((code, out))
+        })
+    }
+
     /// The remote directory holding the agent (shell form, `~` unexpanded).
     pub fn agent_dir(&self) -> String {
         format!(
@@ -901,130 +1118,192 @@ impl SshConnection {
             return Ok(());
         }
         inner.agents.remove(&key);
-        let session = match &inner.session {
-            Some(o) if !o.session.is_closed() => &o.session,
-            _ => {
-                return Err(ConnError::ssh(format!(
-                    "the SSH session to {} is closed",
-                    self.params.host
-                )))
-            }
-        };
+        if let Some(b) = become_as {
+            // The login user's agent comes first: it puts the binary in place and says
+            // where it is.
+            Box::pin(self.ensure_agent(inner, None)).await?;
+            let agent = self.start_become_agent(inner, b, false).await;
+            let agent = match agent {
+                Err(e) if e.msg == NEEDS_TTY => self.start_become_agent(inner, b, true).await,
+                other => other,
+            }?;
+            inner.agents.insert(key, agent);
+            return Ok(());
+        }
+        let session = open_session_of(inner, &self.params)?;
         let dir = remote_path_expr(&self.agent_dir());
-        let prompt = become_prompt();
-        let prefix = match become_as {
-            Some(b) => become_prefix(b, &prompt)?,
-            None => String::new(),
-        };
         for attempt in 0..2 {
             let ch = session
                 .channel_open_session()
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
-            ch.exec(true, start_command(&dir, &self.agent_hash, &prefix))
+            ch.exec(true, start_command(&dir, &self.agent_hash))
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
-            let (rd, wr) = ch.split();
-            let mut agent = AgentChan {
-                reader: AgentReader {
-                    rd,
-                    buf: FrameBuffer::default(),
-                    stderr: Vec::new(),
-                },
-                wr,
-                next_id: 1,
-                pid: 0,
-                dead: None,
-            };
-            let with_pw = become_as.and_then(|b| b.password.clone());
-            let mut answered = false;
+            let mut agent = AgentChan::new(ch);
             let limit = self.params.connect_timeout + Duration::from_secs(20);
-            let hello = loop {
-                let r = tokio::time::timeout(
-                    limit,
-                    agent.reader.read_frame(if become_as.is_some() {
-                        Some(&prompt)
-                    } else {
-                        None
-                    }),
-                )
-                .await;
-                match r {
-                    Err(_) => {
-                        let _ = agent.wr.close().await;
-                        return Err(if become_as.is_some() {
-                            ConnError::failed(format!(
-                                "Timeout ({}s) waiting for privilege escalation prompt: {}",
-                                limit.as_secs(),
-                                agent.stderr_text()
-                            ))
-                        } else {
-                            ConnError::unreachable(
-                                "Timed out waiting for the agent to start on the target",
-                            )
-                        });
+            let hello = match tokio::time::timeout(limit, agent.reader.read_frame(None)).await {
+                Err(_) => {
+                    let _ = agent.wr.close().await;
+                    return Err(ConnError::unreachable(
+                        "Timed out waiting for the agent to start on the target",
+                    ));
+                }
+                Ok(Ok(f)) => f,
+                Ok(Err(AgentEnd::Prompt)) => unreachable!("no prompt is watched"),
+                Ok(Err(AgentEnd::Ended(why))) => {
+                    let err = agent.stderr_text();
+                    if err.contains("PLAY_AGENT_MISSING") && attempt == 0 {
+                        self.upload(session).await?;
+                        continue;
                     }
-                    Ok(Ok(f)) => break f,
-                    Ok(Err(AgentEnd::Prompt)) => match (&with_pw, answered) {
-                        (Some(pw), false) => {
-                            answered = true;
-                            let line = format!("{pw}\n");
-                            let _ = agent.wr.data(line.as_bytes()).await;
-                        }
-                        (Some(_), true) => {
-                            let _ = agent.wr.close().await;
-                            return Err(ConnError::failed("Incorrect sudo password"));
-                        }
-                        (None, _) => {
-                            let _ = agent.wr.close().await;
-                            return Err(ConnError::failed("Missing sudo password"));
-                        }
-                    },
-                    Ok(Err(AgentEnd::Ended(why))) => {
-                        let err = agent.stderr_text();
-                        if err.contains("PLAY_AGENT_MISSING") && attempt == 0 {
-                            self.upload(session).await?;
-                            break Vec::new();
-                        }
-                        if become_as.is_some() {
-                            if err.contains("password is required") {
-                                return Err(ConnError::failed("Missing sudo password"));
-                            }
-                            if err.contains("incorrect password")
-                                || err.contains("Sorry, try again")
-                            {
-                                return Err(ConnError::failed("Incorrect sudo password"));
-                            }
-                            return Err(ConnError::failed(format!(
-                                "privilege escalation failed ({why}): {err}"
-                            )));
-                        }
-                        return Err(ConnError::unreachable(format!(
-                            "The agent on {} did not start ({why}): {err}",
-                            self.params.inventory_name
-                        )));
-                    }
+                    return Err(ConnError::unreachable(format!(
+                        "The agent on {} did not start ({why}): {err}",
+                        self.params.inventory_name
+                    )));
                 }
             };
-            if hello.is_empty() {
-                continue; // uploaded: start again
-            }
-            let v: serde_json::Value = serde_json::from_slice(&hello).map_err(|e| {
-                ConnError::unreachable(format!("The agent sent a bad greeting: {e}"))
-            })?;
-            if v.get("hello").and_then(|h| h.as_str()) != Some("play-agent") {
-                return Err(ConnError::unreachable(format!(
-                    "The agent sent a bad greeting: {v}"
-                )));
-            }
-            agent.pid = v.get("pid").and_then(|p| p.as_u64()).unwrap_or(0) as u32;
-            agent.reader.stderr.clear();
+            agent.greet(&hello)?;
+            inner.login_agent_path = agent.exe.clone();
             inner.agents.insert(key, agent);
             return Ok(());
         }
         Err(ConnError::unreachable(
             "The agent could not be started after uploading it",
         ))
+    }
+
+    /// Start an agent as the become user (on a TTY when `pty`): answer the password
+    /// prompt, send the binary when the become user has no copy it can run, and wait
+    /// for the agent's hello. Failures are Ansible's messages; `NEEDS_TTY` asks the
+    /// caller to try again on a TTY.
+    async fn start_become_agent(
+        &self,
+        inner: &mut Inner,
+        b: &BecomeParams,
+        pty: bool,
+    ) -> Result<AgentChan, ConnError> {
+        let session = open_session_of(inner, &self.params)?;
+        let src = inner
+            .login_agent_path
+            .clone()
+            .ok_or_else(|| ConnError::unreachable("The agent did not say where it runs from"))?;
+        let bytes = agent_bytes(&self.agent_binary).map_err(|e| {
+            ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
+        })?;
+        let prompt = become_prompt();
+        let dir = remote_path_expr(&format!(
+            "{}/play-agent-{}",
+            self.params.remote_tmp.trim_end_matches('/'),
+            self.agent_hash
+        ));
+        let script = become_script(&src, &dir, &self.agent_hash, bytes.len(), pty);
+        let cmd = become_command(b, &prompt, &script)?;
+        let ch = session
+            .channel_open_session()
+            .await
+            .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
+        if pty {
+            ch.request_pty(true, "dumb", 0, 0, 0, 0, &[])
+                .await
+                .map_err(|e| ConnError::ssh(format!("cannot allocate a TTY: {e}")))?;
+        }
+        ch.exec(true, cmd)
+            .await
+            .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
+        let mut agent = AgentChan::new(ch);
+        let method = b.method.as_str();
+        let limit = self.params.connect_timeout + Duration::from_secs(20);
+        let mut answered = false;
+        // Everything before PLAY_AGENT_START: sudo/su prompts and messages (on a TTY they
+        // share stdout with the agent), and the request for the binary.
+        let mut pre: Vec<u8> = Vec::new();
+        let started = tokio::time::timeout(limit, async {
+            loop {
+                let text = String::from_utf8_lossy(&pre).into_owned();
+                if let Some(pos) = text.find("PLAY_AGENT_START\n") {
+                    let rest = &pre[pos + "PLAY_AGENT_START\n".len()..];
+                    agent.reader.buf.push(rest);
+                    return Ok(());
+                }
+                if let Some(pos) = text.find("PLAY_AGENT_SEND\n") {
+                    pre.drain(..pos + "PLAY_AGENT_SEND\n".len());
+                    agent
+                        .wr
+                        .data(&bytes[..])
+                        .await
+                        .map_err(|e| ConnError::ssh(format!("sending the agent failed: {e}")))?;
+                    continue;
+                }
+                let err = agent.stderr_text();
+                let shown = if pty { &text } else { &err };
+                if asks_password(shown, method, &prompt) {
+                    match (&b.password, answered) {
+                        (Some(pw), false) => {
+                            answered = true;
+                            if pty {
+                                pre.clear();
+                            } else {
+                                agent.reader.stderr.clear();
+                            }
+                            let line = format!("{pw}\n");
+                            let _ = agent.wr.data(line.as_bytes()).await;
+                        }
+                        (Some(_), true) => {
+                            return Err(ConnError::failed(format!("Incorrect {method} password")))
+                        }
+                        (None, _) => {
+                            return Err(ConnError::failed(format!("Missing {method} password")))
+                        }
+                    }
+                }
+                match agent.reader.rd.wait().await {
+                    Some(ChannelMsg::Data { data }) => pre.extend_from_slice(&data),
+                    Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        push_tail(&mut agent.reader.stderr, &data)
+                    }
+                    Some(ChannelMsg::Close) | None => {
+                        let all = format!("{}\n{}", String::from_utf8_lossy(&pre), err);
+                        return Err(become_failure(method, all.trim()));
+                    }
+                    Some(_) => {}
+                }
+            }
+        })
+        .await;
+        match started {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = agent.wr.close().await;
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = agent.wr.close().await;
+                return Err(ConnError::failed(format!(
+                    "Timeout ({}s) waiting for privilege escalation prompt: {}",
+                    limit.as_secs(),
+                    agent.stderr_text()
+                )));
+            }
+        }
+        let hello = match tokio::time::timeout(limit, agent.reader.read_frame(None)).await {
+            Ok(Ok(f)) => f,
+            Ok(Err(AgentEnd::Ended(why))) => {
+                return Err(ConnError::failed(format!(
+                    "privilege escalation failed ({why}): {}",
+                    agent.stderr_text()
+                )))
+            }
+            Ok(Err(AgentEnd::Prompt)) => unreachable!("no prompt is watched"),
+            Err(_) => {
+                let _ = agent.wr.close().await;
+                return Err(ConnError::failed(
+                    "Timed out waiting for the agent to start as the become user",
+                ));
+            }
+        };
+        agent.greet(&hello)?;
+        Ok(agent)
     }
 
     async fn upload(&self, session: &Session) -> Result<(), ConnError> {
@@ -1326,8 +1605,28 @@ mod tests {
             exe: None,
         };
         assert_eq!(
-            become_prefix(&b, "P:").unwrap(),
-            "sudo -H -S -p P: -u root "
+            become_command(&b, "P:", "id").unwrap(),
+            "sudo -H -S -p P: -u root sh -c id"
+        );
+        let su = BecomeParams {
+            method: "su".into(),
+            user: "app user".into(),
+            ..b.clone()
+        };
+        assert_eq!(
+            become_command(&su, "P:", "echo hi").unwrap(),
+            "su  'app user' -c 'echo hi'"
+        );
+        assert!(asks_password("Password: ", "su", "P:"));
+        assert!(!asks_password("P:", "su", "P:"));
+        assert!(asks_password("xx P:", "sudo", "P:"));
+        assert_eq!(
+            become_failure("su", "su: Authentication failure").msg,
+            "Incorrect su password"
+        );
+        assert_eq!(
+            become_failure("sudo", "sudo: sorry, you must have a tty to run sudo").msg,
+            NEEDS_TTY
         );
     }
 

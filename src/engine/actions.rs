@@ -933,6 +933,7 @@ fn script(call: Call) -> Result<Map<String, Value>> {
     if let Some(d) = args.get("chdir") {
         cmd.insert("chdir".into(), d.clone());
     }
+    cmd.insert("_play_tty".into(), json!(true));
     let mut out = module_named(call, "command", cmd)?;
     let mut rm = Map::new();
     rm.insert("path".into(), json!(remote));
@@ -1141,10 +1142,37 @@ pub(super) fn module_named(
             .or_else(|| ctx.run.opts.become_method.clone()),
         kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
         &route.vars,
+        ctx.run.opts.become_password.as_deref(),
     );
     let async_limit = match &task.async_ {
         Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(0),
         None => 0,
+    };
+    // `raw`, and the command `script` runs, go to an SSH host as Ansible sends them: a
+    // command line on a TTY, not a module.
+    let tty_line = match name {
+        "raw" if !check_mode => args.get("_raw_params").map(value_str).map(|cmd| {
+            match args.get("executable").map(value_str) {
+                Some(exe) => format!("{exe} -c {}", crate::connection::ssh::shell_quote(&cmd)),
+                None => cmd,
+            }
+        }),
+        _ if args.remove("_play_tty").is_some() => {
+            let mut line = args.get("_raw_params").map(value_str).unwrap_or_default();
+            if !mctx.environment.is_empty() {
+                let env: Vec<String> = mctx
+                    .environment
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", crate::connection::ssh::shell_quote(v)))
+                    .collect();
+                line = format!("{} {line}", env.join(" "));
+            }
+            if let Some(d) = args.get("chdir").map(value_str) {
+                line = format!("cd {} && {line}", crate::connection::ssh::shell_quote(&d));
+            }
+            Some(line)
+        }
+        _ => None,
     };
     let mut r = if async_limit > 0 && !check_mode {
         let poll = match &task.poll {
@@ -1152,6 +1180,8 @@ pub(super) fn module_named(
             None => 15,
         };
         super::async_task::run(ctx, &route, name, &args, &mctx, async_limit, poll)
+    } else if let Some(r) = tty_line.and_then(|l| super::connect::run_on_tty(ctx, &route, &l)) {
+        r
     } else {
         super::connect::run_module(ctx, &route, name, &args, &mctx)
     };

@@ -30,6 +30,9 @@ const CONNECTION_VARS: &[&str] = &[
     "ansible_remote_tmp",
     "ansible_timeout",
     "ansible_ssh_timeout",
+    "ansible_become",
+    "ansible_become_user",
+    "ansible_become_method",
     "ansible_become_password",
     "ansible_become_pass",
     "ansible_sudo_pass",
@@ -88,34 +91,44 @@ pub fn route(
     }
 }
 
-/// Become settings from the task's resolved keywords and the host's variables.
+/// Become settings from the task's resolved keywords (or the command line) and the
+/// host's variables. As in Ansible, the `ansible_become*` variables win over the keywords.
 pub fn become_params(
     enabled: bool,
     user: Option<String>,
     method: Option<String>,
     flags: Option<String>,
     vars: &Map<String, Value>,
+    cli_password: Option<&str>,
 ) -> Option<BecomeParams> {
+    let enabled = vars
+        .get("ansible_become")
+        .map(crate::connection::params::truthy)
+        .unwrap_or(enabled);
     if !enabled {
         return None;
     }
-    let mut b = BecomeParams::from_vars(vars).unwrap_or(BecomeParams {
-        method: "sudo".into(),
-        user: "root".into(),
-        password: None,
-        flags: None,
-        exe: None,
-    });
-    if let Some(u) = user {
-        b.user = u;
-    }
-    if let Some(m) = method {
-        b.method = m;
-    }
-    if flags.is_some() {
-        b.flags = flags;
-    }
-    Some(b)
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| vars.get(*n).filter(|v| !v.is_null()).map(value_str))
+    };
+    Some(BecomeParams {
+        method: var(&["ansible_become_method"])
+            .or(method)
+            .unwrap_or_else(|| "sudo".into()),
+        user: var(&["ansible_become_user"])
+            .or(user)
+            .unwrap_or_else(|| "root".into()),
+        password: var(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])
+        .or_else(|| cli_password.map(str::to_string)),
+        flags: var(&["ansible_become_flags"]).or(flags),
+        exe: var(&["ansible_become_exe"]),
+    })
 }
 
 fn unreachable(msg: String) -> ModuleResult {
@@ -166,13 +179,60 @@ pub fn run_module(
                     forget(ctx, &route.host);
                     unreachable(e.msg)
                 }
-                Err(e) => failed(e.msg),
+                // Ansible reports a connection's refusal (a wrong become password) as
+                // the task's failure.
+                Err(e) => failed(format!("Task failed: {}", e.msg)),
             }
         }
         other => failed(format!(
             "the connection plugin '{other}' is not available in play (local and ssh are)"
         )),
     }
+}
+
+/// Run a command line the way Ansible's ssh connection runs `raw` and `script`: on a
+/// channel with a TTY, so the output is the terminal's (stdout and stderr merged, CRLF
+/// line ends) and stderr holds only OpenSSH's closing line. `None` when the route is not
+/// an SSH one: the caller runs the command through the local module.
+pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<ModuleResult> {
+    if route.transport != "ssh" {
+        return None;
+    }
+    let conn = match connection(ctx, route) {
+        Ok(c) => c,
+        Err(msg) => return Some(unreachable(msg)),
+    };
+    let (rc, out) = match conn.exec_tty(route.become_.as_ref(), cmd) {
+        Ok(x) => x,
+        Err(e) if e.is_unreachable() => {
+            forget(ctx, &route.host);
+            return Some(unreachable(e.msg));
+        }
+        Err(e) => return Some(failed(format!("Task failed: {}", e.msg))),
+    };
+    let stdout = String::from_utf8_lossy(&out).into_owned();
+    // OpenSSH's words when a multiplexed -tt session ends (Ansible's default ssh_args
+    // turn ControlMaster on); the name is the one given to ssh, ansible_host.
+    let shown_host = route
+        .vars
+        .get("ansible_host")
+        .or_else(|| route.vars.get("ansible_ssh_host"))
+        .map(value_str)
+        .unwrap_or_else(|| route.host.clone());
+    let stderr = format!("Shared connection to {shown_host} closed.\r\n");
+    let lines = |s: &str| Value::Array(play_modules::util::splitlines(s));
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(true));
+    r.insert("rc".into(), json!(rc));
+    r.insert("stdout_lines".into(), lines(&stdout));
+    r.insert("stdout".into(), json!(stdout));
+    r.insert("stderr_lines".into(), lines(&stderr));
+    r.insert("stderr".into(), json!(stderr));
+    if rc != 0 {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!("non-zero return code"));
+    }
+    Some(r)
 }
 
 /// Becoming the user we already are needs no switch (root to root, the common local case).

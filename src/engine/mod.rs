@@ -45,6 +45,8 @@ pub struct Options {
     pub become_: bool,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
+    /// The become password given at the `-K` prompt.
+    pub become_password: Option<String>,
     pub any_errors_fatal: bool,
     pub gathering: String,
     /// The strategy of plays that name none (ansible.cfg `strategy`, ANSIBLE_STRATEGY).
@@ -85,6 +87,7 @@ impl Default for Options {
             become_: false,
             become_user: None,
             become_method: None,
+            become_password: None,
             any_errors_fatal: false,
             gathering: "implicit".into(),
             strategy: None,

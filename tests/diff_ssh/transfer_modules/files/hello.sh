@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "script on $(id -un) with $# args: $*"
+echo "to stderr" >&2
