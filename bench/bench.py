@@ -115,6 +115,22 @@ def pss_kb(pid):
     return 0
 
 
+def reap_orphans(keep):
+    """Reap the exited processes reparented to us (we are their subreaper), but not `keep`:
+    a zombie still counts as running for init scripts (start-stop-daemon --stop --retry)."""
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None or info.si_pid == keep:
+            return
+        try:
+            os.waitpid(info.si_pid, 0)
+        except ChildProcessError:
+            return
+
+
 def measure_main(argv):
     """`bench.py --measure OUT.json TIMEOUT LOG -- CMD...`: run CMD as a subreaper, report."""
     out_json, timeout, log_path = argv[0], float(argv[1]), argv[2]
@@ -126,6 +142,7 @@ def measure_main(argv):
         child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
         peak_pss, rc, timed_out = 0, None, False
         while True:
+            reap_orphans(child.pid)
             rc = child.poll()
             if rc is not None:
                 break
