@@ -3,6 +3,7 @@
 //! detection; results are cached for the life of the context (one task on one host).
 
 use super::convert::{from_mj, to_mj};
+use super::literals::{self, Origin};
 use super::ENV;
 use crate::error::{Error, Result};
 use crate::vars::{HostVarsSource, Raw, Vars};
@@ -213,7 +214,8 @@ impl Context {
             return Ok(Value::String(s.to_string()));
         }
         self.clear_marks();
-        if let Some(expr) = single_expression(s) {
+        let prepared = literals::prepare(s, Origin::Playbook);
+        if let Some(expr) = single_expression(&prepared) {
             let compiled = ENV
                 .compile_expression(expr)
                 .map_err(|e| Error::new(describe(&e, None, s)))?;
@@ -230,7 +232,7 @@ impl Context {
             return from_mj(&v).map_err(Error::new);
         }
         let out = ENV
-            .render_str(s, self.as_value())
+            .render_str(&prepared, self.as_value())
             .map_err(|e| self.take_error(e, s))?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
@@ -238,8 +240,9 @@ impl Context {
     /// Evaluate a bare expression (`when:`, `changed_when:`, `until:`), native result.
     pub fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<MjValue> {
         self.clear_marks();
+        let prepared = literals::prepare_expression(expr);
         let compiled = ENV
-            .compile_expression(expr)
+            .compile_expression(&prepared)
             .map_err(|e| Error::new(describe(&e, None, expr)))?;
         compiled
             .eval(self.as_value())
@@ -249,8 +252,12 @@ impl Context {
     /// Render a template file's text (the `template` module, `lookup('template')`).
     pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
         self.clear_marks();
-        ENV.render_named_str(name, source, self.as_value())
-            .map_err(|e| self.take_error(e, source))
+        ENV.render_named_str(
+            name,
+            &literals::prepare(source, Origin::File),
+            self.as_value(),
+        )
+        .map_err(|e| self.take_error(e, source))
     }
 }
 
@@ -270,8 +277,15 @@ impl Context {
             owned = super::file_environment(opts).map_err(|e| Error::new(e.to_string()))?;
             &owned
         };
+        // Custom delimiters would need their own scanner; those templates keep minijinja's
+        // reading of literals.
+        let prepared = if opts.is_default_syntax() {
+            literals::prepare(source, Origin::File)
+        } else {
+            std::borrow::Cow::Borrowed(source)
+        };
         let out = env
-            .render_named_str(name, source, self.as_value())
+            .render_named_str(name, &prepared, self.as_value())
             .map_err(|e| self.take_error(e, source))?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
@@ -344,13 +358,12 @@ fn keep_trailing_newlines(source: &str, mut out: String) -> String {
 
 /// The inside of a string that is exactly one `{{ ... }}`.
 fn single_expression(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.strip_prefix('-').unwrap_or(inner);
-    let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
-    {
+    if literals::print_tag_end(s)? != s.len() {
         return None;
     }
+    let inner = &s[2..s.len() - 2];
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
     Some(inner)
 }
 

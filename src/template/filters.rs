@@ -89,10 +89,31 @@ pub fn fail(msg: impl Into<String>) -> Error {
 
 type FilterFn = fn(&State, Value, &Args) -> Result<Value, Error>;
 
-fn add(env: &mut Environment<'static>, names: &[&str], f: FilterFn, general: bool) {
+/// Ansible reports a filter's own failure under the filter's name; undefined values (and
+/// `mandatory`, which reports one) and other template errors pass through as they are.
+fn plugin_error(name: &str, e: Error) -> Error {
+    if e.kind() != ErrorKind::InvalidOperation || name == "mandatory" {
+        return e;
+    }
+    let detail = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.to_string());
+    if detail.starts_with("The filter plugin ") {
+        return e;
+    }
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("The filter plugin 'ansible.builtin.{name}' failed: {detail}"),
+    )
+}
+
+fn add(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn, general: bool) {
     for name in names {
-        let g =
-            move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| f(state, v, &Args::new(rest));
+        let name: &'static str = name;
+        let g = move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(state, v, &Args::new(rest)).map_err(|e| plugin_error(name, e))
+        };
         env.add_filter(name.to_string(), g);
         env.add_filter(format!("ansible.builtin.{name}"), g);
         if general {
@@ -912,12 +933,15 @@ fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     for g in a.pos.iter().skip(1) {
         let g = pyfmt::to_str(g);
         if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            wanted.push(
-                re.group_index(name)
-                    .ok_or_else(|| fail(format!("no such group: {name}")))?,
-            );
-        } else if let Some(n) = g.strip_prefix('\\').and_then(|r| r.parse::<usize>().ok()) {
-            wanted.push(n);
+            wanted.push(re.group_index(name).ok_or_else(|| fail("no such group"))?);
+        } else if let Some(rest) = g.strip_prefix('\\') {
+            // Ansible reads a leading `\<digits>` and ignores what follows; anything else
+            // after a backslash fails on a match that did not happen.
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            match digits.parse::<usize>() {
+                Ok(n) => wanted.push(n),
+                Err(_) => return Err(fail("'NoneType' object has no attribute 'group'")),
+            }
         } else {
             return Err(fail("Unknown argument"));
         }

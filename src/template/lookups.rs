@@ -318,7 +318,8 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
         layers.push(current_vars(state));
         let ctx = minijinja::value::merge_maps(layers);
         TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
-        let r = state.env().render_str(&src, ctx);
+        let prepared = super::literals::prepare(&src, super::literals::Origin::File);
+        let r = state.env().render_str(&prepared, ctx);
         TEMPLATE_DEPTH.with(|d| d.set(depth));
         // Like Ansible's template lookup, keep the source's trailing newline.
         let mut text = r?;

@@ -4,6 +4,7 @@
 mod context;
 mod convert;
 pub mod filters;
+pub mod literals;
 pub mod lookups;
 pub mod tests;
 
