@@ -1848,28 +1848,89 @@ fn password_hash(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         "sha256" | "sha256_crypt" => false,
         other => return Err(fail(format!("{other} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"))),
     };
-    let salt = match a.str(1, "salt") {
-        Some(s) => s,
+    let algorithm = if sha512 {
+        "sha512_crypt"
+    } else {
+        "sha256_crypt"
+    };
+    let salt_size = match a.some(2, "salt_size") {
+        None => 16,
+        Some(v) => match to_int(&v) {
+            Some(n) if v.kind() == ValueKind::Number => n,
+            _ => return Err(fail("salt_size must be an integer")),
+        },
+    };
+    let salt_size = if salt_size == 0 { 16 } else { salt_size };
+    if salt_size > 16 {
+        return Err(fail(format!(
+            "invalid salt size supplied ({salt_size}), expected at most 16"
+        )));
+    }
+    // Ansible hands the salt to libxcrypt's crypt_gensalt as its random bytes: the salt
+    // in the hash is those bytes re-encoded, not the salt as given.
+    let rbytes: Vec<u8> = match a.some(1, "salt").filter(|v| v.is_true()) {
+        Some(v) if v.kind() != ValueKind::String => {
+            return Err(fail(format!("'{}' object is not iterable", type_name(&v))))
+        }
+        Some(v) => {
+            let salt = v.as_str().unwrap_or_default().to_string();
+            if salt
+                .chars()
+                .any(|c| !c.is_ascii() || !CRYPT64.contains(&(c as u8)))
+            {
+                return Err(fail("invalid characters in salt"));
+            }
+            if salt.len() > 16 {
+                return Err(fail(format!(
+                    "invalid salt size supplied ({}), expected at most 16",
+                    salt.len()
+                )));
+            }
+            salt.into_bytes()
+        }
         None => {
             use rand::Rng;
-            let size = a.int(2, "salt_size")?.unwrap_or(16).clamp(1, 16) as usize;
             let mut rng = rand::rng();
-            (0..size)
-                .map(|_| CRYPT64[rng.random_range(0..64)] as char)
-                .collect()
+            (0..salt_size).map(|_| rng.random::<u8>()).collect()
         }
     };
-    if let Some(bad) = salt
-        .chars()
-        .find(|c| !CRYPT64.contains(&(*c as u8)) || !c.is_ascii())
-    {
-        return Err(fail(format!("invalid characters in salt: {bad:?}")));
+    let Some(salt) = gensalt_chars(&rbytes) else {
+        return Err(fail(format!(
+            "Failed to generate salt for '{algorithm}' algorithm"
+        )));
+    };
+    let rounds = match a.int(3, "rounds")? {
+        Some(r) if r != 0 => r,
+        _ if sha512 => 656_000,
+        _ => 535_000,
     }
-    let rounds =
-        a.int(3, "rounds")?
-            .map(|r| r as u32)
-            .or(Some(if sha512 { 656000 } else { 535000 }));
+    .clamp(1000, 999_999_999) as u32;
+    let rounds = (rounds != 5000).then_some(rounds);
     Ok(Value::from(sha_crypt(pw.as_bytes(), &salt, rounds, sha512)))
+}
+
+/// The salt libxcrypt's `crypt_gensalt` makes of random bytes for SHA-crypt: each
+/// complete three-byte group that has more bytes after it gives four characters
+/// (little-endian, low six bits first), at most 16. Fewer than three bytes is an error.
+fn gensalt_chars(rbytes: &[u8]) -> Option<String> {
+    if rbytes.len() < 3 {
+        return None;
+    }
+    let max = (rbytes.len() * 4 / 3).min(16);
+    let mut out = String::new();
+    let mut i = 0;
+    while i + 3 < rbytes.len() {
+        let mut w = u32::from(rbytes[i])
+            | (u32::from(rbytes[i + 1]) << 8)
+            | (u32::from(rbytes[i + 2]) << 16);
+        for _ in 0..4 {
+            out.push(CRYPT64[(w & 0x3f) as usize] as char);
+            w >>= 6;
+        }
+        i += 3;
+    }
+    out.truncate(max);
+    Some(out)
 }
 
 fn to_uuid(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -2619,6 +2680,18 @@ mod unit {
             sha_crypt(b"Hello world!", "saltstring", None, false),
             "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
         );
+    }
+
+    #[test]
+    fn gensalt_reencodes_the_given_salt_as_libxcrypt_does() {
+        assert_eq!(gensalt_chars(b"saltsalt").as_deref(), Some("n34PoBLM"));
+        assert_eq!(gensalt_chars(b"abc").as_deref(), Some(""));
+        assert_eq!(gensalt_chars(b"abcdef").as_deref(), Some("V7qM"));
+        assert_eq!(
+            gensalt_chars(b"abcdefghijklmnop").as_deref(),
+            Some("V7qMYJaNbVKOeh4P")
+        );
+        assert_eq!(gensalt_chars(b"ab"), None);
     }
 
     #[test]
