@@ -1378,7 +1378,15 @@ fn extract(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
 }
 
 /// The `subelements` filter and lookup: pairs of (item, sub-item).
-pub fn subelements_of(list: &Value, path: &str, skip_missing: bool) -> Result<Vec<Value>, Error> {
+/// Pairs of each element of `list` with each item of the list at `path` in it. The lookup
+/// (`pop_key`) gives the element without that last key, as Ansible's lookup pops it; the
+/// filter gives the element whole.
+pub fn subelements_of(
+    list: &Value,
+    path: &str,
+    skip_missing: bool,
+    pop_key: bool,
+) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for elem in items(list)? {
         let mut cur = elem.clone();
@@ -1407,11 +1415,40 @@ pub fn subelements_of(list: &Value, path: &str, skip_missing: bool) -> Result<Ve
                 part = path
             )));
         }
+        let shown = if pop_key {
+            let parts: Vec<&str> = path.split('.').collect();
+            without_path(&elem, &parts)
+        } else {
+            elem.clone()
+        };
         for sub in items(&cur)? {
-            out.push(Value::from(vec![elem.clone(), sub]));
+            out.push(Value::from(vec![shown.clone(), sub]));
         }
     }
     Ok(out)
+}
+
+/// A copy of the mapping `v` with the key at the end of `path` removed.
+fn without_path(v: &Value, path: &[&str]) -> Value {
+    let Some((first, rest)) = path.split_first() else {
+        return v.clone();
+    };
+    let Ok(keys) = v.try_iter() else {
+        return v.clone();
+    };
+    let pairs: Vec<(Value, Value)> = keys
+        .filter_map(|k| {
+            let item = v.get_item(&k).unwrap_or_default();
+            if k.as_str() == Some(first) {
+                if rest.is_empty() {
+                    return None;
+                }
+                return Some((k, without_path(&item, rest)));
+            }
+            Some((k, item))
+        })
+        .collect();
+    Value::from_pairs(pairs)
 }
 
 fn subelements(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -1422,6 +1459,7 @@ fn subelements(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         &v,
         &path,
         a.flag(1, "skip_missing", false),
+        false,
     )?))
 }
 

@@ -540,7 +540,7 @@ fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error
                 .collect::<Vec<_>>(),
         );
     }
-    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip)
+    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip, true)
 }
 
 fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
