@@ -4,7 +4,8 @@
 
 use super::convert::{from_mj, to_mj};
 use super::literals::{self, Origin};
-use super::ENV;
+use super::undefined;
+use super::{CHAIN_ENV, ENV};
 use crate::error::{Error, Result};
 use crate::vars::{HostVarsSource, Raw, Vars};
 use crate::yaml::{Kind, Node};
@@ -22,6 +23,9 @@ struct State {
     error: Option<Error>,
     /// The last name looked up and not found, for "'x' is undefined".
     last_undefined: Option<String>,
+    /// A variable whose template met an undefined value is itself undefined (a default
+    /// applies to it); this is why, for the message when nothing does.
+    undefined_error: Option<Error>,
 }
 
 #[derive(Debug)]
@@ -105,6 +109,12 @@ impl Context {
                     st.resolving.pop();
                     match r {
                         Ok(v) => to_mj(&v),
+                        Err(e) if is_undefined_message(&e.msg) => {
+                            if st.undefined_error.is_none() {
+                                st.undefined_error = Some(e);
+                            }
+                            return None;
+                        }
                         Err(e) => {
                             if st.error.is_none() {
                                 st.error = Some(e);
@@ -162,12 +172,35 @@ impl Context {
         Some(to_mj(&acc))
     }
 
-    fn take_error(&self, e: minijinja::Error, source: &str) -> Error {
-        let mut st = self.state.lock().unwrap();
-        if let Some(inner) = st.error.take() {
-            return inner;
+    fn take_error(self: &Arc<Self>, e: minijinja::Error, source: &str) -> Error {
+        let (undefined, inner_undefined) = {
+            let mut st = self.state.lock().unwrap();
+            if let Some(inner) = st.error.take() {
+                return inner;
+            }
+            (st.last_undefined.take(), st.undefined_error.take())
+        };
+        if e.kind() == minijinja::ErrorKind::UndefinedError {
+            if let Some(inner) = inner_undefined {
+                return inner;
+            }
+            // The failing expression first: an earlier, harmless undefined name may have
+            // left its mark.
+            let failed = e
+                .range()
+                .and_then(|r| e.template_source().and_then(|src| src.get(r)));
+            if let Some(m) = failed.and_then(|t| undefined::chain_failure(self, t, true)) {
+                return Error::new(m);
+            }
+            if undefined.is_none() {
+                // A step inside a chain, else a missing last step that was printed.
+                let m = undefined::chain_failure(self, source, true)
+                    .or_else(|| undefined::chain_failure(self, source, false));
+                if let Some(m) = m {
+                    return Error::new(m);
+                }
+            }
         }
-        let undefined = st.last_undefined.take();
         Error::new(describe(&e, undefined.as_deref(), source))
     }
 
@@ -219,11 +252,24 @@ impl Context {
             let compiled = ENV
                 .compile_expression(expr)
                 .map_err(|e| Error::new(describe(&e, None, s)))?;
-            let v = compiled
-                .eval(self.as_value())
+            let first = compiled.eval(self.as_value());
+            let v = self
+                .chained(expr, first, || {
+                    CHAIN_ENV.compile_expression(expr)?.eval(self.as_value())
+                })
                 .map_err(|e| self.take_error(e, s))?;
             if v.is_undefined() {
-                let name = self.state.lock().unwrap().last_undefined.take();
+                let (inner, name) = {
+                    let mut st = self.state.lock().unwrap();
+                    let inner = st.error.take().or_else(|| st.undefined_error.take());
+                    (inner, st.last_undefined.take())
+                };
+                if let Some(inner) = inner {
+                    return Err(inner);
+                }
+                if let Some(m) = undefined::chain_failure(self, expr, false) {
+                    return Err(Error::new(m));
+                }
                 return Err(Error::new(match name {
                     Some(n) => format!("'{n}' is undefined"),
                     None => format!("The expression '{}' is undefined", expr.trim()),
@@ -231,8 +277,11 @@ impl Context {
             }
             return from_mj(&v).map_err(Error::new);
         }
-        let out = ENV
-            .render_str(&prepared, self.as_value())
+        let first = ENV.render_str(&prepared, self.as_value());
+        let out = self
+            .chained(&prepared, first, || {
+                CHAIN_ENV.render_str(&prepared, self.as_value())
+            })
             .map_err(|e| self.take_error(e, s))?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
@@ -244,19 +293,64 @@ impl Context {
         let compiled = ENV
             .compile_expression(&prepared)
             .map_err(|e| Error::new(describe(&e, None, expr)))?;
-        compiled
-            .eval(self.as_value())
-            .map_err(|e| self.take_error(e, expr))
+        let first = compiled.eval(self.as_value());
+        self.chained(&prepared, first, || {
+            CHAIN_ENV
+                .compile_expression(&prepared)?
+                .eval(self.as_value())
+        })
+        .map_err(|e| self.take_error(e, expr))
+    }
+
+    /// Ansible's undefined values chain: `undefined_var.attr | default('x')` and
+    /// `foo.missing.deeper is defined` work, while using the undefined value fails. A
+    /// template that failed on an undefined value and asks for a default or tests
+    /// definedness is evaluated again with chaining; if that fails too, or leaves an
+    /// undefined result, the first error stands.
+    fn chained<T: ChainResult>(
+        &self,
+        source: &str,
+        first: std::result::Result<T, minijinja::Error>,
+        again: impl FnOnce() -> std::result::Result<T, minijinja::Error>,
+    ) -> std::result::Result<T, minijinja::Error> {
+        let e = match first {
+            Ok(v) => {
+                if !v.is_undefined_result() {
+                    self.state.lock().unwrap().undefined_error = None;
+                }
+                return Ok(v);
+            }
+            Err(e) => e,
+        };
+        let retry = e.kind() == minijinja::ErrorKind::UndefinedError
+            && ASKS_FOR_UNDEFINED.is_match(source)
+            && self.state.lock().unwrap().error.is_none();
+        if !retry {
+            return Err(e);
+        }
+        let mark = self.state.lock().unwrap().last_undefined.clone();
+        match again() {
+            Ok(v) if !v.is_undefined_result() => {
+                self.state.lock().unwrap().undefined_error = None;
+                Ok(v)
+            }
+            _ => {
+                let mut st = self.state.lock().unwrap();
+                st.error = None;
+                st.last_undefined = mark;
+                Err(e)
+            }
+        }
     }
 
     /// Render a template file's text (the `template` module, `lookup('template')`).
     pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
         self.clear_marks();
-        ENV.render_named_str(
-            name,
-            &literals::prepare(source, Origin::File),
-            self.as_value(),
-        )
+        let prepared = literals::prepare(source, Origin::File);
+        let first = ENV.render_named_str(name, &prepared, self.as_value());
+        self.chained(&prepared, first, || {
+            CHAIN_ENV.render_named_str(name, &prepared, self.as_value())
+        })
         .map_err(|e| self.take_error(e, source))
     }
 }
@@ -284,8 +378,16 @@ impl Context {
         } else {
             std::borrow::Cow::Borrowed(source)
         };
-        let out = env
-            .render_named_str(name, &prepared, self.as_value())
+        let first = env.render_named_str(name, &prepared, self.as_value());
+        let out = self
+            .chained(&prepared, first, || {
+                if opts.is_default_syntax() {
+                    super::CHAIN_FILE_ENV.render_named_str(name, &prepared, self.as_value())
+                } else {
+                    let env = super::chaining(super::file_environment(opts)?);
+                    env.render_named_str(name, &prepared, self.as_value())
+                }
+            })
             .map_err(|e| self.take_error(e, source))?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
@@ -307,6 +409,45 @@ impl Object for Context {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let names: Vec<MjValue> = self.vars.names().into_iter().map(MjValue::from).collect();
         Enumerator::Iter(Box::new(names.into_iter()))
+    }
+}
+
+/// The messages of a lookup that found nothing: Ansible treats a variable whose template
+/// failed this way as undefined.
+fn is_undefined_message(msg: &str) -> bool {
+    msg.ends_with(" is undefined")
+        || (msg.starts_with("object of type '") && msg.contains("' has no attribute "))
+}
+
+/// A default filter or a definedness test: what makes a template worth evaluating again
+/// with chained undefined values.
+static ASKS_FOR_UNDEFINED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"\|\s*(?:ansible\.builtin\.)?(?:default|d)\b|\bis\s+(?:not\s+)?(?:un)?defined\b",
+    )
+    .expect("valid regex")
+});
+
+/// True when a template that failed on an undefined value is worth evaluating again with
+/// chained undefined values.
+pub(crate) fn asks_for_undefined(source: &str) -> bool {
+    ASKS_FOR_UNDEFINED.is_match(source)
+}
+
+/// What a chained evaluation gave: an undefined expression result is not an answer.
+trait ChainResult {
+    fn is_undefined_result(&self) -> bool;
+}
+
+impl ChainResult for MjValue {
+    fn is_undefined_result(&self) -> bool {
+        self.is_undefined()
+    }
+}
+
+impl ChainResult for String {
+    fn is_undefined_result(&self) -> bool {
+        false
     }
 }
 

@@ -319,7 +319,14 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
         let ctx = minijinja::value::merge_maps(layers);
         TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
         let prepared = super::literals::prepare(&src, super::literals::Origin::File);
-        let r = state.env().render_str(&prepared, ctx);
+        let mut r = state.env().render_str(&prepared, ctx.clone());
+        if matches!(&r, Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError)
+            && super::context::asks_for_undefined(&prepared)
+        {
+            if let Ok(text) = super::CHAIN_ENV.render_str(&prepared, ctx) {
+                r = Ok(text);
+            }
+        }
         TEMPLATE_DEPTH.with(|d| d.set(depth));
         // Like Ansible's template lookup, keep the source's trailing newline.
         let mut text = r?;

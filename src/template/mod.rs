@@ -7,6 +7,7 @@ pub mod filters;
 pub mod literals;
 pub mod lookups;
 pub mod tests;
+mod undefined;
 
 pub use context::Context;
 pub use convert::{from_mj, python_repr, to_mj, to_python_str};
@@ -17,11 +18,38 @@ use std::sync::LazyLock;
 /// The one environment every template renders in.
 pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(new_environment);
 
+/// [`ENV`] with Ansible's chaining of undefined values: `undefined.attr` is undefined
+/// again instead of an error. Used only to evaluate again a template that failed on an
+/// undefined value and asks for a default or tests definedness.
+pub static CHAIN_ENV: LazyLock<Environment<'static>> =
+    LazyLock::new(|| chaining(new_environment()));
+
 /// The environment the `template` module renders files in: Ansible's template defaults
 /// (trim_blocks on, trailing newline kept).
 pub static FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     file_environment(&TemplateOptions::default()).expect("default syntax is valid")
 });
+
+/// [`FILE_ENV`] with chaining of undefined values (see [`CHAIN_ENV`]).
+pub static CHAIN_FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    chaining(file_environment(&TemplateOptions::default()).expect("default syntax is valid"))
+});
+
+/// An environment whose undefined values chain through attribute and item lookups; every
+/// other use of an undefined value (printing it included) still fails.
+pub fn chaining(mut env: Environment<'static>) -> Environment<'static> {
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_formatter(|out, state, value| {
+        if value.is_undefined() {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "undefined value printed",
+            ));
+        }
+        python_formatter(out, state, value)
+    });
+    env
+}
 
 /// The `template` module's rendering options.
 #[derive(Clone, Debug)]
@@ -158,6 +186,25 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
+/// Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
+fn python_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
+            let data = from_mj(value)
+                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?;
+            out.write_str(&to_python_str(&data)).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+            })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
 /// The environment every template is rendered in: Jinja defaults as Ansible sets them
 /// (no autoescape, keep_trailing_newline off, undefined is an error when used),
 /// Python string/list/dict methods, and Ansible's filters, tests and lookups.
@@ -173,21 +220,7 @@ pub fn new_environment() -> Environment<'static> {
         env.set_syntax(syntax);
     }
     env.set_unknown_method_callback(python_method);
-    env.set_formatter(|out, state, value| {
-        // Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
-        use minijinja::value::ValueKind;
-        match value.kind() {
-            ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-                let data = from_mj(value).map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e)
-                })?;
-                out.write_str(&to_python_str(&data)).map_err(|_| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
-                })
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        }
-    });
+    env.set_formatter(python_formatter);
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
