@@ -2,7 +2,7 @@
 //! is templated the first time a template reads it, against the same context, with cycle
 //! detection; results are cached for the life of the context (one task on one host).
 
-use super::convert::{from_mj, to_mj};
+use super::convert::{from_mj, key_to_mj, node_to_mj, to_mj};
 use super::literals::{self, Origin};
 use super::undefined;
 use super::{CHAIN_ENV, ENV};
@@ -89,7 +89,7 @@ impl Context {
             Some(Raw::Data(v)) => to_mj(v),
             Some(Raw::Node(n)) => {
                 if !n.has_template() {
-                    to_mj(&n.to_json())
+                    node_to_mj(n)
                 } else {
                     {
                         let mut st = self.state.lock().unwrap();
@@ -104,11 +104,11 @@ impl Context {
                         }
                         st.resolving.push(name.to_string());
                     }
-                    let r = self.template_node(n);
+                    let r = self.template_node_mj(n);
                     let mut st = self.state.lock().unwrap();
                     st.resolving.pop();
                     match r {
-                        Ok(v) => to_mj(&v),
+                        Ok(v) => v,
                         Err(e) if is_undefined_message(&e.msg) => {
                             if st.undefined_error.is_none() {
                                 st.undefined_error = Some(e);
@@ -237,6 +237,28 @@ impl Context {
                 Ok(Value::Object(out))
             }
             _ => Ok(node.to_json()),
+        }
+    }
+
+    /// [`Context::template_node`] as a template value: non-string mapping keys keep their
+    /// type.
+    fn template_node_mj(self: &Arc<Self>, node: &Node) -> Result<MjValue> {
+        match &node.kind {
+            Kind::Seq(items) if node.has_template() => items
+                .iter()
+                .map(|n| self.template_node_mj(n))
+                .collect::<Result<Vec<_>>>()
+                .map(MjValue::from),
+            Kind::Map(m) if node.has_template() => {
+                let mut out = Vec::with_capacity(m.len());
+                // Ansible leaves the keys of a variable's dictionary as written.
+                for (k, typed, v) in m.typed_iter() {
+                    out.push((key_to_mj(k, typed), self.template_node_mj(v)?));
+                }
+                Ok(MjValue::from_pairs(out))
+            }
+            Kind::Str(_) => self.template_node(node).map(|v| to_mj(&v)),
+            _ => Ok(node_to_mj(node)),
         }
     }
 

@@ -194,13 +194,9 @@ fn python_formatter(
 ) -> Result<(), minijinja::Error> {
     use minijinja::value::ValueKind;
     match value.kind() {
-        ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-            let data = from_mj(value)
-                .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e))?;
-            out.write_str(&to_python_str(&data)).map_err(|_| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
-            })
-        }
+        ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => out
+            .write_str(&filters::pyfmt::to_str(value))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")),
         _ => minijinja::escape_formatter(out, state, value),
     }
 }
