@@ -29,19 +29,9 @@ pub fn prepare(source: &str, origin: Origin) -> Cow<'_, str> {
     if !source.contains('\\') || !source.contains('{') {
         return Cow::Borrowed(source);
     }
-    // Ansible doubles on the raw text and Jinja lexes the result afresh, so a doubled
-    // `\"` can end a literal early: two passes reproduce that exactly.
-    let doubled = match origin {
-        Origin::Playbook => rewrite_template(source, Pass::Double),
-        Origin::File => None,
-    };
-    let text = doubled.as_deref().unwrap_or(source);
-    match rewrite_template(text, Pass::Decode) {
+    match rewrite_template(source, origin) {
         Some(s) => Cow::Owned(s),
-        None => match doubled {
-            Some(d) => Cow::Owned(d),
-            None => Cow::Borrowed(source),
-        },
+        None => Cow::Borrowed(source),
     }
 }
 
@@ -69,15 +59,16 @@ pub fn print_tag_end(src: &str) -> Option<usize> {
 enum Pass {
     /// Find where a tag ends; change nothing.
     Scan,
-    /// Double the backslashes of literals in `{{ }}`, as written (Ansible's step).
-    Double,
-    /// Re-write every literal in a tag as one minijinja decodes to Jinja2's value.
+    /// Re-write every literal as one minijinja decodes to Jinja2's value.
     Decode,
+    /// As `Decode`, after doubling the literal's backslashes (within the literal as the
+    /// lexer found it, so `'it\'s'` stays one literal).
+    DoubleDecode,
 }
 
 /// `None` when the source has an unterminated tag or literal: it is then left for the
 /// template engine to report.
-fn rewrite_template(src: &str, pass: Pass) -> Option<String> {
+fn rewrite_template(src: &str, origin: Origin) -> Option<String> {
     let mut out = String::with_capacity(src.len() + 16);
     let mut pos = 0;
     while let Some(off) = src[pos..].find('{') {
@@ -94,20 +85,13 @@ fn rewrite_template(src: &str, pass: Pass) -> Option<String> {
             pos = at + len + end;
         } else if rest.starts_with("{{") || rest.starts_with("{%") {
             let close = if rest.starts_with("{{") { "}}" } else { "%}" };
-            let tag_pass = match pass {
-                Pass::Double if close == "%}" => None,
-                p => Some(p),
+            let pass = if origin == Origin::Playbook && close == "}}" {
+                Pass::DoubleDecode
+            } else {
+                Pass::Decode
             };
             out.push_str(&src[pos..at + 2]);
-            pos = match tag_pass {
-                Some(p) => rewrite_code(src, at + 2, p, &mut out, Some(close))?,
-                None => {
-                    let mut sink = String::new();
-                    let end = rewrite_code(src, at + 2, Pass::Decode, &mut sink, Some(close))?;
-                    out.push_str(&src[at + 2..end]);
-                    end
-                }
-            };
+            pos = rewrite_code(src, at + 2, pass, &mut out, Some(close))?;
         } else {
             out.push_str(&src[pos..at + 1]);
             pos = at + 1;
@@ -168,11 +152,11 @@ fn rewrite_code(
                 out.push_str(&src[copied..i]);
                 if !body.contains('\\') || pass == Pass::Scan {
                     out.push_str(&src[i..=end]);
-                } else if pass == Pass::Double {
-                    out.push(q as char);
-                    out.push_str(&body.replace('\\', "\\\\"));
-                    out.push(q as char);
-                } else if let Some(value) = python_unescape(body) {
+                } else if let Some(value) = python_unescape(&if pass == Pass::DoubleDecode {
+                    body.replace('\\', "\\\\")
+                } else {
+                    body.to_string()
+                }) {
                     push_literal(out, &value, q as char);
                 } else {
                     out.push_str(&src[i..=end]);
@@ -328,8 +312,8 @@ mod tests {
             p(r"{# '\t' #}{% raw %}{{ '\t' }}{% endraw %}"),
             r"{# '\t' #}{% raw %}{{ '\t' }}{% endraw %}"
         );
-        // Doubling `\"` ends the literal early, as it does in Ansible: left for the parser.
-        assert_eq!(p(r#"{{ "it\"s" }}"#), r#"{{ "it\\"s" }}"#);
+        // The literal keeps the bounds the lexer found before doubling.
+        assert_eq!(p(r#"{{ "it\"s" }}"#), r#"{{ "it\\\"s" }}"#);
     }
 
     #[test]

@@ -181,6 +181,39 @@ fn python_method(
     }
 }
 
+/// Evaluate `expr` as the inside of a playbook's `{{ expr }}` against a plain context:
+/// literals read as Ansible reads them there, undefined values chained where a default or
+/// a definedness test asks for it. (Variables templated on demand need a [`Context`].)
+pub fn eval_playbook_expression(
+    expr: &str,
+    ctx: minijinja::Value,
+) -> Result<minijinja::Value, minijinja::Error> {
+    let wrapped = format!("{{{{ {expr} }}}}");
+    let prepared = literals::prepare(&wrapped, literals::Origin::Playbook);
+    let inner = prepared
+        .strip_prefix("{{")
+        .and_then(|s| s.strip_suffix("}}"))
+        .unwrap_or(expr);
+    let first = ENV
+        .compile_expression(inner)
+        .and_then(|e| e.eval(ctx.clone()));
+    match first {
+        Err(e)
+            if e.kind() == minijinja::ErrorKind::UndefinedError
+                && context::asks_for_undefined(inner) =>
+        {
+            match CHAIN_ENV
+                .compile_expression(inner)
+                .and_then(|c| c.eval(ctx))
+            {
+                Ok(v) if !v.is_undefined() => Ok(v),
+                _ => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
 /// True when a string holds template syntax and must be rendered.
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
