@@ -91,7 +91,12 @@ type FilterFn = fn(&State, Value, &Args) -> Result<Value, Error>;
 
 /// Ansible reports a filter's own failure under the filter's name; undefined values (and
 /// `mandatory`, which reports one) and other template errors pass through as they are.
-fn plugin_error(name: &str, e: Error) -> Error {
+pub(crate) fn plugin_error(name: &str, e: Error) -> Error {
+    plugin_error_as("filter", name, e)
+}
+
+/// [`plugin_error`] for a plugin of the given kind (`filter`, `test`).
+pub(crate) fn plugin_error_as(kind: &str, name: &str, e: Error) -> Error {
     if e.kind() != ErrorKind::InvalidOperation || name == "mandatory" {
         return e;
     }
@@ -99,12 +104,17 @@ fn plugin_error(name: &str, e: Error) -> Error {
         .detail()
         .map(str::to_string)
         .unwrap_or_else(|| e.to_string());
-    if detail.starts_with("The filter plugin ") {
+    if detail.starts_with("The filter plugin ") || detail.starts_with("The test plugin ") {
         return e;
     }
+    let name = if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("ansible.builtin.{name}")
+    };
     Error::new(
         ErrorKind::InvalidOperation,
-        format!("The filter plugin 'ansible.builtin.{name}' failed: {detail}"),
+        format!("The {kind} plugin '{name}' failed: {detail}"),
     )
 }
 
@@ -922,30 +932,42 @@ fn regex_replace(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
 }
 
 fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    enum Group {
+        Name(String),
+        Num(usize),
+    }
     let s = text(&v)?;
     let pat = a.str(0, "regex").unwrap_or_default();
+    // Ansible reads the group arguments before it compiles the pattern: `\g<name>` and
+    // `\<digits>` by their prefix, anything else after a backslash fails on a match that
+    // did not happen.
+    let no_match = || fail("'NoneType' object has no attribute 'group'");
+    let mut wanted = Vec::new();
+    for g in a.pos.iter().skip(1) {
+        let g = pyfmt::to_str(g);
+        if let Some(rest) = g.strip_prefix("\\g") {
+            let run: String = rest
+                .strip_prefix('<')
+                .ok_or_else(no_match)?
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            match run.rfind('>') {
+                Some(end) if end > 0 => wanted.push(Group::Name(run[..end].to_string())),
+                _ => return Err(no_match()),
+            }
+        } else if let Some(rest) = g.strip_prefix('\\') {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            wanted.push(Group::Num(digits.parse::<usize>().map_err(|_| no_match())?));
+        } else {
+            return Err(fail("Unknown argument"));
+        }
+    }
     let re = py_regex(
         &pat,
         a.flag(99, "ignorecase", false),
         a.flag(99, "multiline", false),
     )?;
-    let mut wanted: Vec<usize> = Vec::new();
-    for g in a.pos.iter().skip(1) {
-        let g = pyfmt::to_str(g);
-        if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            wanted.push(re.group_index(name).ok_or_else(|| fail("no such group"))?);
-        } else if let Some(rest) = g.strip_prefix('\\') {
-            // Ansible reads a leading `\<digits>` and ignores what follows; anything else
-            // after a backslash fails on a match that did not happen.
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            match digits.parse::<usize>() {
-                Ok(n) => wanted.push(n),
-                Err(_) => return Err(fail("'NoneType' object has no attribute 'group'")),
-            }
-        } else {
-            return Err(fail("Unknown argument"));
-        }
-    }
     let Some((_, groups)) = re.matches(&s)?.into_iter().next() else {
         return Ok(Value::from(()));
     };
@@ -953,7 +975,11 @@ fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         return Ok(Value::from(groups[0].clone().unwrap_or_default()));
     }
     let mut out = Vec::new();
-    for n in wanted {
+    for w in wanted {
+        let n = match w {
+            Group::Num(n) => n,
+            Group::Name(name) => re.group_index(&name).ok_or_else(|| fail("no such group"))?,
+        };
         let g = groups.get(n).ok_or_else(|| fail("no such group"))?;
         out.push(g.clone().map(Value::from).unwrap_or(Value::from(())));
     }
@@ -2266,7 +2292,7 @@ pub fn version_compare(
         "!=" | "<>" | "ne" => "ne",
         other => {
             return Err(fail(format!(
-                "Invalid operator type ({other}). Must be one of ==, =, eq, <, lt, <=, le, >, gt, >=, ge, !=, <>, ne"
+                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
             )))
         }
     };
@@ -2291,7 +2317,7 @@ pub fn version_compare(
         "pep440" => pep440_cmp(value, version)?,
         other => {
             return Err(fail(format!(
-                "Invalid version type ({other}). Must be one of loose, pep440, semantic, semver, strict"
+                "Invalid version type ({other}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
             )))
         }
     };

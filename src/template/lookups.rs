@@ -92,7 +92,19 @@ fn call(state: &State, rest: Rest<ValueOrKwargs>) -> Result<(Option<Vec<Value>>,
     };
     match run_lookup(state, &name, &terms, &opts) {
         Ok(list) => Ok((Some(list), wantlist)),
-        Err(e) if errors == "strict" => Err(e),
+        Err(e) if errors == "strict" => {
+            if e.kind() != minijinja::ErrorKind::InvalidOperation {
+                return Err(e);
+            }
+            let detail = e
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string());
+            Err(Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("The lookup plugin '{name}' failed: {detail}"),
+            ))
+        }
         Err(e) => {
             if errors == "warn" {
                 crate::diag::warn(format!(
