@@ -729,11 +729,49 @@ fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default()),
     );
+    let basename = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let mut r = module_named(call, writer, args)?;
     if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
         r.insert("src".into(), json!(path.display().to_string()));
     }
+    // Ansible renders into a controller temp file and copies that, so its diff names the
+    // temp file as the new side; the same form keeps --diff output identical.
+    let diffs = match r.get_mut("diff") {
+        Some(Value::Array(a)) => a.iter_mut().collect(),
+        Some(d @ Value::Object(_)) => vec![d],
+        _ => Vec::new(),
+    };
+    for d in diffs {
+        if let Some(h) = d.get_mut("after_header") {
+            *h = json!(rendered_temp_path(&basename));
+        }
+    }
     Ok(r)
+}
+
+/// Where Ansible's template action would keep a rendered template on the controller:
+/// `<local_tmp>/ansible-local-<pid><random>/tmp<random>/<template name>`.
+fn rendered_temp_path(basename: &str) -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    static RUN_DIR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let base = std::env::var("ANSIBLE_LOCAL_TEMP").unwrap_or_else(|_| {
+            format!(
+                "{}/.ansible/tmp",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into())
+            )
+        });
+        let tag = Alphanumeric
+            .sample_string(&mut rand::rng(), 8)
+            .to_lowercase();
+        format!("{base}/ansible-local-{}{tag}", std::process::id())
+    });
+    let tag = Alphanumeric
+        .sample_string(&mut rand::rng(), 8)
+        .to_lowercase();
+    format!("{}/tmp{tag}/{basename}", *RUN_DIR)
 }
 
 /// `unarchive` with an archive on the controller: its bytes travel with the request.

@@ -65,6 +65,109 @@ pub fn split_args(s: &str) -> Vec<String> {
     out
 }
 
+/// Split the way Ansible's split_args does for `k=v` strings: words separated by single
+/// spaces, quoted and `{{ }}`/`{% %}`/`{# #}` sections kept whole, and the original
+/// spacing and newlines carried on the words (extra spaces and a line's newline stay on the
+/// word before them), so that [`join_params`] gives back the original text.
+fn split_params(args: &str) -> Vec<String> {
+    let mut params: Vec<String> = Vec::new();
+    let mut quote: Option<char> = None;
+    let (mut print, mut block, mut comment) = (0i64, 0i64, 0i64);
+    let lines: Vec<&str> = args.split('\n').collect();
+    for (li, line) in lines.iter().enumerate() {
+        let mut continued = false;
+        for (ti, token) in line.split(' ').enumerate() {
+            if token.is_empty() && ti != 0 {
+                if params.is_empty() {
+                    params.push(String::new());
+                }
+                params.last_mut().unwrap().push(' ');
+                continue;
+            }
+            if token == "\\" && quote.is_none() {
+                continued = true;
+                continue;
+            }
+            let was_quoted = quote.is_some();
+            quote = quote_state(token, quote);
+            let quoted = quote.is_some();
+            let in_jinja = print != 0 || block != 0 || comment != 0;
+            let mut appended = false;
+            if quoted && !was_quoted && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || quoted || was_quoted {
+                let last = match params.last_mut() {
+                    Some(l) => l,
+                    None => {
+                        params.push(String::new());
+                        params.last_mut().unwrap()
+                    }
+                };
+                if ti > 0 && !(ti == 0 && was_quoted) {
+                    last.push(' ');
+                }
+                last.push_str(token);
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print, "{{", "}}"),
+                (&mut block, "{%", "%}"),
+                (&mut comment, "{#", "#}"),
+            ] {
+                let before = *depth;
+                let (o, c) = (token.matches(open).count(), token.matches(close).count());
+                if o != c {
+                    *depth = (*depth + o as i64 - c as i64).max(0);
+                }
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            if print == 0 && block == 0 && comment == 0 && !quoted && !appended && !token.is_empty()
+            {
+                params.push(token.to_string());
+            }
+        }
+        if lines.len() > 1 && li != lines.len() - 1 && !continued {
+            if params.is_empty() {
+                params.push(String::new());
+            }
+            params.last_mut().unwrap().push('\n');
+        }
+    }
+    params
+}
+
+/// The quote open after `token`, given the one open before it (a backslash escapes a quote).
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
+    }
+    quote
+}
+
+/// Words back into text: a space between words, none after a word ending in a newline.
+fn join_params(words: &[String]) -> String {
+    let mut out = String::new();
+    for w in words {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
 /// A `k=v` value: quotes removed, then Python's string escapes decoded (`\n`, `\t`,
 /// `\xNN`, `\uNNNN`, ...), as Ansible decodes them.
 fn unquote(s: &str) -> String {
@@ -137,19 +240,20 @@ fn decode_escapes(s: &str) -> String {
 pub fn parse_kv(s: &str, free_form: bool, free_form_keys: &[&str]) -> IndexMap<String, String> {
     let mut out = IndexMap::new();
     let mut raw: Vec<String> = Vec::new();
-    for word in split_args(s) {
-        let eq = find_unquoted_eq(&word);
+    for param in split_params(s) {
+        let word = param.trim();
+        let eq = find_unquoted_eq(word);
         match eq {
             Some(pos) if !free_form || free_form_keys.contains(&&word[..pos]) => {
                 let k = word[..pos].trim().to_string();
-                let v = unquote(&word[pos + 1..]);
+                let v = unquote(word[pos + 1..].trim());
                 out.insert(k, v);
             }
-            _ => raw.push(word),
+            _ => raw.push(param),
         }
     }
     if !raw.is_empty() {
-        out.insert("_raw_params".to_string(), raw.join(" "));
+        out.insert("_raw_params".to_string(), join_params(&raw));
     }
     out
 }
@@ -197,6 +301,20 @@ mod tests {
         assert_eq!(m["content"], "a\nb\tc");
         assert_eq!(m["other"], "x\ny");
         assert_eq!(m["path"], "C:\\q");
+    }
+
+    #[test]
+    fn free_form_text_keeps_its_spacing_and_newlines() {
+        for text in [
+            "set -e\nx=5\necho $((x * 2))\n",
+            "echo  a   b\n  echo 'c   d'\n\necho e",
+            "echo \"{{ a  }}\"  x",
+        ] {
+            assert_eq!(parse_kv(text, true, &["chdir"])["_raw_params"], text);
+        }
+        let m = parse_kv("echo  hi  chdir=/tmp", true, &["chdir"]);
+        assert_eq!(m["_raw_params"], "echo  hi ");
+        assert_eq!(m["chdir"], "/tmp");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //! is templated the first time a template reads it, against the same context, with cycle
 //! detection; results are cached for the life of the context (one task on one host).
 
-use super::convert::{from_mj, to_mj};
-use super::ENV;
+use super::convert::{from_mj, key_to_mj, node_to_mj, to_mj};
+use super::literals::{self, Origin};
+use super::undefined;
+use super::{CHAIN_ENV, ENV};
 use crate::error::{Error, Result};
 use crate::vars::{HostVarsSource, Raw, Vars};
 use crate::yaml::{Kind, Node};
@@ -21,6 +23,9 @@ struct State {
     error: Option<Error>,
     /// The last name looked up and not found, for "'x' is undefined".
     last_undefined: Option<String>,
+    /// A variable whose template met an undefined value is itself undefined (a default
+    /// applies to it); this is why, for the message when nothing does.
+    undefined_error: Option<Error>,
 }
 
 #[derive(Debug)]
@@ -84,7 +89,7 @@ impl Context {
             Some(Raw::Data(v)) => to_mj(v),
             Some(Raw::Node(n)) => {
                 if !n.has_template() {
-                    to_mj(&n.to_json())
+                    node_to_mj(n)
                 } else {
                     {
                         let mut st = self.state.lock().unwrap();
@@ -99,11 +104,17 @@ impl Context {
                         }
                         st.resolving.push(name.to_string());
                     }
-                    let r = self.template_node(n);
+                    let r = self.template_node_mj(n);
                     let mut st = self.state.lock().unwrap();
                     st.resolving.pop();
                     match r {
-                        Ok(v) => to_mj(&v),
+                        Ok(v) => v,
+                        Err(e) if is_undefined_message(&e.msg) => {
+                            if st.undefined_error.is_none() {
+                                st.undefined_error = Some(e);
+                            }
+                            return None;
+                        }
                         Err(e) => {
                             if st.error.is_none() {
                                 st.error = Some(e);
@@ -161,12 +172,35 @@ impl Context {
         Some(to_mj(&acc))
     }
 
-    fn take_error(&self, e: minijinja::Error, source: &str) -> Error {
-        let mut st = self.state.lock().unwrap();
-        if let Some(inner) = st.error.take() {
-            return inner;
+    fn take_error(self: &Arc<Self>, e: minijinja::Error, source: &str) -> Error {
+        let (undefined, inner_undefined) = {
+            let mut st = self.state.lock().unwrap();
+            if let Some(inner) = st.error.take() {
+                return inner;
+            }
+            (st.last_undefined.take(), st.undefined_error.take())
+        };
+        if e.kind() == minijinja::ErrorKind::UndefinedError {
+            if let Some(inner) = inner_undefined {
+                return inner;
+            }
+            // The failing expression first: an earlier, harmless undefined name may have
+            // left its mark.
+            let failed = e
+                .range()
+                .and_then(|r| e.template_source().and_then(|src| src.get(r)));
+            if let Some(m) = failed.and_then(|t| undefined::chain_failure(self, t, true)) {
+                return Error::new(m);
+            }
+            if undefined.is_none() {
+                // A step inside a chain, else a missing last step that was printed.
+                let m = undefined::chain_failure(self, source, true)
+                    .or_else(|| undefined::chain_failure(self, source, false));
+                if let Some(m) = m {
+                    return Error::new(m);
+                }
+            }
         }
-        let undefined = st.last_undefined.take();
         Error::new(describe(&e, undefined.as_deref(), source))
     }
 
@@ -206,6 +240,28 @@ impl Context {
         }
     }
 
+    /// [`Context::template_node`] as a template value: non-string mapping keys keep their
+    /// type.
+    fn template_node_mj(self: &Arc<Self>, node: &Node) -> Result<MjValue> {
+        match &node.kind {
+            Kind::Seq(items) if node.has_template() => items
+                .iter()
+                .map(|n| self.template_node_mj(n))
+                .collect::<Result<Vec<_>>>()
+                .map(MjValue::from),
+            Kind::Map(m) if node.has_template() => {
+                let mut out = Vec::with_capacity(m.len());
+                // Ansible leaves the keys of a variable's dictionary as written.
+                for (k, typed, v) in m.typed_iter() {
+                    out.push((key_to_mj(k, typed), self.template_node_mj(v)?));
+                }
+                Ok(MjValue::from_pairs(out))
+            }
+            Kind::Str(_) => self.template_node(node).map(|v| to_mj(&v)),
+            _ => Ok(node_to_mj(node)),
+        }
+    }
+
     /// Template a string. A string that is exactly one `{{ expression }}` gives the
     /// expression's native value; anything else renders to a string.
     pub fn template_str(self: &Arc<Self>, s: &str) -> Result<Value> {
@@ -213,15 +269,29 @@ impl Context {
             return Ok(Value::String(s.to_string()));
         }
         self.clear_marks();
-        if let Some(expr) = single_expression(s) {
+        let prepared = literals::prepare(s, Origin::Playbook);
+        if let Some(expr) = single_expression(&prepared) {
             let compiled = ENV
                 .compile_expression(expr)
                 .map_err(|e| Error::new(describe(&e, None, s)))?;
-            let v = compiled
-                .eval(self.as_value())
+            let first = compiled.eval(self.as_value());
+            let v = self
+                .chained(expr, first, || {
+                    CHAIN_ENV.compile_expression(expr)?.eval(self.as_value())
+                })
                 .map_err(|e| self.take_error(e, s))?;
             if v.is_undefined() {
-                let name = self.state.lock().unwrap().last_undefined.take();
+                let (inner, name) = {
+                    let mut st = self.state.lock().unwrap();
+                    let inner = st.error.take().or_else(|| st.undefined_error.take());
+                    (inner, st.last_undefined.take())
+                };
+                if let Some(inner) = inner {
+                    return Err(inner);
+                }
+                if let Some(m) = undefined::chain_failure(self, expr, false) {
+                    return Err(Error::new(m));
+                }
                 return Err(Error::new(match name {
                     Some(n) => format!("'{n}' is undefined"),
                     None => format!("The expression '{}' is undefined", expr.trim()),
@@ -229,8 +299,11 @@ impl Context {
             }
             return from_mj(&v).map_err(Error::new);
         }
-        let out = ENV
-            .render_str(s, self.as_value())
+        let first = ENV.render_str(&prepared, self.as_value());
+        let out = self
+            .chained(&prepared, first, || {
+                CHAIN_ENV.render_str(&prepared, self.as_value())
+            })
             .map_err(|e| self.take_error(e, s))?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
@@ -238,19 +311,69 @@ impl Context {
     /// Evaluate a bare expression (`when:`, `changed_when:`, `until:`), native result.
     pub fn eval_expr(self: &Arc<Self>, expr: &str) -> Result<MjValue> {
         self.clear_marks();
+        let prepared = literals::prepare_expression(expr);
         let compiled = ENV
-            .compile_expression(expr)
+            .compile_expression(&prepared)
             .map_err(|e| Error::new(describe(&e, None, expr)))?;
-        compiled
-            .eval(self.as_value())
-            .map_err(|e| self.take_error(e, expr))
+        let first = compiled.eval(self.as_value());
+        self.chained(&prepared, first, || {
+            CHAIN_ENV
+                .compile_expression(&prepared)?
+                .eval(self.as_value())
+        })
+        .map_err(|e| self.take_error(e, expr))
+    }
+
+    /// Ansible's undefined values chain: `undefined_var.attr | default('x')` and
+    /// `foo.missing.deeper is defined` work, while using the undefined value fails. A
+    /// template that failed on an undefined value and asks for a default or tests
+    /// definedness is evaluated again with chaining; if that fails too, or leaves an
+    /// undefined result, the first error stands.
+    fn chained<T: ChainResult>(
+        &self,
+        source: &str,
+        first: std::result::Result<T, minijinja::Error>,
+        again: impl FnOnce() -> std::result::Result<T, minijinja::Error>,
+    ) -> std::result::Result<T, minijinja::Error> {
+        let e = match first {
+            Ok(v) => {
+                if !v.is_undefined_result() {
+                    self.state.lock().unwrap().undefined_error = None;
+                }
+                return Ok(v);
+            }
+            Err(e) => e,
+        };
+        let retry = e.kind() == minijinja::ErrorKind::UndefinedError
+            && ASKS_FOR_UNDEFINED.is_match(source)
+            && self.state.lock().unwrap().error.is_none();
+        if !retry {
+            return Err(e);
+        }
+        let mark = self.state.lock().unwrap().last_undefined.clone();
+        match again() {
+            Ok(v) if !v.is_undefined_result() => {
+                self.state.lock().unwrap().undefined_error = None;
+                Ok(v)
+            }
+            _ => {
+                let mut st = self.state.lock().unwrap();
+                st.error = None;
+                st.last_undefined = mark;
+                Err(e)
+            }
+        }
     }
 
     /// Render a template file's text (the `template` module, `lookup('template')`).
     pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
         self.clear_marks();
-        ENV.render_named_str(name, source, self.as_value())
-            .map_err(|e| self.take_error(e, source))
+        let prepared = literals::prepare(source, Origin::File);
+        let first = ENV.render_named_str(name, &prepared, self.as_value());
+        self.chained(&prepared, first, || {
+            CHAIN_ENV.render_named_str(name, &prepared, self.as_value())
+        })
+        .map_err(|e| self.take_error(e, source))
     }
 }
 
@@ -270,8 +393,23 @@ impl Context {
             owned = super::file_environment(opts).map_err(|e| Error::new(e.to_string()))?;
             &owned
         };
-        let out = env
-            .render_named_str(name, source, self.as_value())
+        // Custom delimiters would need their own scanner; those templates keep minijinja's
+        // reading of literals.
+        let prepared = if opts.is_default_syntax() {
+            literals::prepare(source, Origin::File)
+        } else {
+            std::borrow::Cow::Borrowed(source)
+        };
+        let first = env.render_named_str(name, &prepared, self.as_value());
+        let out = self
+            .chained(&prepared, first, || {
+                if opts.is_default_syntax() {
+                    super::CHAIN_FILE_ENV.render_named_str(name, &prepared, self.as_value())
+                } else {
+                    let env = super::chaining(super::file_environment(opts)?);
+                    env.render_named_str(name, &prepared, self.as_value())
+                }
+            })
             .map_err(|e| self.take_error(e, source))?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
@@ -293,6 +431,45 @@ impl Object for Context {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let names: Vec<MjValue> = self.vars.names().into_iter().map(MjValue::from).collect();
         Enumerator::Iter(Box::new(names.into_iter()))
+    }
+}
+
+/// The messages of a lookup that found nothing: Ansible treats a variable whose template
+/// failed this way as undefined.
+fn is_undefined_message(msg: &str) -> bool {
+    msg.ends_with(" is undefined")
+        || (msg.starts_with("object of type '") && msg.contains("' has no attribute "))
+}
+
+/// A default filter or a definedness test: what makes a template worth evaluating again
+/// with chained undefined values.
+static ASKS_FOR_UNDEFINED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"\|\s*(?:ansible\.builtin\.)?(?:default|d)\b|\bis\s+(?:not\s+)?(?:un)?defined\b",
+    )
+    .expect("valid regex")
+});
+
+/// True when a template that failed on an undefined value is worth evaluating again with
+/// chained undefined values.
+pub(crate) fn asks_for_undefined(source: &str) -> bool {
+    ASKS_FOR_UNDEFINED.is_match(source)
+}
+
+/// What a chained evaluation gave: an undefined expression result is not an answer.
+trait ChainResult {
+    fn is_undefined_result(&self) -> bool;
+}
+
+impl ChainResult for MjValue {
+    fn is_undefined_result(&self) -> bool {
+        self.is_undefined()
+    }
+}
+
+impl ChainResult for String {
+    fn is_undefined_result(&self) -> bool {
+        false
     }
 }
 
@@ -344,13 +521,12 @@ fn keep_trailing_newlines(source: &str, mut out: String) -> String {
 
 /// The inside of a string that is exactly one `{{ ... }}`.
 fn single_expression(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.strip_prefix('-').unwrap_or(inner);
-    let inner = inner.strip_suffix('-').unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
-    {
+    if literals::print_tag_end(s)? != s.len() {
         return None;
     }
+    let inner = &s[2..s.len() - 2];
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
     Some(inner)
 }
 

@@ -1,5 +1,6 @@
 //! Conversions between our data (serde_json values) and minijinja values.
 
+use crate::yaml::{Kind, Node, ScalarKey};
 use minijinja::value::{Value as MjValue, ValueKind};
 use serde_json::{Map, Value};
 
@@ -19,6 +20,30 @@ pub fn to_mj(v: &Value) -> MjValue {
         Value::Object(m) => {
             MjValue::from_pairs(m.iter().map(|(k, v)| (MjValue::from(k.as_str()), to_mj(v))))
         }
+    }
+}
+
+/// A YAML node as a template value, untemplated: non-string mapping keys keep their type
+/// (`{1: a, yes: b}` has an int and a bool key, as in Ansible).
+pub fn node_to_mj(n: &Node) -> MjValue {
+    match &n.kind {
+        Kind::Seq(items) => MjValue::from(items.iter().map(node_to_mj).collect::<Vec<_>>()),
+        Kind::Map(m) => MjValue::from_pairs(
+            m.typed_iter()
+                .map(|(k, typed, v)| (key_to_mj(k, typed), node_to_mj(v))),
+        ),
+        _ => to_mj(&n.to_json()),
+    }
+}
+
+/// A mapping key as a template value.
+pub fn key_to_mj(k: &str, typed: Option<&ScalarKey>) -> MjValue {
+    match typed {
+        None => MjValue::from(k),
+        Some(ScalarKey::Null) => MjValue::from(()),
+        Some(ScalarKey::Bool(b)) => MjValue::from(*b),
+        Some(ScalarKey::Int(i)) => MjValue::from(*i),
+        Some(ScalarKey::Float(f)) => MjValue::from(*f),
     }
 }
 
@@ -52,9 +77,13 @@ pub fn from_mj(v: &MjValue) -> Result<Value, String> {
             let mut out = Map::new();
             for key in v.try_iter().map_err(|e| e.to_string())? {
                 let val = v.get_item(&key).map_err(|e| e.to_string())?;
-                let k = match key.as_str() {
-                    Some(s) => s.to_string(),
-                    None => key.to_string(),
+                // Non-string keys as Python's json.dumps writes them.
+                let k = match key.kind() {
+                    ValueKind::String => key.as_str().unwrap_or_default().to_string(),
+                    ValueKind::None | ValueKind::Undefined => "null".into(),
+                    ValueKind::Bool => if key.is_true() { "true" } else { "false" }.into(),
+                    ValueKind::Number => super::filters::pyfmt::number_str(&key),
+                    _ => key.to_string(),
                 };
                 out.insert(k, from_mj(&val)?);
             }

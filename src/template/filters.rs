@@ -89,10 +89,41 @@ pub fn fail(msg: impl Into<String>) -> Error {
 
 type FilterFn = fn(&State, Value, &Args) -> Result<Value, Error>;
 
-fn add(env: &mut Environment<'static>, names: &[&str], f: FilterFn, general: bool) {
+/// Ansible reports a filter's own failure under the filter's name; undefined values (and
+/// `mandatory`, which reports one) and other template errors pass through as they are.
+pub(crate) fn plugin_error(name: &str, e: Error) -> Error {
+    plugin_error_as("filter", name, e)
+}
+
+/// [`plugin_error`] for a plugin of the given kind (`filter`, `test`).
+pub(crate) fn plugin_error_as(kind: &str, name: &str, e: Error) -> Error {
+    if e.kind() != ErrorKind::InvalidOperation || name == "mandatory" {
+        return e;
+    }
+    let detail = e
+        .detail()
+        .map(str::to_string)
+        .unwrap_or_else(|| e.to_string());
+    if detail.starts_with("The filter plugin ") || detail.starts_with("The test plugin ") {
+        return e;
+    }
+    let name = if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("ansible.builtin.{name}")
+    };
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("The {kind} plugin '{name}' failed: {detail}"),
+    )
+}
+
+fn add(env: &mut Environment<'static>, names: &[&'static str], f: FilterFn, general: bool) {
     for name in names {
-        let g =
-            move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| f(state, v, &Args::new(rest));
+        let name: &'static str = name;
+        let g = move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(state, v, &Args::new(rest)).map_err(|e| plugin_error(name, e))
+        };
         env.add_filter(name.to_string(), g);
         env.add_filter(format!("ansible.builtin.{name}"), g);
         if general {
@@ -901,27 +932,42 @@ fn regex_replace(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
 }
 
 fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    enum Group {
+        Name(String),
+        Num(usize),
+    }
     let s = text(&v)?;
     let pat = a.str(0, "regex").unwrap_or_default();
+    // Ansible reads the group arguments before it compiles the pattern: `\g<name>` and
+    // `\<digits>` by their prefix, anything else after a backslash fails on a match that
+    // did not happen.
+    let no_match = || fail("'NoneType' object has no attribute 'group'");
+    let mut wanted = Vec::new();
+    for g in a.pos.iter().skip(1) {
+        let g = pyfmt::to_str(g);
+        if let Some(rest) = g.strip_prefix("\\g") {
+            let run: String = rest
+                .strip_prefix('<')
+                .ok_or_else(no_match)?
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            match run.rfind('>') {
+                Some(end) if end > 0 => wanted.push(Group::Name(run[..end].to_string())),
+                _ => return Err(no_match()),
+            }
+        } else if let Some(rest) = g.strip_prefix('\\') {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            wanted.push(Group::Num(digits.parse::<usize>().map_err(|_| no_match())?));
+        } else {
+            return Err(fail("Unknown argument"));
+        }
+    }
     let re = py_regex(
         &pat,
         a.flag(99, "ignorecase", false),
         a.flag(99, "multiline", false),
     )?;
-    let mut wanted: Vec<usize> = Vec::new();
-    for g in a.pos.iter().skip(1) {
-        let g = pyfmt::to_str(g);
-        if let Some(name) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
-            wanted.push(
-                re.group_index(name)
-                    .ok_or_else(|| fail(format!("no such group: {name}")))?,
-            );
-        } else if let Some(n) = g.strip_prefix('\\').and_then(|r| r.parse::<usize>().ok()) {
-            wanted.push(n);
-        } else {
-            return Err(fail("Unknown argument"));
-        }
-    }
     let Some((_, groups)) = re.matches(&s)?.into_iter().next() else {
         return Ok(Value::from(()));
     };
@@ -929,7 +975,11 @@ fn regex_search(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         return Ok(Value::from(groups[0].clone().unwrap_or_default()));
     }
     let mut out = Vec::new();
-    for n in wanted {
+    for w in wanted {
+        let n = match w {
+            Group::Num(n) => n,
+            Group::Name(name) => re.group_index(&name).ok_or_else(|| fail("no such group"))?,
+        };
         let g = groups.get(n).ok_or_else(|| fail("no such group"))?;
         out.push(g.clone().map(Value::from).unwrap_or(Value::from(())));
     }
@@ -1354,7 +1404,15 @@ fn extract(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
 }
 
 /// The `subelements` filter and lookup: pairs of (item, sub-item).
-pub fn subelements_of(list: &Value, path: &str, skip_missing: bool) -> Result<Vec<Value>, Error> {
+/// Pairs of each element of `list` with each item of the list at `path` in it. The lookup
+/// (`pop_key`) gives the element without that last key, as Ansible's lookup pops it; the
+/// filter gives the element whole.
+pub fn subelements_of(
+    list: &Value,
+    path: &str,
+    skip_missing: bool,
+    pop_key: bool,
+) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for elem in items(list)? {
         let mut cur = elem.clone();
@@ -1383,11 +1441,40 @@ pub fn subelements_of(list: &Value, path: &str, skip_missing: bool) -> Result<Ve
                 part = path
             )));
         }
+        let shown = if pop_key {
+            let parts: Vec<&str> = path.split('.').collect();
+            without_path(&elem, &parts)
+        } else {
+            elem.clone()
+        };
         for sub in items(&cur)? {
-            out.push(Value::from(vec![elem.clone(), sub]));
+            out.push(Value::from(vec![shown.clone(), sub]));
         }
     }
     Ok(out)
+}
+
+/// A copy of the mapping `v` with the key at the end of `path` removed.
+fn without_path(v: &Value, path: &[&str]) -> Value {
+    let Some((first, rest)) = path.split_first() else {
+        return v.clone();
+    };
+    let Ok(keys) = v.try_iter() else {
+        return v.clone();
+    };
+    let pairs: Vec<(Value, Value)> = keys
+        .filter_map(|k| {
+            let item = v.get_item(&k).unwrap_or_default();
+            if k.as_str() == Some(first) {
+                if rest.is_empty() {
+                    return None;
+                }
+                return Some((k, without_path(&item, rest)));
+            }
+            Some((k, item))
+        })
+        .collect();
+    Value::from_pairs(pairs)
 }
 
 fn subelements(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -1398,6 +1485,7 @@ fn subelements(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         &v,
         &path,
         a.flag(1, "skip_missing", false),
+        false,
     )?))
 }
 
@@ -1824,28 +1912,89 @@ fn password_hash(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
         "sha256" | "sha256_crypt" => false,
         other => return Err(fail(format!("{other} is not in the list of supported passlib algorithms: md5, blowfish, sha256, sha512"))),
     };
-    let salt = match a.str(1, "salt") {
-        Some(s) => s,
+    let algorithm = if sha512 {
+        "sha512_crypt"
+    } else {
+        "sha256_crypt"
+    };
+    let salt_size = match a.some(2, "salt_size") {
+        None => 16,
+        Some(v) => match to_int(&v) {
+            Some(n) if v.kind() == ValueKind::Number => n,
+            _ => return Err(fail("salt_size must be an integer")),
+        },
+    };
+    let salt_size = if salt_size == 0 { 16 } else { salt_size };
+    if salt_size > 16 {
+        return Err(fail(format!(
+            "invalid salt size supplied ({salt_size}), expected at most 16"
+        )));
+    }
+    // Ansible hands the salt to libxcrypt's crypt_gensalt as its random bytes: the salt
+    // in the hash is those bytes re-encoded, not the salt as given.
+    let rbytes: Vec<u8> = match a.some(1, "salt").filter(|v| v.is_true()) {
+        Some(v) if v.kind() != ValueKind::String => {
+            return Err(fail(format!("'{}' object is not iterable", type_name(&v))))
+        }
+        Some(v) => {
+            let salt = v.as_str().unwrap_or_default().to_string();
+            if salt
+                .chars()
+                .any(|c| !c.is_ascii() || !CRYPT64.contains(&(c as u8)))
+            {
+                return Err(fail("invalid characters in salt"));
+            }
+            if salt.len() > 16 {
+                return Err(fail(format!(
+                    "invalid salt size supplied ({}), expected at most 16",
+                    salt.len()
+                )));
+            }
+            salt.into_bytes()
+        }
         None => {
             use rand::Rng;
-            let size = a.int(2, "salt_size")?.unwrap_or(16).clamp(1, 16) as usize;
             let mut rng = rand::rng();
-            (0..size)
-                .map(|_| CRYPT64[rng.random_range(0..64)] as char)
-                .collect()
+            (0..salt_size).map(|_| rng.random::<u8>()).collect()
         }
     };
-    if let Some(bad) = salt
-        .chars()
-        .find(|c| !CRYPT64.contains(&(*c as u8)) || !c.is_ascii())
-    {
-        return Err(fail(format!("invalid characters in salt: {bad:?}")));
+    let Some(salt) = gensalt_chars(&rbytes) else {
+        return Err(fail(format!(
+            "Failed to generate salt for '{algorithm}' algorithm"
+        )));
+    };
+    let rounds = match a.int(3, "rounds")? {
+        Some(r) if r != 0 => r,
+        _ if sha512 => 656_000,
+        _ => 535_000,
     }
-    let rounds =
-        a.int(3, "rounds")?
-            .map(|r| r as u32)
-            .or(Some(if sha512 { 656000 } else { 535000 }));
+    .clamp(1000, 999_999_999) as u32;
+    let rounds = (rounds != 5000).then_some(rounds);
     Ok(Value::from(sha_crypt(pw.as_bytes(), &salt, rounds, sha512)))
+}
+
+/// The salt libxcrypt's `crypt_gensalt` makes of random bytes for SHA-crypt: each
+/// complete three-byte group that has more bytes after it gives four characters
+/// (little-endian, low six bits first), at most 16. Fewer than three bytes is an error.
+fn gensalt_chars(rbytes: &[u8]) -> Option<String> {
+    if rbytes.len() < 3 {
+        return None;
+    }
+    let max = (rbytes.len() * 4 / 3).min(16);
+    let mut out = String::new();
+    let mut i = 0;
+    while i + 3 < rbytes.len() {
+        let mut w = u32::from(rbytes[i])
+            | (u32::from(rbytes[i + 1]) << 8)
+            | (u32::from(rbytes[i + 2]) << 16);
+        for _ in 0..4 {
+            out.push(CRYPT64[(w & 0x3f) as usize] as char);
+            w >>= 6;
+        }
+        i += 3;
+    }
+    out.truncate(max);
+    Some(out)
 }
 
 fn to_uuid(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
@@ -2143,7 +2292,7 @@ pub fn version_compare(
         "!=" | "<>" | "ne" => "ne",
         other => {
             return Err(fail(format!(
-                "Invalid operator type ({other}). Must be one of ==, =, eq, <, lt, <=, le, >, gt, >=, ge, !=, <>, ne"
+                "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
             )))
         }
     };
@@ -2168,7 +2317,7 @@ pub fn version_compare(
         "pep440" => pep440_cmp(value, version)?,
         other => {
             return Err(fail(format!(
-                "Invalid version type ({other}). Must be one of loose, pep440, semantic, semver, strict"
+                "Invalid version type ({other}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
             )))
         }
     };
@@ -2595,6 +2744,18 @@ mod unit {
             sha_crypt(b"Hello world!", "saltstring", None, false),
             "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
         );
+    }
+
+    #[test]
+    fn gensalt_reencodes_the_given_salt_as_libxcrypt_does() {
+        assert_eq!(gensalt_chars(b"saltsalt").as_deref(), Some("n34PoBLM"));
+        assert_eq!(gensalt_chars(b"abc").as_deref(), Some(""));
+        assert_eq!(gensalt_chars(b"abcdef").as_deref(), Some("V7qM"));
+        assert_eq!(
+            gensalt_chars(b"abcdefghijklmnop").as_deref(),
+            Some("V7qMYJaNbVKOeh4P")
+        );
+        assert_eq!(gensalt_chars(b"ab"), None);
     }
 
     #[test]

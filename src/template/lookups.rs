@@ -92,7 +92,19 @@ fn call(state: &State, rest: Rest<ValueOrKwargs>) -> Result<(Option<Vec<Value>>,
     };
     match run_lookup(state, &name, &terms, &opts) {
         Ok(list) => Ok((Some(list), wantlist)),
-        Err(e) if errors == "strict" => Err(e),
+        Err(e) if errors == "strict" => {
+            if e.kind() != minijinja::ErrorKind::InvalidOperation {
+                return Err(e);
+            }
+            let detail = e
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string());
+            Err(Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("The lookup plugin '{name}' failed: {detail}"),
+            ))
+        }
         Err(e) => {
             if errors == "warn" {
                 crate::diag::warn(format!(
@@ -318,7 +330,15 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
         layers.push(current_vars(state));
         let ctx = minijinja::value::merge_maps(layers);
         TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
-        let r = state.env().render_str(&src, ctx);
+        let prepared = super::literals::prepare(&src, super::literals::Origin::File);
+        let mut r = state.env().render_str(&prepared, ctx.clone());
+        if matches!(&r, Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError)
+            && super::context::asks_for_undefined(&prepared)
+        {
+            if let Ok(text) = super::CHAIN_ENV.render_str(&prepared, ctx) {
+                r = Ok(text);
+            }
+        }
         TEMPLATE_DEPTH.with(|d| d.set(depth));
         // Like Ansible's template lookup, keep the source's trailing newline.
         let mut text = r?;
@@ -539,7 +559,7 @@ fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error
                 .collect::<Vec<_>>(),
         );
     }
-    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip)
+    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip, true)
 }
 
 fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {

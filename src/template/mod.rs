@@ -4,8 +4,10 @@
 mod context;
 mod convert;
 pub mod filters;
+pub mod literals;
 pub mod lookups;
 pub mod tests;
+mod undefined;
 
 pub use context::Context;
 pub use convert::{from_mj, python_repr, to_mj, to_python_str};
@@ -16,11 +18,38 @@ use std::sync::LazyLock;
 /// The one environment every template renders in.
 pub static ENV: LazyLock<Environment<'static>> = LazyLock::new(new_environment);
 
+/// [`ENV`] with Ansible's chaining of undefined values: `undefined.attr` is undefined
+/// again instead of an error. Used only to evaluate again a template that failed on an
+/// undefined value and asks for a default or tests definedness.
+pub static CHAIN_ENV: LazyLock<Environment<'static>> =
+    LazyLock::new(|| chaining(new_environment()));
+
 /// The environment the `template` module renders files in: Ansible's template defaults
 /// (trim_blocks on, trailing newline kept).
 pub static FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     file_environment(&TemplateOptions::default()).expect("default syntax is valid")
 });
+
+/// [`FILE_ENV`] with chaining of undefined values (see [`CHAIN_ENV`]).
+pub static CHAIN_FILE_ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    chaining(file_environment(&TemplateOptions::default()).expect("default syntax is valid"))
+});
+
+/// An environment whose undefined values chain through attribute and item lookups; every
+/// other use of an undefined value (printing it included) still fails.
+pub fn chaining(mut env: Environment<'static>) -> Environment<'static> {
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.set_formatter(|out, state, value| {
+        if value.is_undefined() {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "undefined value printed",
+            ));
+        }
+        python_formatter(out, state, value)
+    });
+    env
+}
 
 /// The `template` module's rendering options.
 #[derive(Clone, Debug)]
@@ -152,9 +181,57 @@ fn python_method(
     }
 }
 
+/// Evaluate `expr` as the inside of a playbook's `{{ expr }}` against a plain context:
+/// literals read as Ansible reads them there, undefined values chained where a default or
+/// a definedness test asks for it. (Variables templated on demand need a [`Context`].)
+pub fn eval_playbook_expression(
+    expr: &str,
+    ctx: minijinja::Value,
+) -> Result<minijinja::Value, minijinja::Error> {
+    let wrapped = format!("{{{{ {expr} }}}}");
+    let prepared = literals::prepare(&wrapped, literals::Origin::Playbook);
+    let inner = prepared
+        .strip_prefix("{{")
+        .and_then(|s| s.strip_suffix("}}"))
+        .unwrap_or(expr);
+    let first = ENV
+        .compile_expression(inner)
+        .and_then(|e| e.eval(ctx.clone()));
+    match first {
+        Err(e)
+            if e.kind() == minijinja::ErrorKind::UndefinedError
+                && context::asks_for_undefined(inner) =>
+        {
+            match CHAIN_ENV
+                .compile_expression(inner)
+                .and_then(|c| c.eval(ctx))
+            {
+                Ok(v) if !v.is_undefined() => Ok(v),
+                _ => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
 /// True when a string holds template syntax and must be rendered.
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
+fn python_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => out
+            .write_str(&filters::pyfmt::to_str(value))
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 /// The environment every template is rendered in: Jinja defaults as Ansible sets them
@@ -172,21 +249,7 @@ pub fn new_environment() -> Environment<'static> {
         env.set_syntax(syntax);
     }
     env.set_unknown_method_callback(python_method);
-    env.set_formatter(|out, state, value| {
-        // Python's str() of lists, dicts, None and booleans, as Jinja in Ansible prints them.
-        use minijinja::value::ValueKind;
-        match value.kind() {
-            ValueKind::None | ValueKind::Bool | ValueKind::Seq | ValueKind::Map => {
-                let data = from_mj(value).map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e)
-                })?;
-                out.write_str(&to_python_str(&data)).map_err(|_| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
-                })
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        }
-    });
+    env.set_formatter(python_formatter);
     filters::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);

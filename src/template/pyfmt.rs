@@ -134,6 +134,18 @@ pub fn to_str(v: &Value) -> String {
     }
 }
 
+/// Whether Python's `sorted()` accepts these keys: strings with strings, numbers and
+/// booleans with each other; PyYAML leaves a mapping it cannot sort in its own order.
+fn python_sortable(keys: &[Value]) -> bool {
+    if keys.len() < 2 {
+        return true;
+    }
+    keys.iter().all(|k| k.kind() == ValueKind::String)
+        || keys
+            .iter()
+            .all(|k| matches!(k.kind(), ValueKind::Number | ValueKind::Bool))
+}
+
 /// `json.dumps` options.
 #[derive(Clone, Copy)]
 pub struct JsonOpts {
@@ -535,7 +547,7 @@ impl YamlEmitter {
 
     fn map_keys(&self, v: &Value) -> Vec<Value> {
         let mut keys = Self::items(v);
-        if self.opts.sort_keys {
+        if self.opts.sort_keys && python_sortable(&keys) {
             keys.sort();
         }
         keys

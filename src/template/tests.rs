@@ -8,10 +8,13 @@ use std::path::Path;
 
 type TestFn = fn(&State, Value, &Args) -> Result<bool, Error>;
 
-fn add(env: &mut Environment<'static>, names: &[&str], f: TestFn) {
+fn add(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
     for name in names {
-        let g =
-            move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| f(state, v, &Args::new(rest));
+        let name: &'static str = name;
+        let g = move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(state, v, &Args::new(rest))
+                .map_err(|e| super::filters::plugin_error_as("test", name, e))
+        };
         env.add_test(name.to_string(), g);
         env.add_test(format!("ansible.builtin.{name}"), g);
     }

@@ -13,7 +13,7 @@
 //! Nesting depth and the number of nodes created by expanding aliases are bounded, so no
 //! input can exhaust the stack or memory ("billion laughs" is an error).
 
-use super::node::{Kind, Mapping, Node, Span};
+use super::node::{Kind, Mapping, Node, ScalarKey, Span};
 use super::resolve::{self, ImplicitTag};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Tag};
 use std::collections::{HashMap, HashSet};
@@ -186,6 +186,16 @@ fn key_string(n: &Node) -> Option<(String, String)> {
         Kind::Str(s) | Kind::Unsafe(s) | Kind::Vault(s) => (s.clone(), format!("str:{s}")),
         Kind::Seq(_) | Kind::Map(_) => return None,
     })
+}
+
+/// The identity [`key_string`] gives a non-string key.
+fn key_identity(k: &ScalarKey) -> String {
+    match k {
+        ScalarKey::Null => "none".into(),
+        ScalarKey::Bool(b) => format!("num:{}", *b as u8 as f64),
+        ScalarKey::Int(i) => format!("num:{}", *i as f64),
+        ScalarKey::Float(f) => format!("num:{f}"),
+    }
 }
 
 fn coll_name(n: &Node) -> &'static str {
@@ -678,15 +688,17 @@ impl<'a> Builder<'a> {
         span: Span,
         tag: CollTag,
     ) -> Result<Node, Raw> {
-        // (key string, identity, key node's span, value, key node for repr)
-        let mut merged: Vec<(String, Option<String>, Span, Node, bool)> = Vec::new();
-        let mut own: Vec<(String, Option<String>, Span, Node, bool)> = Vec::new();
+        // (key string, identity, key node's span, value, typed key)
+        type Pair = (String, Option<String>, Span, Node, Option<ScalarKey>);
+        let mut merged: Vec<Pair> = Vec::new();
+        let mut own: Vec<Pair> = Vec::new();
         for (key, value) in pairs {
             match key.role {
                 KeyRole::Merge => {
                     let push_map = |m: Mapping, merged: &mut Vec<_>| {
                         for (k, e) in m.entries {
-                            merged.push((k, None, e.key_span, e.value, true));
+                            let id = e.key.as_ref().map(key_identity);
+                            merged.push((k, id, e.key_span, e.value, e.key));
                         }
                     };
                     match value.kind {
@@ -732,21 +744,24 @@ impl<'a> Builder<'a> {
                             true,
                         ));
                     };
-                    let is_str = matches!(
-                        key.node.kind,
-                        Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_)
-                    );
-                    own.push((s, Some(id), key.node.span, value, is_str));
+                    let typed = match key.node.kind {
+                        Kind::Null => Some(ScalarKey::Null),
+                        Kind::Bool(b) => Some(ScalarKey::Bool(b)),
+                        Kind::Int(i) => Some(ScalarKey::Int(i)),
+                        Kind::Float(f) => Some(ScalarKey::Float(f)),
+                        _ => None,
+                    };
+                    own.push((s, Some(id), key.node.span, value, typed));
                 }
             }
         }
         let mut map = Mapping::default();
         let mut seen: HashMap<String, String> = HashMap::new(); // identity -> key string kept
-        for (k, id, key_span, value, is_str) in merged.into_iter().chain(own) {
+        for (k, id, key_span, value, typed) in merged.into_iter().chain(own) {
             let id = id.unwrap_or_else(|| format!("str:{k}"));
             let k = match seen.get(&id) {
                 Some(first) => {
-                    let shown = if is_str {
+                    let shown = if typed.is_none() {
                         resolve::py_repr_str(&k)
                     } else {
                         k.clone()
@@ -763,8 +778,9 @@ impl<'a> Builder<'a> {
                 }
             };
             match map.entries.get_mut(&k) {
+                // Python keeps the first key object and takes the last value.
                 Some(e) => e.value = value,
-                None => map.insert(k, key_span, value),
+                None => map.insert_typed(k, typed, key_span, value),
             }
         }
         if tag == CollTag::Set {

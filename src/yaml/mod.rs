@@ -5,5 +5,5 @@ mod node;
 mod resolve;
 
 pub use loader::{load_file, load_str, source_context, YamlError, MAX_ALIAS_NODES, MAX_DEPTH};
-pub use node::{Entry, Kind, Mapping, Node, Span};
+pub use node::{Entry, Kind, Mapping, Node, ScalarKey, Span};
 pub use resolve::{py_float_repr, resolve_plain_scalar};

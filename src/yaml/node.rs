@@ -75,6 +75,19 @@ pub struct Mapping {
 pub struct Entry {
     pub key_span: Span,
     pub value: Node,
+    /// The key's own type when it is not a string (`1:`, `yes:`, `~:`); the map's string
+    /// for it is then Python's `str()` of it.
+    pub key: Option<ScalarKey>,
+}
+
+/// A mapping key that is not a string: PyYAML keeps `1`, `yes` and `~` as int, bool and
+/// None keys, and templates see them so.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScalarKey {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
 }
 
 impl Mapping {
@@ -97,7 +110,46 @@ impl Mapping {
         self.entries.is_empty()
     }
     pub fn insert(&mut self, key: String, key_span: Span, value: Node) {
-        self.entries.insert(key, Entry { key_span, value });
+        self.entries.insert(
+            key,
+            Entry {
+                key_span,
+                value,
+                key: None,
+            },
+        );
+    }
+    /// Insert under a key that keeps its non-string type (`None` for a string key).
+    pub fn insert_typed(
+        &mut self,
+        key: String,
+        typed: Option<ScalarKey>,
+        key_span: Span,
+        value: Node,
+    ) {
+        self.entries.insert(
+            key,
+            Entry {
+                key_span,
+                value,
+                key: typed,
+            },
+        );
+    }
+    /// Entries with their keys' types.
+    pub fn typed_iter(&self) -> impl Iterator<Item = (&String, Option<&ScalarKey>, &Node)> {
+        self.entries
+            .iter()
+            .map(|(k, e)| (k, e.key.as_ref(), &e.value))
+    }
+}
+
+/// A mapping key as JSON writes it (Python's `json.dumps`: `true`, `null`, `1`, `2.5`).
+fn json_key(k: &str, typed: Option<&ScalarKey>) -> String {
+    match typed {
+        Some(ScalarKey::Bool(b)) => b.to_string(),
+        Some(ScalarKey::Null) => "null".into(),
+        _ => k.to_string(),
     }
 }
 
@@ -156,9 +208,11 @@ impl Node {
             Kind::Str(s) | Kind::Unsafe(s) => Value::String(s.clone()),
             Kind::Vault(s) => Value::String(s.clone()),
             Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            Kind::Map(m) => {
-                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Kind::Map(m) => Value::Object(
+                m.typed_iter()
+                    .map(|(k, typed, v)| (json_key(k, typed), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 
