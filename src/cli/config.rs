@@ -68,6 +68,11 @@ const SETTINGS: &[(&str, &str, &str)] = &[
         "vault_password_file",
     ),
     (
+        "ANSIBLE_VAULT_IDENTITY_LIST",
+        "defaults",
+        "vault_identity_list",
+    ),
+    (
         "ANSIBLE_CHECK_MODE_MARKERS",
         "defaults",
         "check_mode_markers",

@@ -102,6 +102,12 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         );
     };
 
+    // Vault secrets come first: inventories, vars files and -e @file may be vaulted.
+    if let Err(e) = vault_secrets(args, cfg) {
+        flush_warnings();
+        return err(Error::new(e), exit::ERROR);
+    }
+
     // Inventory.
     let (inventory, warnings) = Inventory::load(&opts.inventory_sources)
         .map_err(|e| (Error::new(e.to_string()), exit::ERROR))?;
@@ -168,6 +174,40 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     crate::engine::interrupt::install();
     let run = Run::new(opts, inventory, callback, loader);
     Ok(crate::engine::run_playbooks(&run, &playbooks))
+}
+
+/// Read the vault secrets named by the command line and ansible.cfg, and install them.
+fn vault_secrets(args: &Args, cfg: &Config) -> std::result::Result<(), String> {
+    use crate::vault::secrets::{load, Sources};
+    let list = |v: Option<String>| -> Vec<String> {
+        v.map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let mut sources = Sources {
+        vault_ids: list(cfg.defaults("vault_identity_list")),
+        password_files: args
+            .vault_password_file
+            .iter()
+            .map(|f| config::expand_user(f))
+            .collect(),
+        ask: args.ask_vault_pass,
+    };
+    sources.vault_ids.extend(args.vault_id.iter().map(|id| match id.split_once('@') {
+        Some((label, src)) => format!("{label}@{}", config::expand_user(src)),
+        None => config::expand_user(id),
+    }));
+    if let Some(f) = cfg.defaults("vault_password_file").filter(|f| !f.is_empty()) {
+        sources.password_files.push(cfg.path(&f).display().to_string());
+    }
+    let secrets = load(&sources, &mut |w| crate::diag::warn(w))?;
+    crate::vault::install(secrets);
+    Ok(())
 }
 
 fn flush_warnings() {

@@ -527,7 +527,19 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
                 play.dir.join(&name)
             };
             if p.is_file() {
-                out.push(Arc::new(crate::playbook::load_vars(&p)?));
+                let vars = crate::playbook::load_vars(&p).map_err(|e| {
+                    if e.general {
+                        Error::new(format!(
+                            "Invalid vars_files file '{}': {}",
+                            p.display(),
+                            e.msg
+                        ))
+                        .general()
+                    } else {
+                        e
+                    }
+                })?;
+                out.push(Arc::new(vars));
                 loaded = true;
                 break;
             }

@@ -83,7 +83,7 @@ impl Context {
             }
             Some(Raw::Data(v)) => to_mj(v),
             Some(Raw::Node(n)) => {
-                if !n.has_template() {
+                if !n.has_template() && !n.has_vault() {
                     to_mj(&n.to_json())
                 } else {
                     {
@@ -182,12 +182,20 @@ impl Context {
             Kind::Str(s) if super::is_template(s) => {
                 self.template_str(s).map_err(|e| e.or_at(&node.span))
             }
-            Kind::Seq(items) if node.has_template() => items
+            Kind::Vault(text) => match crate::vault::decrypt_text(text) {
+                // Vault plaintext is data: never templated, as in Ansible.
+                Ok(plain) => Ok(Value::String(plain)),
+                Err(m) => Err(Error::at(
+                    format!("Attempt to use undecryptable variable: {m}"),
+                    &node.span,
+                )),
+            },
+            Kind::Seq(items) if node.has_template() || node.has_vault() => items
                 .iter()
                 .map(|n| self.template_node(n))
                 .collect::<Result<Vec<_>>>()
                 .map(Value::Array),
-            Kind::Map(m) if node.has_template() => {
+            Kind::Map(m) if node.has_template() || node.has_vault() => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in m.iter() {
                     let key = if super::is_template(k) {
@@ -221,7 +229,13 @@ impl Context {
                 .eval(self.as_value())
                 .map_err(|e| self.take_error(e, s))?;
             if v.is_undefined() {
-                let name = self.state.lock().unwrap().last_undefined.take();
+                let mut st = self.state.lock().unwrap();
+                // A variable that failed to resolve (a vault that cannot be opened, a
+                // recursive definition) reads as undefined to minijinja: report its error.
+                if let Some(e) = st.error.take() {
+                    return Err(e);
+                }
+                let name = st.last_undefined.take();
                 return Err(Error::new(match name {
                     Some(n) => format!("'{n}' is undefined"),
                     None => format!("The expression '{}' is undefined", expr.trim()),

@@ -82,7 +82,7 @@ fn open_with(text: &str, secrets: &[Secret]) -> Result<Vec<u8>, String> {
         ))));
     }
     if secrets.is_empty() {
-        return Err("Attempting to decrypt but no vault secrets found.".into());
+        return Err(NO_SECRETS.into());
     }
     let preferred = secrets
         .iter()
@@ -113,6 +113,22 @@ fn message(f: Failure) -> String {
 pub fn decrypt_text(text: &str) -> Result<String, String> {
     let plain = decrypt(text)?;
     String::from_utf8(plain.to_vec()).map_err(|_| "Vault plaintext is not valid UTF-8.".into())
+}
+
+/// The error text when no secret is installed at all.
+pub const NO_SECRETS: &str = "Attempting to decrypt but no vault secrets found.";
+
+/// A file on the controller as actions send it (`copy`, `template`, `script` sources):
+/// decrypted when it is a vault. The error is Ansible's wording.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let data =
+        std::fs::read(path).map_err(|e| format!("Could not read {}: {e}", path.display()))?;
+    if !is_encrypted(&data) {
+        return Ok(data);
+    }
+    mark_vaulted_file(path);
+    let text = String::from_utf8_lossy(&data);
+    decrypt(&text).map(|p| p.to_vec())
 }
 
 /// Remember that a file on disk is a vault, so excerpts of it are never shown.
