@@ -71,6 +71,12 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         eprintln!("usage: play [-h] [--version] [-v] ...\nplay: error: argument -f/--forks: The number of processes (--forks) must be >= 1");
         return Ok(2);
     }
+    // Vault secrets come first: inventories, vars files and -e @file may be vaulted.
+    if let Err(e) = vault_secrets(args, cfg) {
+        flush_warnings();
+        return err(Error::new(e), exit::ERROR);
+    }
+
     let opts = options(args, cfg).map_err(|e| {
         let code = if e.general {
             exit::ERROR
@@ -101,12 +107,6 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
             exit::ERROR,
         );
     };
-
-    // Vault secrets come first: inventories, vars files and -e @file may be vaulted.
-    if let Err(e) = vault_secrets(args, cfg) {
-        flush_warnings();
-        return err(Error::new(e), exit::ERROR);
-    }
 
     // Inventory.
     let (inventory, warnings) = Inventory::load(&opts.inventory_sources)

@@ -170,6 +170,16 @@ impl Context {
         Error::new(describe(&e, undefined.as_deref(), source))
     }
 
+    /// An error met while resolving a variable that the render went on without (a value
+    /// used inside a list literal or a filter reads as undefined to minijinja): the render
+    /// must still fail with it.
+    fn pending(&self) -> Result<()> {
+        match self.state.lock().unwrap().error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     fn clear_marks(&self) {
         let mut st = self.state.lock().unwrap();
         st.last_undefined = None;
@@ -241,11 +251,13 @@ impl Context {
                     None => format!("The expression '{}' is undefined", expr.trim()),
                 }));
             }
+            self.pending()?;
             return from_mj(&v).map_err(Error::new);
         }
         let out = ENV
             .render_str(s, self.as_value())
             .map_err(|e| self.take_error(e, s))?;
+        self.pending()?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
 
@@ -255,16 +267,21 @@ impl Context {
         let compiled = ENV
             .compile_expression(expr)
             .map_err(|e| Error::new(describe(&e, None, expr)))?;
-        compiled
+        let v = compiled
             .eval(self.as_value())
-            .map_err(|e| self.take_error(e, expr))
+            .map_err(|e| self.take_error(e, expr))?;
+        self.pending()?;
+        Ok(v)
     }
 
     /// Render a template file's text (the `template` module, `lookup('template')`).
     pub fn render_text(self: &Arc<Self>, name: &str, source: &str) -> Result<String> {
         self.clear_marks();
-        ENV.render_named_str(name, source, self.as_value())
-            .map_err(|e| self.take_error(e, source))
+        let out = ENV
+            .render_named_str(name, source, self.as_value())
+            .map_err(|e| self.take_error(e, source))?;
+        self.pending()?;
+        Ok(out)
     }
 }
 
@@ -287,6 +304,7 @@ impl Context {
         let out = env
             .render_named_str(name, source, self.as_value())
             .map_err(|e| self.take_error(e, source))?;
+        self.pending()?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
             "\\n" | "\n" => out,
