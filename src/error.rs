@@ -87,7 +87,7 @@ impl From<crate::yaml::YamlError> for Error {
 pub fn excerpt(span: &Span) -> Option<String> {
     // The text on disk of a vaulted file is ciphertext; its plaintext is never shown.
     if crate::vault::is_vaulted_file(std::path::Path::new(&*span.file)) {
-        return None;
+        return Some("(source not shown: content encrypted)\n".into());
     }
     let text = std::fs::read_to_string(&*span.file).ok()?;
     let lines: Vec<&str> = text.lines().collect();
