@@ -63,6 +63,16 @@ const SETTINGS: &[(&str, &str, &str)] = &[
         "fact_caching_connection",
     ),
     (
+        "ANSIBLE_CACHE_PLUGIN_PREFIX",
+        "defaults",
+        "fact_caching_prefix",
+    ),
+    (
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT",
+        "defaults",
+        "fact_caching_timeout",
+    ),
+    (
         "ANSIBLE_VAULT_PASSWORD_FILE",
         "defaults",
         "vault_password_file",

@@ -414,6 +414,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.ignore_checkpoints = args.ignore_checkpoints;
     o.list_stages = args.list_stages;
     o.staged = args.staged;
+    o.fact_cache = fact_cache(cfg).map(std::sync::Arc::new);
     o.config_file = cfg.file.clone();
     o.inventory_sources = if args.inventory.is_empty() {
         match cfg.defaults("inventory") {
@@ -456,6 +457,49 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
         ..Default::default()
     };
     Ok(o)
+}
+
+/// The fact cache ansible.cfg asks for. Only `jsonfile` persists; a plugin that cannot be
+/// used is a warning and facts stay in memory, as with Ansible.
+fn fact_cache(cfg: &Config) -> Option<crate::engine::fact_cache::FactCache> {
+    use crate::engine::fact_cache::{FactCache, FactCacheOptions};
+    let plugin = cfg.defaults("fact_caching")?;
+    let name = plugin
+        .trim()
+        .trim_start_matches("ansible.builtin.")
+        .trim_start_matches("ansible.legacy.");
+    match name {
+        "" | "memory" => return None,
+        "jsonfile" => {}
+        _ => {
+            crate::diag::warn(format!("Unable to load the cache plugin '{}'.", plugin.trim()));
+            return None;
+        }
+    }
+    let Some(dir) = cfg
+        .defaults("fact_caching_connection")
+        .filter(|d| !d.trim().is_empty())
+    else {
+        crate::diag::warn("Required config '_uri' for 'jsonfile' cache plugin not provided.");
+        return None;
+    };
+    let timeout = cfg
+        .defaults("fact_caching_timeout")
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .map(|t| t.max(0.0) as u64)
+        .unwrap_or(86400);
+    let opts = FactCacheOptions {
+        dir: cfg.path(dir.trim()),
+        prefix: cfg.defaults("fact_caching_prefix").unwrap_or_default(),
+        timeout,
+    };
+    match FactCache::open(opts) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            crate::diag::warn(e);
+            None
+        }
+    }
 }
 
 /// `-e` values: `@file`, a YAML/JSON mapping, or `k=v` pairs; later ones override.

@@ -210,6 +210,14 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
     Ok(r)
 }
 
+/// Facts of `setup` that Ansible names without the `ansible_` prefix.
+fn setup_bare_fact(name: &str) -> bool {
+    matches!(
+        name,
+        "gather_subset" | "module_setup" | "discovered_interpreter_python"
+    )
+}
+
 /// How a `!vault` value that cannot be decrypted reports itself when used.
 const UNDECRYPTABLE: &str = "Attempt to use undecryptable variable";
 
@@ -262,14 +270,20 @@ fn set_fact(
         )));
     }
     let host = fact_host(task, scope, host, c)?;
-    ctx.run.host_state(&host, |hs| {
+    let store = |hs: &mut super::HostState| {
         for (k, v) in &facts {
             hs.vars.insert(k.clone(), v.clone());
             if cacheable {
                 hs.facts.insert(k.clone(), v.clone());
+                hs.bare_facts.insert(k.clone());
             }
         }
-    });
+    };
+    if cacheable {
+        ctx.run.update_facts(&host, store);
+    } else {
+        ctx.run.host_state(&host, store);
+    }
     let mut r = Map::new();
     r.insert("ansible_facts".into(), Value::Object(facts));
     r.insert("changed".into(), json!(false));
@@ -1202,22 +1216,31 @@ pub(super) fn module_named(
     if let Some(Value::Object(facts)) = r.get("ansible_facts") {
         let facts = facts.clone();
         let host = fact_host(task, scope, host, c)?;
-        ctx.run.host_state(&host, |hs| {
+        let gathering = task.action_written.ends_with("gather_facts");
+        ctx.run.update_facts(&host, |hs| {
             for (k, v) in &facts {
-                hs.facts.insert(
-                    k.strip_prefix("ansible_")
-                        .map(str::to_string)
-                        .unwrap_or_else(|| k.clone()),
-                    v.clone(),
-                );
+                match k.strip_prefix("ansible_") {
+                    Some(name) => {
+                        hs.facts.insert(name.to_string(), v.clone());
+                    }
+                    None => {
+                        // The native setup names its facts without the prefix Ansible's
+                        // has; other modules' unprefixed facts (`packages`) are bare.
+                        if name != "setup" || setup_bare_fact(k) {
+                            hs.bare_facts.insert(k.clone());
+                        }
+                        hs.facts.insert(k.clone(), v.clone());
+                    }
+                }
             }
+            hs.facts_gathered |= gathering;
         });
         if name == "setup" {
             // The registered setup result names facts with the prefix, as Ansible's does.
             let shown: Map<String, Value> = facts
                 .into_iter()
                 .map(|(k, v)| match k.as_str() {
-                    "gather_subset" | "module_setup" | "discovered_interpreter_python" => (k, v),
+                    _ if setup_bare_fact(&k) => (k, v),
                     _ if k.starts_with("ansible_") => (k, v),
                     _ => (format!("ansible_{k}"), v),
                 })

@@ -472,7 +472,14 @@ fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()>
     let mut task = Task::synthetic("Gathering Facts", "setup", args, span, None);
     task.action_written = "gather_facts".into();
     let task = Arc::new(task);
-    let hosts = ctx.active(batch);
+    let mut hosts = ctx.active(batch);
+    if ctx.run.opts.gathering == "smart" {
+        // Hosts whose facts were gathered already (this run, or the fact cache) skip it.
+        hosts.retain(|h| !ctx.run.host_state(h, |hs| hs.facts_gathered));
+        if hosts.is_empty() {
+            return Ok(());
+        }
+    }
     super::task::run_task(ctx, &task, &ctx.root, &hosts, false)?;
     Ok(())
 }

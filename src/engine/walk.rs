@@ -313,7 +313,7 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
         }
         "clear_facts" => {
             for h in &selected {
-                run.host_state(h, |hs| hs.facts.clear());
+                run.clear_facts(h);
             }
         }
         "clear_host_errors" => {
