@@ -198,12 +198,19 @@ fn vault_secrets(args: &Args, cfg: &Config) -> std::result::Result<(), String> {
             .collect(),
         ask: args.ask_vault_pass,
     };
-    sources.vault_ids.extend(args.vault_id.iter().map(|id| match id.split_once('@') {
-        Some((label, src)) => format!("{label}@{}", config::expand_user(src)),
-        None => config::expand_user(id),
-    }));
-    if let Some(f) = cfg.defaults("vault_password_file").filter(|f| !f.is_empty()) {
-        sources.password_files.push(cfg.path(&f).display().to_string());
+    sources
+        .vault_ids
+        .extend(args.vault_id.iter().map(|id| match id.split_once('@') {
+            Some((label, src)) => format!("{label}@{}", config::expand_user(src)),
+            None => config::expand_user(id),
+        }));
+    if let Some(f) = cfg
+        .defaults("vault_password_file")
+        .filter(|f| !f.is_empty())
+    {
+        sources
+            .password_files
+            .push(cfg.path(&f).display().to_string());
     }
     let secrets = load(&sources, &mut |w| crate::diag::warn(w))?;
     crate::vault::install(secrets);
@@ -472,7 +479,10 @@ fn fact_cache(cfg: &Config) -> Option<crate::engine::fact_cache::FactCache> {
         "" | "memory" => return None,
         "jsonfile" => {}
         _ => {
-            crate::diag::warn(format!("Unable to load the cache plugin '{}'.", plugin.trim()));
+            crate::diag::warn(format!(
+                "Unable to load the cache plugin '{}'.",
+                plugin.trim()
+            ));
             return None;
         }
     }

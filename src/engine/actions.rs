@@ -182,9 +182,9 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
                 Err(e) if e.msg.starts_with(UNDECRYPTABLE) => {
                     return Err(Error {
                         msg: format!(
-                            "Error while resolving `var` expression: Error rendering expression: {}",
-                            e.msg
-                        ),
+                        "Error while resolving `var` expression: Error rendering expression: {}",
+                        e.msg
+                    ),
                         span: Some(var.span.clone()),
                         ..e
                     })

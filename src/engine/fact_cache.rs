@@ -54,7 +54,8 @@ impl FactCache {
 
     fn file(&self, host: &str) -> PathBuf {
         let key = format!("{SCHEMA}{host}");
-        let unsafe_key = ['/', '<', '>', '|'].iter().any(|c| key.contains(*c)) || key.contains("..");
+        let unsafe_key =
+            ['/', '<', '>', '|'].iter().any(|c| key.contains(*c)) || key.contains("..");
         let safe = if unsafe_key {
             use sha2::Digest;
             let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
@@ -85,7 +86,10 @@ impl FactCache {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!("Error while accessing the cache file '{}': {e}", path.display())
+            format!(
+                "Error while accessing the cache file '{}': {e}",
+                path.display()
+            )
         })?;
         match decode(&text) {
             Some(facts) => Ok(Some(facts)),
@@ -102,7 +106,8 @@ impl FactCache {
     /// Replace a host's entry, atomically (a temporary file in the same directory, renamed).
     pub fn set(&self, host: &str, facts: &Map<String, Value>) -> Result<(), String> {
         let path = self.file(host);
-        let payload = pyjson::ascii_escape(&pyjson::dumps(&Value::Object(facts.clone()), None, false));
+        let payload =
+            pyjson::ascii_escape(&pyjson::dumps(&Value::Object(facts.clone()), None, false));
         let text = pyjson::ascii_escape(&pyjson::dumps(&json!({ PAYLOAD: payload }), None, false));
         let fail = |e: std::io::Error| {
             format!(
@@ -211,12 +216,20 @@ mod tests {
     fn path_characters_are_hashed_and_stale_entries_ignored() {
         let d = tempfile::tempdir().unwrap();
         let c = cache(d.path(), "", 1);
-        let name = c.file("a/b").file_name().unwrap().to_string_lossy().to_string();
+        let name = c
+            .file("a/b")
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         assert_eq!(name.len(), 12);
         assert!(name.chars().all(|ch| ch.is_ascii_hexdigit()));
         c.set("old", &Map::new()).unwrap();
         let past = SystemTime::now() - Duration::from_secs(10);
-        let f = std::fs::File::options().write(true).open(c.file("old")).unwrap();
+        let f = std::fs::File::options()
+            .write(true)
+            .open(c.file("old"))
+            .unwrap();
         f.set_modified(past).unwrap();
         assert_eq!(c.get("old").unwrap(), None);
     }

@@ -35,6 +35,13 @@ pub struct Envelope {
     body: Vec<u8>,
 }
 
+/// The decoded body: key derivation salt, expected HMAC, ciphertext.
+struct Parts {
+    salt: Vec<u8>,
+    mac: Vec<u8>,
+    data: Vec<u8>,
+}
+
 /// True when the text starts with the vault header.
 pub fn is_encrypted(text: &[u8]) -> bool {
     text.starts_with(HEADER.as_bytes())
@@ -65,23 +72,26 @@ impl Envelope {
                 self.cipher
             )));
         }
-        let (salt, mac, mut data) = self.parts()?;
+        let Parts {
+            salt,
+            mac,
+            mut data,
+        } = self.parts()?;
         let mut derived = [0u8; 80];
         pbkdf2::pbkdf2_hmac::<sha2_vault::Sha256>(password, &salt, ROUNDS, &mut derived);
         let (key, rest) = derived.split_at(32);
         let (mac_key, iv) = rest.split_at(32);
-        let mut check = <HmacSha256 as KeyInit>::new_from_slice(mac_key)
-            .map_err(|_| Failure::WrongSecret)?;
+        let mut check =
+            <HmacSha256 as KeyInit>::new_from_slice(mac_key).map_err(|_| Failure::WrongSecret)?;
         check.update(&data);
         check.verify_slice(&mac).map_err(|_| Failure::WrongSecret)?;
-        let mut cipher =
-            Aes256Ctr::new_from_slices(key, iv).map_err(|_| Failure::WrongSecret)?;
+        let mut cipher = Aes256Ctr::new_from_slices(key, iv).map_err(|_| Failure::WrongSecret)?;
         cipher.apply_keystream(&mut data);
         unpad(data).ok_or(Failure::WrongSecret)
     }
 
     /// Salt, expected HMAC and ciphertext, each decoded from hex.
-    fn parts(&self) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), Failure> {
+    fn parts(&self) -> Result<Parts, Failure> {
         let unhex = |b: &[u8]| {
             hex::decode(b).map_err(|_| Failure::Format("Vault format unhexlify error.".into()))
         };
@@ -90,7 +100,11 @@ impl Envelope {
         let (Some(salt), Some(mac), Some(data)) = (it.next(), it.next(), it.next()) else {
             return Err(Failure::Format("Vault vaulttext format error.".into()));
         };
-        Ok((unhex(salt)?, unhex(mac)?, unhex(data)?))
+        Ok(Parts {
+            salt: unhex(salt)?,
+            mac: unhex(mac)?,
+            data: unhex(data)?,
+        })
     }
 }
 

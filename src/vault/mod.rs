@@ -84,12 +84,8 @@ fn open_with(text: &str, secrets: &[Secret]) -> Result<Vec<u8>, String> {
     if secrets.is_empty() {
         return Err(NO_SECRETS.into());
     }
-    let preferred = secrets
-        .iter()
-        .filter(|s| Some(&s.id) == env.label.as_ref());
-    let others = secrets
-        .iter()
-        .filter(|s| Some(&s.id) != env.label.as_ref());
+    let preferred = secrets.iter().filter(|s| Some(&s.id) == env.label.as_ref());
+    let others = secrets.iter().filter(|s| Some(&s.id) != env.label.as_ref());
     for s in preferred.chain(others) {
         match env.open(&s.password) {
             Ok(p) => return Ok(p),

@@ -90,7 +90,9 @@ pub fn load(sources: &Sources, warn: &mut dyn FnMut(String)) -> Result<Vec<Secre
         match read {
             Ok(p) => secrets.push(Secret::new(label.unwrap_or_else(|| DEFAULT_ID.into()), p)),
             Err(e) => {
-                warn(format!("Error in vault password file loading ({shown}): {e}"));
+                warn(format!(
+                    "Error in vault password file loading ({shown}): {e}"
+                ));
                 last_error = Some(e);
             }
         }
