@@ -68,8 +68,16 @@ fn ask_vault_pass_reads_a_piped_password() {
     for bin in binaries() {
         let (code, text) = run(&bin, &["--ask-vault-pass"], "secret1\n");
         assert_eq!(code, Some(0), "{}: {text}", bin.display());
-        assert!(text.contains("\"msg\": \"got hunter2\""), "{}: {text}", bin.display());
-        assert!(text.contains("Vault password: "), "{}: {text}", bin.display());
+        assert!(
+            text.contains("\"msg\": \"got hunter2\""),
+            "{}: {text}",
+            bin.display()
+        );
+        assert!(
+            text.contains("Vault password: "),
+            "{}: {text}",
+            bin.display()
+        );
     }
 }
 
@@ -78,7 +86,11 @@ fn a_labelled_prompt_names_its_identity() {
     for bin in binaries() {
         let (code, text) = run(&bin, &["--vault-id", "dev@prompt"], "secret1\n");
         assert_eq!(code, Some(0), "{}: {text}", bin.display());
-        assert!(text.contains("Vault password (dev): "), "{}: {text}", bin.display());
+        assert!(
+            text.contains("Vault password (dev): "),
+            "{}: {text}",
+            bin.display()
+        );
     }
 }
 
