@@ -1233,7 +1233,10 @@ pub(super) fn module_named(
                     }
                 }
             }
-            hs.facts_gathered |= gathering;
+            if gathering {
+                hs.facts.insert(super::GATHERED.into(), json!(true));
+                hs.bare_facts.insert(super::GATHERED.into());
+            }
         });
         if name == "setup" {
             // The registered setup result names facts with the prefix, as Ansible's does.

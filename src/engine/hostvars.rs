@@ -186,6 +186,10 @@ impl PlayCtx {
 fn fact_layer(facts: Map<String, Value>, bare: &HashSet<String>) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in &facts {
+        // The gathered mark shows in `ansible_facts` only, as in Ansible.
+        if k == super::GATHERED {
+            continue;
+        }
         let name = if k.starts_with("ansible_") || bare.contains(k) {
             k.clone()
         } else {

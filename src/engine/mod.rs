@@ -120,9 +120,10 @@ pub struct HostState {
     /// Facts whose name carries no `ansible_` prefix in the fact cache (`set_fact:
     /// cacheable`, `module_setup`): also visible as variables under that bare name.
     pub bare_facts: HashSet<String>,
-    /// Facts were gathered (`gathering = smart` skips gathering for such a host).
-    pub facts_gathered: bool,
 }
+
+/// The fact that marks a host's facts as gathered (`gathering = smart` skips the host).
+pub const GATHERED: &str = "_ansible_facts_gathered";
 
 impl HostState {
     /// The facts as the cache stores them.
@@ -136,20 +137,17 @@ impl HostState {
             };
             out.insert(key, v.clone());
         }
-        if self.facts_gathered {
-            out.insert("_ansible_facts_gathered".into(), Value::Bool(true));
-        }
         out
+    }
+
+    pub fn facts_gathered(&self) -> bool {
+        self.facts.get(GATHERED).is_some_and(task::truthy)
     }
 
     /// A host's state from its cache entry.
     fn from_cache(entry: Map<String, Value>) -> HostState {
         let mut hs = HostState::default();
         for (k, v) in entry {
-            if k == "_ansible_facts_gathered" {
-                hs.facts_gathered = crate::engine::task::truthy(&v);
-                continue;
-            }
             match k.strip_prefix("ansible_") {
                 Some(name) => {
                     hs.facts.insert(name.to_string(), v);
@@ -266,7 +264,6 @@ impl Run {
         self.host_state(host, |hs| {
             hs.facts.clear();
             hs.bare_facts.clear();
-            hs.facts_gathered = false;
         });
         if let Some(cache) = &self.opts.fact_cache {
             cache.delete(host);

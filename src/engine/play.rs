@@ -475,7 +475,7 @@ fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()>
     let mut hosts = ctx.active(batch);
     if ctx.run.opts.gathering == "smart" {
         // Hosts whose facts were gathered already (this run, or the fact cache) skip it.
-        hosts.retain(|h| !ctx.run.host_state(h, |hs| hs.facts_gathered));
+        hosts.retain(|h| !ctx.run.host_state(h, |hs| hs.facts_gathered()));
         if hosts.is_empty() {
             return Ok(());
         }
