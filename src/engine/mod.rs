@@ -245,16 +245,36 @@ impl Run {
         }
     }
 
+    /// Read the cache entries of a play's hosts before their first task. A corrupt entry
+    /// is removed and ends the run, as with Ansible.
+    pub fn load_cached_facts(&self, hosts: &[String]) -> Result<(), String> {
+        let Some(cache) = &self.opts.fact_cache else {
+            return Ok(());
+        };
+        let mut states = self.hosts.lock().unwrap();
+        for h in hosts {
+            if !states.contains_key(h) {
+                let hs = match cache.get(h)? {
+                    Some(entry) => HostState::from_cache(entry),
+                    None => HostState::default(),
+                };
+                states.insert(h.clone(), hs);
+            }
+        }
+        Ok(())
+    }
+
     /// Change a host's facts, then write them to the fact cache.
     pub fn update_facts<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
+        let Some(cache) = &self.opts.fact_cache else {
+            return self.host_state(host, f);
+        };
         let (r, entry) = self.host_state(host, |hs| {
             let r = f(hs);
             (r, hs.cache_entry())
         });
-        if let Some(cache) = &self.opts.fact_cache {
-            if let Err(e) = cache.set(host, &entry) {
-                crate::diag::warn(e);
-            }
+        if let Err(e) = cache.set(host, &entry) {
+            crate::diag::warn(e);
         }
         r
     }

@@ -347,6 +347,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     for batch in batches {
         // Each serial batch is announced as the play again, as Ansible does.
         run.cb().play_start_info(&info);
+        run.load_cached_facts(&batch).map_err(Error::new)?;
         *ctx.batch.lock().unwrap() = batch.clone();
         ctx.end_batch.store(false, Ordering::SeqCst);
         run_batch(&ctx, play, &batch)?;
