@@ -77,12 +77,18 @@ impl std::error::Error for Error {}
 
 impl From<crate::yaml::YamlError> for Error {
     fn from(e: crate::yaml::YamlError) -> Self {
-        Error::at(e.message, &e.span)
+        let mut err = Error::at(e.message, &e.span);
+        err.general = e.general;
+        err
     }
 }
 
 /// Up to three lines ending at the span's line, numbered, with a caret under the column.
 pub fn excerpt(span: &Span) -> Option<String> {
+    // The text on disk of a vaulted file is ciphertext; its plaintext is never shown.
+    if crate::vault::is_vaulted_file(std::path::Path::new(&*span.file)) {
+        return Some("(source not shown: content encrypted)\n".into());
+    }
     let text = std::fs::read_to_string(&*span.file).ok()?;
     let lines: Vec<&str> = text.lines().collect();
     let line = span.line as usize;

@@ -11,4 +11,5 @@ pub mod playbook;
 pub mod stages;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -63,9 +63,24 @@ const SETTINGS: &[(&str, &str, &str)] = &[
         "fact_caching_connection",
     ),
     (
+        "ANSIBLE_CACHE_PLUGIN_PREFIX",
+        "defaults",
+        "fact_caching_prefix",
+    ),
+    (
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT",
+        "defaults",
+        "fact_caching_timeout",
+    ),
+    (
         "ANSIBLE_VAULT_PASSWORD_FILE",
         "defaults",
         "vault_password_file",
+    ),
+    (
+        "ANSIBLE_VAULT_IDENTITY_LIST",
+        "defaults",
+        "vault_identity_list",
     ),
     (
         "ANSIBLE_CHECK_MODE_MARKERS",

@@ -71,6 +71,12 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         eprintln!("usage: play [-h] [--version] [-v] ...\nplay: error: argument -f/--forks: The number of processes (--forks) must be >= 1");
         return Ok(2);
     }
+    // Vault secrets come first: inventories, vars files and -e @file may be vaulted.
+    if let Err(e) = vault_secrets(args, cfg) {
+        flush_warnings();
+        return err(Error::new(e), exit::ERROR);
+    }
+
     let opts = options(args, cfg).map_err(|e| {
         let code = if e.general {
             exit::ERROR
@@ -168,6 +174,47 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     crate::engine::interrupt::install();
     let run = Run::new(opts, inventory, callback, loader);
     Ok(crate::engine::run_playbooks(&run, &playbooks))
+}
+
+/// Read the vault secrets named by the command line and ansible.cfg, and install them.
+fn vault_secrets(args: &Args, cfg: &Config) -> std::result::Result<(), String> {
+    use crate::vault::secrets::{load, Sources};
+    let list = |v: Option<String>| -> Vec<String> {
+        v.map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let mut sources = Sources {
+        vault_ids: list(cfg.defaults("vault_identity_list")),
+        password_files: args
+            .vault_password_file
+            .iter()
+            .map(|f| config::expand_user(f))
+            .collect(),
+        ask: args.ask_vault_pass,
+    };
+    sources
+        .vault_ids
+        .extend(args.vault_id.iter().map(|id| match id.split_once('@') {
+            Some((label, src)) => format!("{label}@{}", config::expand_user(src)),
+            None => config::expand_user(id),
+        }));
+    if let Some(f) = cfg
+        .defaults("vault_password_file")
+        .filter(|f| !f.is_empty())
+    {
+        sources
+            .password_files
+            .push(cfg.path(&f).display().to_string());
+    }
+    let secrets = load(&sources, &mut |w| crate::diag::warn(w))?;
+    crate::vault::install(secrets);
+    Ok(())
 }
 
 fn flush_warnings() {
@@ -377,6 +424,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.ignore_checkpoints = args.ignore_checkpoints;
     o.list_stages = args.list_stages;
     o.staged = args.staged;
+    o.fact_cache = fact_cache(cfg).map(std::sync::Arc::new);
     o.config_file = cfg.file.clone();
     o.inventory_sources = if args.inventory.is_empty() {
         match cfg.defaults("inventory") {
@@ -419,6 +467,52 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
         ..Default::default()
     };
     Ok(o)
+}
+
+/// The fact cache ansible.cfg asks for. Only `jsonfile` persists; a plugin that cannot be
+/// used is a warning and facts stay in memory, as with Ansible.
+fn fact_cache(cfg: &Config) -> Option<crate::engine::fact_cache::FactCache> {
+    use crate::engine::fact_cache::{FactCache, FactCacheOptions};
+    let plugin = cfg.defaults("fact_caching")?;
+    let name = plugin
+        .trim()
+        .trim_start_matches("ansible.builtin.")
+        .trim_start_matches("ansible.legacy.");
+    match name {
+        "" | "memory" => return None,
+        "jsonfile" => {}
+        _ => {
+            crate::diag::warn(format!(
+                "Unable to load the cache plugin '{}'.",
+                plugin.trim()
+            ));
+            return None;
+        }
+    }
+    let Some(dir) = cfg
+        .defaults("fact_caching_connection")
+        .filter(|d| !d.trim().is_empty())
+    else {
+        crate::diag::warn("Required config '_uri' for 'jsonfile' cache plugin not provided.");
+        return None;
+    };
+    let timeout = cfg
+        .defaults("fact_caching_timeout")
+        .and_then(|t| t.trim().parse::<f64>().ok())
+        .map(|t| t.max(0.0) as u64)
+        .unwrap_or(86400);
+    let opts = FactCacheOptions {
+        dir: cfg.path(dir.trim()),
+        prefix: cfg.defaults("fact_caching_prefix").unwrap_or_default(),
+        timeout,
+    };
+    match FactCache::open(opts) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            crate::diag::warn(e);
+            None
+        }
+    }
 }
 
 /// `-e` values: `@file`, a YAML/JSON mapping, or `k=v` pairs; later ones override.

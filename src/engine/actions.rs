@@ -179,6 +179,16 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
         } else {
             match c.template_str(&format!("{{{{ {name} }}}}")) {
                 Ok(v) => v,
+                Err(e) if e.msg.starts_with(UNDECRYPTABLE) => {
+                    return Err(Error {
+                        msg: format!(
+                        "Error while resolving `var` expression: Error rendering expression: {}",
+                        e.msg
+                    ),
+                        span: Some(var.span.clone()),
+                        ..e
+                    })
+                }
                 Err(e) => json!(format!("<< error 1 - {} >>", e.msg)),
             }
         };
@@ -199,6 +209,17 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
     r.insert("_ansible_verbose_always".into(), json!(true));
     Ok(r)
 }
+
+/// Facts of `setup` that Ansible names without the `ansible_` prefix.
+fn setup_bare_fact(name: &str) -> bool {
+    matches!(
+        name,
+        "gather_subset" | "module_setup" | "discovered_interpreter_python"
+    )
+}
+
+/// How a `!vault` value that cannot be decrypted reports itself when used.
+const UNDECRYPTABLE: &str = "Attempt to use undecryptable variable";
 
 /// The host whose facts a task sets: the delegate with `delegate_facts`, else the host.
 fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<String> {
@@ -249,14 +270,20 @@ fn set_fact(
         )));
     }
     let host = fact_host(task, scope, host, c)?;
-    ctx.run.host_state(&host, |hs| {
+    let store = |hs: &mut super::HostState| {
         for (k, v) in &facts {
             hs.vars.insert(k.clone(), v.clone());
             if cacheable {
                 hs.facts.insert(k.clone(), v.clone());
+                hs.bare_facts.insert(k.clone());
             }
         }
-    });
+    };
+    if cacheable {
+        ctx.run.update_facts(&host, store);
+    } else {
+        ctx.run.host_state(&host, store);
+    }
     let mut r = Map::new();
     r.insert("ansible_facts".into(), Value::Object(facts));
     r.insert("changed".into(), json!(false));
@@ -679,7 +706,8 @@ fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
     let Some(path) = find_file(ctx, task, "templates", &src) else {
         return Ok(failed(json!(format!("Could not find or access '{src}'"))));
     };
-    let source = std::fs::read_to_string(&path)
+    let source = crate::vault::read_file(&path).map_err(Error::new)?;
+    let source = String::from_utf8(source)
         .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
     let opts = crate::template::TemplateOptions {
         trim_blocks: args
@@ -940,8 +968,8 @@ fn script(call: Call) -> Result<Map<String, Value>> {
             }
         }
     }
-    let data = std::fs::read(&path)
-        .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+    let decrypt = args.get("decrypt").map(truthy).unwrap_or(true);
+    let data = copy_source(&path, decrypt)?;
     let remote = format!(
         "/tmp/.play-script-{}-{}",
         std::process::id(),
@@ -1005,11 +1033,11 @@ fn copy(call: Call) -> Result<Map<String, Value>> {
         let Some(path) = find_file(ctx, task, "files", &src) else {
             return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"))));
         };
+        let decrypt = take_decrypt(&mut args);
         if path.is_dir() {
-            return copy_dir(call, &path, args);
+            return copy_dir(call, &path, args, decrypt);
         }
-        let data = std::fs::read(&path)
-            .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
+        let data = copy_source(&path, decrypt)?;
         args.remove("src");
         args.insert(
             "_play_src".into(),
@@ -1031,10 +1059,39 @@ fn copy(call: Call) -> Result<Map<String, Value>> {
     module_named(call, "copy", args)
 }
 
+/// `decrypt` (default true): whether a vaulted source is decrypted on the controller. It is
+/// an option of the action, not of the module on the target.
+fn take_decrypt(args: &mut Map<String, Value>) -> bool {
+    args.remove("decrypt").map(|v| truthy(&v)).unwrap_or(true)
+}
+
+/// A `copy` source's bytes: decrypted when vaulted, unless `decrypt: false`.
+fn copy_source(path: &Path, decrypt: bool) -> Result<Vec<u8>> {
+    if !decrypt {
+        return std::fs::read(path)
+            .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())));
+    }
+    crate::vault::read_file(path).map_err(|m| {
+        Error::new(if m == crate::vault::NO_SECRETS {
+            format!(
+                "A vault password or secret must be specified to decrypt {}",
+                path.display()
+            )
+        } else {
+            m
+        })
+    })
+}
+
 /// A directory `src`: each file is copied with its relative path (the directory itself too,
 /// unless `src` ends with `/`); the result is the last file's, with `changed` if any file
 /// changed (as Ansible reports directory copies).
-fn copy_dir(call: Call, dir: &Path, args: Map<String, Value>) -> Result<Map<String, Value>> {
+fn copy_dir(
+    call: Call,
+    dir: &Path,
+    args: Map<String, Value>,
+    decrypt: bool,
+) -> Result<Map<String, Value>> {
     let contents_only = args
         .get("src")
         .map(value_str)
@@ -1085,8 +1142,7 @@ fn copy_dir(call: Call, dir: &Path, args: Map<String, Value>) -> Result<Map<Stri
         fargs.insert("dest".into(), json!(target.display().to_string()));
         fargs.insert(
             "_play_src".into(),
-            json!(base64::engine::general_purpose::STANDARD
-                .encode(std::fs::read(&f).map_err(|e| Error::new(e.to_string()))?)),
+            json!(base64::engine::general_purpose::STANDARD.encode(copy_source(&f, decrypt)?)),
         );
         let r = module_named(call, "copy", fargs)?;
         if r.get("failed").map(truthy) == Some(true) {
@@ -1228,14 +1284,26 @@ pub(super) fn module_named(
     if let Some(Value::Object(facts)) = r.get("ansible_facts") {
         let facts = facts.clone();
         let host = fact_host(task, scope, host, c)?;
-        ctx.run.host_state(&host, |hs| {
+        let gathering = task.action_written.ends_with("gather_facts");
+        ctx.run.update_facts(&host, |hs| {
             for (k, v) in &facts {
-                hs.facts.insert(
-                    k.strip_prefix("ansible_")
-                        .map(str::to_string)
-                        .unwrap_or_else(|| k.clone()),
-                    v.clone(),
-                );
+                match k.strip_prefix("ansible_") {
+                    Some(name) => {
+                        hs.facts.insert(name.to_string(), v.clone());
+                    }
+                    None => {
+                        // The native setup names its facts without the prefix Ansible's
+                        // has; other modules' unprefixed facts (`packages`) are bare.
+                        if name != "setup" || setup_bare_fact(k) {
+                            hs.bare_facts.insert(k.clone());
+                        }
+                        hs.facts.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            if gathering {
+                hs.facts.insert(super::GATHERED.into(), json!(true));
+                hs.bare_facts.insert(super::GATHERED.into());
             }
         });
         if name == "setup" {
@@ -1243,7 +1311,7 @@ pub(super) fn module_named(
             let shown: Map<String, Value> = facts
                 .into_iter()
                 .map(|(k, v)| match k.as_str() {
-                    "gather_subset" | "module_setup" | "discovered_interpreter_python" => (k, v),
+                    _ if setup_bare_fact(&k) => (k, v),
                     _ if k.starts_with("ansible_") => (k, v),
                     _ => (format!("ansible_{k}"), v),
                 })

@@ -6,6 +6,7 @@ use super::scope::Scope;
 use crate::vars::{HostVarsSource, Layer, Vars};
 use crate::yaml::Mapping;
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The value of `omit`: arguments equal to it are dropped.
@@ -89,8 +90,13 @@ impl PlayCtx {
                 }
             }
         }
-        let (facts, host_vars, include_vars) = run.host_state(host, |hs| {
-            (hs.facts.clone(), hs.vars.clone(), hs.include_vars.clone())
+        let (facts, bare_facts, host_vars, include_vars) = run.host_state(host, |hs| {
+            (
+                hs.facts.clone(),
+                hs.bare_facts.clone(),
+                hs.vars.clone(),
+                hs.include_vars.clone(),
+            )
         });
         v.push_lower(Layer::data(host_vars));
         if !include_vars.is_empty() {
@@ -125,7 +131,7 @@ impl PlayCtx {
             v.push_lower(Layer::Nodes(vf.clone()));
         }
         v.push_lower(Layer::Nodes(self.play_vars.clone()));
-        v.push_lower(Layer::data(fact_layer(facts)));
+        v.push_lower(Layer::data(fact_layer(facts, &bare_facts)));
         v.push_lower(Layer::Nodes(self.inventory_vars(host)));
         if let Some(r) = &role {
             v.push_lower(Layer::nodes(r.defaults.clone()));
@@ -175,11 +181,16 @@ impl PlayCtx {
     }
 }
 
-/// Facts as variables: `ansible_facts` whole, and each fact as `ansible_<name>`.
-fn fact_layer(facts: Map<String, Value>) -> Map<String, Value> {
+/// Facts as variables: `ansible_facts` whole, and each fact as `ansible_<name>` (a bare
+/// fact, such as a cacheable `set_fact`, under its own name).
+fn fact_layer(facts: Map<String, Value>, bare: &HashSet<String>) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in &facts {
-        let name = if k.starts_with("ansible_") {
+        // The gathered mark shows in `ansible_facts` only, as in Ansible.
+        if k == super::GATHERED {
+            continue;
+        }
+        let name = if k.starts_with("ansible_") || bare.contains(k) {
             k.clone()
         } else {
             format!("ansible_{k}")

@@ -5,6 +5,7 @@ mod actions;
 mod artifacts;
 mod async_task;
 mod connect;
+pub mod fact_cache;
 mod hostvars;
 mod loops;
 mod play;
@@ -56,6 +57,8 @@ pub struct Options {
     pub roles_path: Vec<PathBuf>,
     pub step: bool,
     pub flush_cache: bool,
+    /// The `jsonfile` fact cache; `None` keeps facts in memory for the run only.
+    pub fact_cache: Option<Arc<fact_cache::FactCache>>,
     pub config_file: Option<PathBuf>,
     pub inventory_sources: Vec<String>,
     /// Stages forced to run (`--force-stage`: build, stage, install or all).
@@ -96,6 +99,7 @@ impl Default for Options {
             roles_path: Vec::new(),
             step: false,
             flush_cache: false,
+            fact_cache: None,
             config_file: None,
             inventory_sources: Vec::new(),
             force_stages: Vec::new(),
@@ -116,6 +120,49 @@ pub struct HostState {
     pub vars: Map<String, Value>,
     /// `include_vars` results (raw, templated lazily like file vars).
     pub include_vars: Mapping,
+    /// Facts whose name carries no `ansible_` prefix in the fact cache (`set_fact:
+    /// cacheable`, `module_setup`): also visible as variables under that bare name.
+    pub bare_facts: HashSet<String>,
+}
+
+/// The fact that marks a host's facts as gathered (`gathering = smart` skips the host).
+pub const GATHERED: &str = "_ansible_facts_gathered";
+
+impl HostState {
+    /// The facts as the cache stores them.
+    fn cache_entry(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for (k, v) in &self.facts {
+            let key = if self.bare_facts.contains(k) || k.starts_with("ansible_") {
+                k.clone()
+            } else {
+                format!("ansible_{k}")
+            };
+            out.insert(key, v.clone());
+        }
+        out
+    }
+
+    pub fn facts_gathered(&self) -> bool {
+        self.facts.get(GATHERED).is_some_and(task::truthy)
+    }
+
+    /// A host's state from its cache entry.
+    fn from_cache(entry: Map<String, Value>) -> HostState {
+        let mut hs = HostState::default();
+        for (k, v) in entry {
+            match k.strip_prefix("ansible_") {
+                Some(name) => {
+                    hs.facts.insert(name.to_string(), v);
+                }
+                None => {
+                    hs.bare_facts.insert(k.clone());
+                    hs.facts.insert(k, v);
+                }
+            }
+        }
+        hs
+    }
 }
 
 /// Shared state of a run, used by every host's worker.
@@ -144,6 +191,12 @@ impl Run {
         callback: Box<dyn Callback>,
         loader: crate::playbook::Loader,
     ) -> Arc<Run> {
+        // --flush-cache: every inventory host's cache entry goes before anything reads it.
+        if let (true, Some(cache)) = (opts.flush_cache, &opts.fact_cache) {
+            for h in inventory.hosts.keys() {
+                cache.delete(h);
+            }
+        }
         Arc::new(Run {
             opts,
             inventory: RwLock::new(inventory),
@@ -172,9 +225,72 @@ impl Run {
         f(st.hosts.entry(host.to_string()).or_default());
     }
 
+    /// A host's state; the first use of a host reads its fact cache entry.
     pub fn host_state<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
         let mut hs = self.hosts.lock().unwrap();
-        f(hs.entry(host.to_string()).or_default())
+        let state = hs
+            .entry(host.to_string())
+            .or_insert_with(|| self.cached_state(host));
+        f(state)
+    }
+
+    fn cached_state(&self, host: &str) -> HostState {
+        let Some(cache) = &self.opts.fact_cache else {
+            return HostState::default();
+        };
+        match cache.get(host) {
+            Ok(Some(entry)) => HostState::from_cache(entry),
+            Ok(None) => HostState::default(),
+            Err(e) => {
+                crate::diag::warn(e);
+                HostState::default()
+            }
+        }
+    }
+
+    /// Read the cache entries of a play's hosts before their first task. A corrupt entry
+    /// is removed and ends the run, as with Ansible.
+    pub fn load_cached_facts(&self, hosts: &[String]) -> Result<(), String> {
+        let Some(cache) = &self.opts.fact_cache else {
+            return Ok(());
+        };
+        let mut states = self.hosts.lock().unwrap();
+        for h in hosts {
+            if !states.contains_key(h) {
+                let hs = match cache.get(h)? {
+                    Some(entry) => HostState::from_cache(entry),
+                    None => HostState::default(),
+                };
+                states.insert(h.clone(), hs);
+            }
+        }
+        Ok(())
+    }
+
+    /// Change a host's facts, then write them to the fact cache.
+    pub fn update_facts<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
+        let Some(cache) = &self.opts.fact_cache else {
+            return self.host_state(host, f);
+        };
+        let (r, entry) = self.host_state(host, |hs| {
+            let r = f(hs);
+            (r, hs.cache_entry())
+        });
+        if let Err(e) = cache.set(host, &entry) {
+            crate::diag::warn(e);
+        }
+        r
+    }
+
+    /// `meta: clear_facts`: the facts and the cache entry go.
+    pub fn clear_facts(&self, host: &str) {
+        self.host_state(host, |hs| {
+            hs.facts.clear();
+            hs.bare_facts.clear();
+        });
+        if let Some(cache) = &self.opts.fact_cache {
+            cache.delete(host);
+        }
     }
 }
 

@@ -347,6 +347,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     for batch in batches {
         // Each serial batch is announced as the play again, as Ansible does.
         run.cb().play_start_info(&info);
+        run.load_cached_facts(&batch).map_err(Error::new)?;
         *ctx.batch.lock().unwrap() = batch.clone();
         ctx.end_batch.store(false, Ordering::SeqCst);
         run_batch(&ctx, play, &batch)?;
@@ -472,7 +473,14 @@ fn gather_facts(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()>
     let mut task = Task::synthetic("Gathering Facts", "setup", args, span, None);
     task.action_written = "gather_facts".into();
     let task = Arc::new(task);
-    let hosts = ctx.active(batch);
+    let mut hosts = ctx.active(batch);
+    if ctx.run.opts.gathering == "smart" {
+        // Hosts whose facts were gathered already (this run, or the fact cache) skip it.
+        hosts.retain(|h| !ctx.run.host_state(h, |hs| hs.facts_gathered()));
+        if hosts.is_empty() {
+            return Ok(());
+        }
+    }
     super::task::run_task(ctx, &task, &ctx.root, &hosts, false)?;
     Ok(())
 }
@@ -527,7 +535,19 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
                 play.dir.join(&name)
             };
             if p.is_file() {
-                out.push(Arc::new(crate::playbook::load_vars(&p)?));
+                let vars = crate::playbook::load_vars(&p).map_err(|e| {
+                    if e.general {
+                        Error::new(format!(
+                            "Invalid vars_files file '{}': {}",
+                            p.display(),
+                            e.msg
+                        ))
+                        .general()
+                    } else {
+                        e
+                    }
+                })?;
+                out.push(Arc::new(vars));
                 loaded = true;
                 break;
             }

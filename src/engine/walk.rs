@@ -312,8 +312,12 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
             }
         }
         "clear_facts" => {
-            for h in &selected {
-                run.host_state(h, |hs| hs.facts.clear());
+            // Decided once, by the first host's condition, and then for every host of
+            // the play (the fact cache entries included), as Ansible does.
+            if hosts.first().is_some_and(|h| selected.contains(h)) {
+                for h in &ctx.pattern_hosts {
+                    run.clear_facts(h);
+                }
             }
         }
         "clear_host_errors" => {

@@ -27,7 +27,7 @@ enum Pending {
 /// Parse an INI file into the inventory. The error is the message Ansible shows after
 /// "Failed to parse inventory: ".
 pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = crate::vault::read_file(path)?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

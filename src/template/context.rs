@@ -88,7 +88,7 @@ impl Context {
             }
             Some(Raw::Data(v)) => to_mj(v),
             Some(Raw::Node(n)) => {
-                if !n.has_template() {
+                if !n.has_template() && !n.has_vault() {
                     node_to_mj(n)
                 } else {
                     {
@@ -204,6 +204,16 @@ impl Context {
         Error::new(describe(&e, undefined.as_deref(), source))
     }
 
+    /// An error met while resolving a variable that the render went on without (a value
+    /// used inside a list literal or a filter reads as undefined to minijinja): the render
+    /// must still fail with it.
+    fn pending(&self) -> Result<()> {
+        match self.state.lock().unwrap().error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     fn clear_marks(&self) {
         let mut st = self.state.lock().unwrap();
         st.last_undefined = None;
@@ -216,12 +226,20 @@ impl Context {
             Kind::Str(s) if super::is_template(s) => {
                 self.template_str(s).map_err(|e| e.or_at(&node.span))
             }
-            Kind::Seq(items) if node.has_template() => items
+            Kind::Vault(text) => match crate::vault::decrypt_text(text) {
+                // Vault plaintext is data: never templated, as in Ansible.
+                Ok(plain) => Ok(Value::String(plain)),
+                Err(m) => Err(Error::at(
+                    format!("Attempt to use undecryptable variable: {m}"),
+                    &node.span,
+                )),
+            },
+            Kind::Seq(items) if node.has_template() || node.has_vault() => items
                 .iter()
                 .map(|n| self.template_node(n))
                 .collect::<Result<Vec<_>>>()
                 .map(Value::Array),
-            Kind::Map(m) if node.has_template() => {
+            Kind::Map(m) if node.has_template() || node.has_vault() => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in m.iter() {
                     let key = if super::is_template(k) {
@@ -297,6 +315,7 @@ impl Context {
                     None => format!("The expression '{}' is undefined", expr.trim()),
                 }));
             }
+            self.pending()?;
             return from_mj(&v).map_err(Error::new);
         }
         let first = ENV.render_str(&prepared, self.as_value());
@@ -305,6 +324,7 @@ impl Context {
                 CHAIN_ENV.render_str(&prepared, self.as_value())
             })
             .map_err(|e| self.take_error(e, s))?;
+        self.pending()?;
         Ok(Value::String(keep_trailing_newlines(s, out)))
     }
 
@@ -316,12 +336,15 @@ impl Context {
             .compile_expression(&prepared)
             .map_err(|e| Error::new(describe(&e, None, expr)))?;
         let first = compiled.eval(self.as_value());
-        self.chained(&prepared, first, || {
-            CHAIN_ENV
-                .compile_expression(&prepared)?
-                .eval(self.as_value())
-        })
-        .map_err(|e| self.take_error(e, expr))
+        let v = self
+            .chained(&prepared, first, || {
+                CHAIN_ENV
+                    .compile_expression(&prepared)?
+                    .eval(self.as_value())
+            })
+            .map_err(|e| self.take_error(e, expr))?;
+        self.pending()?;
+        Ok(v)
     }
 
     /// Ansible's undefined values chain: `undefined_var.attr | default('x')` and
@@ -370,10 +393,13 @@ impl Context {
         self.clear_marks();
         let prepared = literals::prepare(source, Origin::File);
         let first = ENV.render_named_str(name, &prepared, self.as_value());
-        self.chained(&prepared, first, || {
-            CHAIN_ENV.render_named_str(name, &prepared, self.as_value())
-        })
-        .map_err(|e| self.take_error(e, source))
+        let out = self
+            .chained(&prepared, first, || {
+                CHAIN_ENV.render_named_str(name, &prepared, self.as_value())
+            })
+            .map_err(|e| self.take_error(e, source))?;
+        self.pending()?;
+        Ok(out)
     }
 }
 
@@ -411,6 +437,7 @@ impl Context {
                 }
             })
             .map_err(|e| self.take_error(e, source))?;
+        self.pending()?;
         let out = keep_trailing_newlines(source, out);
         Ok(match opts.newline_sequence.as_str() {
             "\\n" | "\n" => out,

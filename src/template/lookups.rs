@@ -189,6 +189,12 @@ fn read_text(p: &Path) -> Result<String, Error> {
         .map_err(|e| fail(format!("Unable to access the file '{}': {e}", p.display())))
 }
 
+/// A file the lookups of Ansible's loader read (`file`, `template`, `ini`): decrypted
+/// when it is a vault.
+fn read_controller_text(p: &Path) -> Result<String, String> {
+    crate::vault::read_file(p).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
 // ---------------------------------------------------------------------------------------
 // Term parsing shared by the key=value lookups.
 
@@ -260,7 +266,8 @@ fn file(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
         let p = find_file(state, "files", &name)
             .filter(|p| p.is_file())
             .ok_or_else(|| fail(format!("Unable to access the file '{name}': File not found. Use -vvvvv to see paths searched.")))?;
-        let mut s = read_text(&p)?;
+        let mut s = read_controller_text(&p)
+            .map_err(|m| fail(format!("Unable to access the file '{name}': {m}")))?;
         if rstrip {
             s = s.trim_end().to_string();
         }
@@ -301,7 +308,7 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
                     "the template file {name} could not be found for the lookup"
                 ))
             })?;
-        let src = read_text(&p)?;
+        let src = read_controller_text(&p).map_err(fail)?;
         let depth = TEMPLATE_DEPTH.with(|d| d.get());
         if depth > 32 {
             return Err(fail(format!(
@@ -922,7 +929,7 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
             .is_some_and(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"));
         let p = find_file(state, "files", &file_name)
             .ok_or_else(|| fail(format!("Unable to access the file '{file_name}'")))?;
-        let text = read_text(&p)?;
+        let text = read_controller_text(&p).map_err(fail)?;
         let text = if kind == "properties" {
             format!("[java_properties]\n{text}")
         } else {

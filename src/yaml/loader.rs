@@ -36,15 +36,25 @@ pub struct YamlError {
     pub span: Span,
     pub message: String,
     pub help: Option<String>,
+    /// Not a parse error (a vault that cannot be opened): exit 1 rather than 4.
+    pub general: bool,
 }
 
-/// Load every document of a file. An empty file yields no documents.
+/// Load every document of a file. An empty file yields no documents. A vaulted file
+/// (whole-file `ansible-vault encrypt`) is decrypted first, with the installed secrets.
 pub fn load_file(path: &Path) -> Result<Vec<Node>, YamlError> {
-    let text = std::fs::read_to_string(path).map_err(|e| YamlError {
+    let error = |message: String, general: bool| YamlError {
         span: Span::synthetic(&path.display().to_string()),
-        message: format!("Could not read {}: {e}", path.display()),
+        message,
         help: None,
-    })?;
+        general,
+    };
+    let mut text = std::fs::read_to_string(path)
+        .map_err(|e| error(format!("Could not read {}: {e}", path.display()), false))?;
+    if crate::vault::is_encrypted(text.as_bytes()) {
+        crate::vault::mark_vaulted_file(path);
+        text = crate::vault::decrypt_text(&text).map_err(|m| error(m, true))?;
+    }
     load_str(&text, &path.display().to_string())
 }
 
@@ -850,6 +860,7 @@ impl<'a> Builder<'a> {
             span: Span::new(self.file.clone(), line as u32, col0 as u32 + 1),
             message: format!("YAML parsing failed: {message}"),
             help,
+            general: false,
         }
     }
 }

@@ -260,6 +260,16 @@ impl Node {
         }
     }
 
+    /// True when a `!vault` scalar is at or below this node (it must be decrypted on use).
+    pub fn has_vault(&self) -> bool {
+        match &self.kind {
+            Kind::Vault(_) => true,
+            Kind::Seq(items) => items.iter().any(Node::has_vault),
+            Kind::Map(m) => m.iter().any(|(_, v)| v.has_vault()),
+            _ => false,
+        }
+    }
+
     /// True when any string below this node holds template syntax.
     pub fn has_template(&self) -> bool {
         match &self.kind {
