@@ -122,9 +122,14 @@ fn async_jobs_run_in_the_agent_on_the_target() {
       until: job.finished
       retries: 20
       delay: 1
+    - command: sleep 10
+      async: 1
+      poll: 1
+      register: slow
+      ignore_errors: true
     - copy:
         dest: "{{ out }}/a.json"
-        content: "{{ {'polled': polled, 'started': started, 'job': job} | to_json }}"
+        content: "{{ {'polled': polled, 'started': started, 'job': job, 'slow': slow} | to_json }}"
       delegate_to: localhost
 "#,
     );
