@@ -77,7 +77,8 @@ def s1(play, ansible, work, env, timeout):
         shutil.copytree(os.path.join(ROOT, d), os.path.join(tree, d),
                         ignore=shutil.ignore_patterns("artifacts"))
     shutil.copy(os.path.join(ROOT, "ansible.cfg"), tree)
-    env = dict(env, ANSIBLE_CONFIG=os.path.join(tree, "ansible.cfg"))
+    # The services the first run starts must still run for the re-runs.
+    env = dict(env, ANSIBLE_CONFIG=os.path.join(tree, "ansible.cfg"), BENCH_LEAVE_RUNNING="1")
     args = ["-i", os.path.join(tree, "playbooks/inventory.ini"), os.path.join(tree, "playbooks/aio.yml")]
     aio_reset()
     try:
@@ -181,7 +182,6 @@ def s2(play, ansible, work, env, timeout, nhosts, port):
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: needs root (sshd must switch users; the all-in-one installs packages)")
-    B._libc.prctl(B.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     ansible = os.path.join(B.ORACLE_VENV, "bin", "ansible-playbook")
     if not os.access(ansible, os.X_OK):
         sys.exit(f"bench: no oracle at {ansible}; run scripts/venv.sh")
