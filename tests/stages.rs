@@ -55,6 +55,12 @@ fn command(tree: &Path, out: &Path, inventory: &str, args: &[&str]) -> Command {
     cmd
 }
 
+/// The run ended with `code` and said `text`.
+fn expect_failure(r: &Out, code: i32, text: &str) {
+    assert_eq!(r.code, code, "{}", r.stdout);
+    assert!(r.stdout.contains(text), "{}", r.stdout);
+}
+
 /// hosts.ini in the tree; its path, for `-i`.
 fn write_inventory(tree: &Path, text: &str) -> String {
     let inv = tree.join("hosts.ini");
@@ -638,12 +644,7 @@ fn play_staged_var_and_configure_serial_batches() {
             "4",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(
-        r.stdout.contains("staged: configure on h1, h2"),
-        "{}",
-        r.stdout
-    );
+    expect_failure(&r, 0, "staged: configure on h1, h2");
     assert!(
         r.stdout.contains("staged: configure on h3, h4"),
         "{}",
@@ -710,8 +711,7 @@ fn prebuilt_artifacts_from_a_directory_or_an_http_store() {
         &format!("artifact_store={}", store.display()),
     ];
     let r = play(&tree, &other, "localhost,", &args);
-    assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("pre-built artifacts"), "{}", r.stdout);
+    expect_failure(&r, 0, "pre-built artifacts");
     assert!(!log(&other, "localhost").contains(&"svctwo-build".to_string()));
     let staged = other.join("stage/localhost/svctwo/3.0/svctwo-app.tar.gz");
     assert_eq!(
@@ -730,13 +730,7 @@ fn prebuilt_artifacts_from_a_directory_or_an_http_store() {
         &format!("artifact_store_url={url}"),
     ];
     let r = play(&tree, &region, "localhost,", &args);
-    assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains(&format!("pre-built artifacts: {url}/svctwo/3.0")),
-        "{}",
-        r.stdout
-    );
+    expect_failure(&r, 0, &format!("pre-built artifacts: {url}/svctwo/3.0"));
     let staged = region.join("stage/localhost/svctwo/3.0/svctwo-app.tar.gz");
     assert_eq!(
         fs::read(&staged).unwrap(),
@@ -750,12 +744,7 @@ fn prebuilt_artifacts_from_a_directory_or_an_http_store() {
         &format!("artifact_store_url={url}"),
     ];
     let r = play(&tree, &work.path().join("r2"), "localhost,", &args);
-    assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(
-        r.stdout.contains("cannot write to an HTTP artifact store"),
-        "{}",
-        r.stdout
-    );
+    expect_failure(&r, 2, "cannot write to an HTTP artifact store");
 }
 
 #[test]
@@ -769,12 +758,10 @@ fn a_missing_artifact_store_fails_clearly() {
         "localhost,",
         &["-e", "artifact_store_url=http://127.0.0.1:9/store"],
     );
-    assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(
-        r.stdout
-            .contains("the artifact store http://127.0.0.1:9/store cannot be reached"),
-        "{}",
-        r.stdout
+    expect_failure(
+        &r,
+        2,
+        "the artifact store http://127.0.0.1:9/store cannot be reached",
     );
     // A directory store that cannot be created.
     fs::create_dir_all(&out).unwrap();
@@ -786,12 +773,7 @@ fn a_missing_artifact_store_fails_clearly() {
         "localhost,",
         &["-e", &format!("artifact_store={}", store.display())],
     );
-    assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(
-        r.stdout.contains("cannot create the artifact store"),
-        "{}",
-        r.stdout
-    );
+    expect_failure(&r, 2, "cannot create the artifact store");
 }
 
 #[test]
@@ -818,12 +800,7 @@ fn an_artifact_that_does_not_match_its_manifest_fails_that_host_only() {
         &inv,
         &["-e", "stage_version=1", "--force-stage", "install"],
     );
-    assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(
-        r.stdout.contains("does not match its manifest"),
-        "{}",
-        r.stdout
-    );
+    expect_failure(&r, 2, "does not match its manifest");
     let recap = support::parse_recap(&r.stdout);
     assert!(recap["h2"].contains("failed=1"), "{recap:?}");
     // h1 still has the right copy: it is not sent again, and h1 goes on.

@@ -3,5 +3,6 @@
 
 pub mod agent;
 pub mod local;
+pub mod local_become;
 pub mod params;
 pub mod ssh;

@@ -384,7 +384,7 @@ fn upload_command(dir: &str, hash: &str) -> String {
 }
 
 /// The sudo prompt marker the controller waits for.
-fn become_prompt() -> String {
+pub(crate) fn become_prompt() -> String {
     format!(
         "[sudo via play, key={:016x}] password:",
         rand::random::<u64>()
@@ -393,7 +393,11 @@ fn become_prompt() -> String {
 
 /// The command line that runs `script` (a POSIX shell script) as the become user:
 /// `sudo [flags] -u USER sh -c SCRIPT` or `su [flags] USER -c SCRIPT`.
-fn become_command(b: &BecomeParams, prompt: &str, script: &str) -> Result<String, ConnError> {
+pub(crate) fn become_command(
+    b: &BecomeParams,
+    prompt: &str,
+    script: &str,
+) -> Result<String, ConnError> {
     match b.method.as_str() {
         "sudo" => {
             let exe = b.exe.clone().unwrap_or_else(|| "sudo".into());
@@ -456,7 +460,7 @@ fn become_script(src: &str, dir: &str, hash: &str, size: usize, pty: bool) -> St
 
 /// Whether the become program is asking for a password: our own sudo prompt, or su's
 /// (which cannot be chosen: `Password:` in the target's language).
-fn asks_password(text: &str, method: &str, prompt: &str) -> bool {
+pub(crate) fn asks_password(text: &str, method: &str, prompt: &str) -> bool {
     if method == "sudo" {
         return text.contains(prompt);
     }
@@ -894,7 +898,7 @@ enum AgentEnd {
 const NEEDS_TTY: &str = "sudo needs a TTY";
 
 /// What a become program that exited before the agent started means, in Ansible's words.
-fn become_failure(method: &str, out: &str) -> ConnError {
+pub(crate) fn become_failure(method: &str, out: &str) -> ConnError {
     let low = out.to_lowercase();
     if low.contains("must have a tty") || low.contains("no tty present") {
         return ConnError::failed(NEEDS_TTY);

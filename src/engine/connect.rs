@@ -157,17 +157,13 @@ pub fn run_module(
     mctx: &ModuleContext,
 ) -> ModuleResult {
     match route.transport.as_str() {
-        "local" => {
-            if let Some(b) = &route.become_ {
-                if !becomes_self(b) {
-                    return failed(format!(
-                        "become to '{}' with the local connection is not supported by play yet; use the ssh connection to localhost",
-                        b.user
-                    ));
-                }
-            }
-            crate::connection::local::run_module(name, args, mctx)
-        }
+        "local" => match &route.become_ {
+            Some(b) if !becomes_self(b) => match local_agent(ctx, b) {
+                Ok(agent) => agent.run_module(name, args, mctx),
+                Err(msg) => failed(format!("Task failed: {msg}")),
+            },
+            _ => crate::connection::local::run_module(name, args, mctx),
+        },
         "ssh" => {
             let conn = match connection(ctx, route) {
                 Ok(c) => c,
@@ -233,6 +229,21 @@ pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<Module
         r.insert("msg".into(), json!("non-zero return code"));
     }
     Some(r)
+}
+
+/// The local agent running as the become user, started on first use.
+fn local_agent(
+    ctx: &Arc<PlayCtx>,
+    b: &BecomeParams,
+) -> Result<Arc<crate::connection::local_become::LocalAgent>, String> {
+    let key = format!("{}\0{}\0{:?}\0{:?}", b.method, b.user, b.flags, b.exe);
+    let mut agents = ctx.run.local_agents.lock().unwrap();
+    if let Some(a) = agents.get(&key) {
+        return Ok(a.clone());
+    }
+    let a = Arc::new(crate::connection::local_become::LocalAgent::start(b)?);
+    agents.insert(key, a.clone());
+    Ok(a)
 }
 
 /// Becoming the user we already are needs no switch (root to root, the common local case).

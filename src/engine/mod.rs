@@ -180,6 +180,8 @@ pub struct Run {
     pub custom_stats: Mutex<Map<String, Value>>,
     /// Each SSH host's connection (and agent), kept for the whole run.
     pub conns: Mutex<HashMap<String, connect::Slot>>,
+    /// Agents running as become users on the local connection, by become settings.
+    pub local_agents: Mutex<HashMap<String, Arc<crate::connection::local_become::LocalAgent>>>,
     /// Stage checkpoints read and stages under way, per host and service.
     pub stages: stages::State,
 }
@@ -208,6 +210,7 @@ impl Run {
             loader,
             custom_stats: Mutex::new(Map::new()),
             conns: Mutex::new(HashMap::new()),
+            local_agents: Mutex::new(HashMap::new()),
             stages: Default::default(),
         })
     }

@@ -134,6 +134,7 @@ fn finish(run: &Arc<Run>) {
     crate::output::status::finish();
     // Every agent ends with its session.
     run.conns.lock().unwrap().clear();
+    run.local_agents.lock().unwrap().clear();
     let mut stats = run.stats.lock().unwrap().clone();
     stats.hosts.sort_keys();
     let custom = run.custom_stats.lock().unwrap().clone();
