@@ -262,12 +262,12 @@ impl Context {
     /// type.
     fn template_node_mj(self: &Arc<Self>, node: &Node) -> Result<MjValue> {
         match &node.kind {
-            Kind::Seq(items) if node.has_template() => items
+            Kind::Seq(items) if node.has_template() || node.has_vault() => items
                 .iter()
                 .map(|n| self.template_node_mj(n))
                 .collect::<Result<Vec<_>>>()
                 .map(MjValue::from),
-            Kind::Map(m) if node.has_template() => {
+            Kind::Map(m) if node.has_template() || node.has_vault() => {
                 let mut out = Vec::with_capacity(m.len());
                 // Ansible leaves the keys of a variable's dictionary as written.
                 for (k, typed, v) in m.typed_iter() {
@@ -275,7 +275,7 @@ impl Context {
                 }
                 Ok(MjValue::from_pairs(out))
             }
-            Kind::Str(_) => self.template_node(node).map(|v| to_mj(&v)),
+            Kind::Str(_) | Kind::Vault(_) => self.template_node(node).map(|v| to_mj(&v)),
             _ => Ok(node_to_mj(node)),
         }
     }
