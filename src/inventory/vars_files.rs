@@ -66,10 +66,10 @@ pub fn load_vars_file(path: &Path) -> Result<Option<Mapping>, InventoryError> {
         Kind::Str(ref s) if s.is_empty() => Ok(None),
         Kind::Seq(ref s) if s.is_empty() => Ok(None),
         _ => Err(InventoryError(format!(
-            "Could not process '{}'.: failed to combine variables, expected dicts but got a 'dict' and a '{}': {}",
+            // The value is not shown: it may be a vault's plaintext.
+            "Could not process '{}': failed to combine variables, expected dicts but got a 'dict' and a '{}'.",
             path.display(),
             doc.type_name(),
-            doc.to_json()
         ))),
     }
 }
