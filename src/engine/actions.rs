@@ -817,16 +817,10 @@ fn unarchive(call: Call) -> Result<Map<String, Value>> {
         };
         let data = std::fs::read(&path)
             .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
-        args.insert(
-            "_play_src".into(),
-            json!(base64::engine::general_purpose::STANDARD.encode(data)),
-        );
-        args.insert(
-            "_original_basename".into(),
-            json!(path
-                .file_name()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()),
+        attach_source(
+            &mut args,
+            &data,
+            path.file_name().map(|n| n.to_string_lossy()).as_deref(),
         );
     }
     module_named(call, "unarchive", args)
@@ -978,10 +972,7 @@ fn script(call: Call) -> Result<Map<String, Value>> {
     let mut put = Map::new();
     put.insert("dest".into(), json!(remote));
     put.insert("mode".into(), json!("0700"));
-    put.insert(
-        "_play_src".into(),
-        json!(base64::engine::general_purpose::STANDARD.encode(data)),
-    );
+    attach_source(&mut put, &data, None);
     let r = module_named(call, "copy", put)?;
     if r.get("failed").map(truthy) == Some(true) {
         return Ok(r);
@@ -1039,16 +1030,10 @@ fn copy(call: Call) -> Result<Map<String, Value>> {
         }
         let data = copy_source(&path, decrypt)?;
         args.remove("src");
-        args.insert(
-            "_play_src".into(),
-            json!(base64::engine::general_purpose::STANDARD.encode(data)),
-        );
-        args.insert(
-            "_original_basename".into(),
-            json!(path
-                .file_name()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()),
+        attach_source(
+            &mut args,
+            &data,
+            path.file_name().map(|n| n.to_string_lossy()).as_deref(),
         );
         let mut r = module_named(call, "copy", args)?;
         if r.get("failed").map(truthy) != Some(true) {
@@ -1140,10 +1125,7 @@ fn copy_dir(
         fargs.remove("src");
         fargs.remove("directory_mode");
         fargs.insert("dest".into(), json!(target.display().to_string()));
-        fargs.insert(
-            "_play_src".into(),
-            json!(base64::engine::general_purpose::STANDARD.encode(copy_source(&f, decrypt)?)),
-        );
+        attach_source(&mut fargs, &copy_source(&f, decrypt)?, None);
         let r = module_named(call, "copy", fargs)?;
         if r.get("failed").map(truthy) == Some(true) {
             return Ok(r);
@@ -1160,6 +1142,18 @@ fn module(call: Call, args: Map<String, Value>) -> Result<Map<String, Value>> {
     let Call { task, .. } = call;
     let name = task.action.clone();
     module_named(call, &name, args)
+}
+
+/// Give a module that writes files (copy, unarchive) the controller's bytes to write, and
+/// the name they came under.
+pub(super) fn attach_source(args: &mut Map<String, Value>, data: &[u8], basename: Option<&str>) {
+    args.insert(
+        "_play_src".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(data)),
+    );
+    if let Some(name) = basename {
+        args.insert("_original_basename".into(), json!(name));
+    }
 }
 
 /// Hand a module to the host's connection.

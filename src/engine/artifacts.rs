@@ -360,11 +360,7 @@ pub fn stage_on_host(
                     )));
                 }
                 let mut cp = Map::new();
-                cp.insert(
-                    "_play_src".into(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(&data)),
-                );
-                cp.insert("_original_basename".into(), json!(a.name));
+                super::actions::attach_source(&mut cp, &data, Some(&a.name));
                 cp.insert("dest".into(), json!(dest.display().to_string()));
                 cp.insert("mode".into(), json!("0644"));
                 cp.insert(

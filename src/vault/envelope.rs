@@ -122,7 +122,7 @@ fn unpad(mut data: Vec<u8>) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     // Made with `ansible-vault encrypt_string --vault-password-file <(echo secret1) hunter2`.
@@ -134,7 +134,7 @@ mod tests {
 6235
 ";
     // `ansible-vault encrypt_string --vault-id lbl@<(echo secret2) two`.
-    const V12: &str = "$ANSIBLE_VAULT;1.2;AES256;lbl
+    pub(crate) const V12: &str = "$ANSIBLE_VAULT;1.2;AES256;lbl
 61353231346336376438643131373039323030376439643938653266373033643566663137626131
 3830616466666164343633333637623665323332353964350a303061656366633861333433633331
 31353335326231633366636238326632373034363236323839613136313138303964363539616166
