@@ -2,6 +2,8 @@
 //! `ansible-playbook` (the oracle, from ./.venv) and through `play`, each in its own fresh
 //! copy of the case, and the two runs must agree.
 //!
+//! The same runs cover the module matrix in tests/diff_modules/ (its own KNOWN_GAPS).
+//!
 //! A case is `tests/diff/<name>.yml` or a directory `tests/diff/<name>/` holding `site.yml`
 //! (plus whatever inventory, roles, files it needs). Both runs get
 //! `-c local -e out_dir=<fresh dir>`; an `inventory` file in the case is passed with `-i`.
@@ -23,7 +25,7 @@
 //!   timeout=S      per-run timeout in seconds (default 120)
 //!
 //! Normalisation (the whole list): in JSON, the values of the keys start, end, delta,
-//! atime, mtime, ctime, inode and dev become "<volatile>"; in every string the working
+//! atime, mtime, ctime, inode and dev become "<volatile>" and `invocation` is dropped; in every string the working
 //! copy path becomes <work>, out_dir becomes <out>, and paths under ~/.ansible/tmp become
 //! <ansible-tmp>.
 //!
@@ -40,9 +42,12 @@ mod support;
 
 use std::process::Command;
 
-#[test]
-fn differential() {
-    if !diffcore::oracle_present("differential") {
+/// Runs one corpus directory of tests/ with the local connection. The suites of this
+/// binary take turns: each already runs PLAY_DIFF_JOBS cases at once.
+fn run_local(label: &str, corpus: &str) {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    if !diffcore::oracle_present(label) {
         return;
     }
     let local = |_: &diffcore::Case, _: &std::path::Path, cmd: &mut Command| {
@@ -51,12 +56,23 @@ fn differential() {
             .arg("local");
         None
     };
-    let dir = support::repo_root().join("tests/diff");
+    let dir = support::repo_root().join("tests").join(corpus);
     diffcore::run_suite(&diffcore::Suite {
-        label: "differential",
+        label,
         cases: diffcore::load_cases(&dir),
         gaps_file: dir.join("KNOWN_GAPS"),
         transport: &local,
         scrub: Vec::new(),
     });
+}
+
+#[test]
+fn differential() {
+    run_local("differential", "diff");
+}
+
+/// The module matrix (tests/diff_modules/README.md): one case per native module.
+#[test]
+fn module_differential() {
+    run_local("module differential", "diff_modules");
 }

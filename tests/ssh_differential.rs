@@ -1,5 +1,6 @@
 //! The differential suite over real SSH: a chosen part of tests/diff/ (the cases whose
-//! modules touch the target) plus the SSH fault cases in tests/diff_ssh/ run through
+//! modules touch the target), the whole module matrix of tests/diff_modules/, plus the SSH
+//! fault cases in tests/diff_ssh/ run through
 //! `ansible-playbook` and through `play` against the same sshd hosts (tests/sshd: one
 //! sshd per loopback address, throwaway host keys, a test client key, a known_hosts file).
 //! The cases, options and comparisons are those of tests/differential.rs; only the
@@ -264,6 +265,9 @@ fn ssh_differential() {
             cases.iter().any(|c| c.name == *name),
             "ssh_differential: {name} is not a case in tests/diff"
         );
+    }
+    if std::env::var_os("PLAY_SSH_DIFF_CASES").is_none() {
+        cases.extend(diffcore::load_cases(&root.join("tests/diff_modules")));
     }
     cases.extend(diffcore::load_cases(&root.join("tests/diff_ssh")));
     diffcore::run_suite(&diffcore::Suite {
