@@ -251,6 +251,16 @@ fn set_fact(
         if k == "cacheable" {
             continue;
         }
+        // set_fact is the one action whose keys are templated (dynamic variable names).
+        let name = if crate::template::is_template(&k) {
+            c.template_str(&k)?
+        } else {
+            Value::String(k.clone())
+        };
+        let name = valid_variable_name(&name).map_err(|m| match task.args.entries.get(&k) {
+            Some(e) => Error::at(m, &e.key_span),
+            None => Error::new(m),
+        })?;
         // k=v strings stay strings except Ansible's boolean spellings.
         let v = match (&v, task.args.get(&k).map(|n| &n.kind)) {
             (Value::String(s), Some(Kind::Str(_))) if task_is_kv(task) => {
@@ -262,7 +272,7 @@ fn set_fact(
             }
             _ => v,
         };
-        facts.insert(k, v);
+        facts.insert(name, v);
     }
     if facts.is_empty() {
         return Ok(failed(json!(
@@ -288,6 +298,45 @@ fn set_fact(
     r.insert("ansible_facts".into(), Value::Object(facts));
     r.insert("changed".into(), json!(false));
     Ok(r)
+}
+
+/// A variable name as Ansible accepts one (a Python identifier in ASCII, not a Jinja
+/// constant), or the error Ansible gives for it.
+pub fn valid_variable_name(name: &Value) -> std::result::Result<String, String> {
+    if let Value::String(s) = name {
+        let mut chars = s.chars();
+        let ident = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let keyword = matches!(
+            s.as_str(),
+            "true" | "false" | "none" | "True" | "False" | "None" | "not"
+        );
+        if ident && !keyword {
+            return Ok(s.clone());
+        }
+    }
+    let mut desc = match name {
+        Value::Array(_) | Value::Object(_) => "name".to_string(),
+        other => format!(
+            "name {}",
+            crate::template::python_repr(&Value::String(crate::template::to_python_str(other)))
+        ),
+    };
+    if !name.is_string() {
+        let ty = match name {
+            Value::Null => "NoneType",
+            Value::Bool(_) => "bool",
+            Value::Number(n) if n.is_f64() => "float",
+            Value::Number(_) => "int",
+            Value::Array(_) => "list",
+            Value::Object(_) => "dict",
+            Value::String(_) => "str",
+        };
+        desc.push_str(&format!(" of type '{ty}'"));
+    }
+    Err(format!("Invalid variable {desc}."))
 }
 
 fn task_is_kv(task: &Task) -> bool {
@@ -436,6 +485,42 @@ pub fn find_file(ctx: &Arc<PlayCtx>, task: &Task, sub: &str, name: &str) -> Opti
         .into_iter()
         .map(|d| d.join(name))
         .find(|p| p.exists())
+}
+
+/// Ansible's message for a controller file that is not found: the candidates it tried, in
+/// the order its `path_dwim_relative_stack` tries them (the `<sub>/` level is left out when
+/// the name already starts with it).
+pub fn not_found_msg(ctx: &Arc<PlayCtx>, task: &Task, sub: &str, name: &str) -> String {
+    if name.starts_with('/') || name.starts_with('~') {
+        return format!("Could not find or access '{name}' on the Ansible Controller.");
+    }
+    let under_sub = name.split('/').next() == Some(sub);
+    let mut stack: Vec<PathBuf> = Vec::new();
+    if let Some(r) = &task.role {
+        stack.push(r.path.clone());
+    }
+    if let Some((d, _)) = task.span.file.rsplit_once('/') {
+        let d = PathBuf::from(d);
+        if !stack.contains(&d) {
+            stack.push(d);
+        }
+    }
+    stack.push(ctx.play.dir.clone());
+    let mut searched = Vec::new();
+    for dir in stack {
+        if !under_sub {
+            searched.push(dir.join(sub).join(name));
+        }
+        searched.push(dir.join(name));
+    }
+    let listed: Vec<String> = searched
+        .iter()
+        .map(|p| format!("\t{}", p.display()))
+        .collect();
+    format!(
+        "Could not find or access '{name}'\nSearched in:\n{} on the Ansible Controller.",
+        listed.join("\n")
+    )
 }
 
 fn include_vars(
@@ -922,22 +1007,45 @@ fn fetch(call: Call) -> Result<Map<String, Value>> {
 fn script(call: Call) -> Result<Map<String, Value>> {
     let Call { ctx, task, c, .. } = call;
     let args = template_args(task, c)?;
-    let raw = args
-        .get("cmd")
-        .or_else(|| args.get("_raw_params"))
-        .map(value_str)
-        .unwrap_or_default();
-    let words = crate::playbook::split_args(&raw);
-    let Some(first) = words.first() else {
-        return Ok(failed(json!("script requires a script path")));
-    };
-    let Some(path) = find_file(ctx, task, "files", first) else {
+    // The options of Ansible's script action, checked as its argument spec checks them.
+    const OPTIONS: [&str; 6] = [
+        "_raw_params",
+        "chdir",
+        "cmd",
+        "creates",
+        "executable",
+        "removes",
+    ];
+    let mut unknown: Vec<&str> = args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !OPTIONS.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort();
         return Ok(failed(json!(format!(
-            "Could not find or access '{first}' on the Ansible Controller."
+            "Unsupported parameters for (script) module: {}. Supported parameters include: {}.",
+            unknown.join(", "),
+            OPTIONS.join(", ")
         ))));
+    }
+    let given = |k: &str| args.get(k).filter(|v| !v.is_null()).map(value_str);
+    let raw = match (given("_raw_params"), given("cmd")) {
+        (Some(_), Some(_)) => {
+            return Ok(failed(json!(
+                "parameters are mutually exclusive: _raw_params|cmd"
+            )))
+        }
+        (None, None) => {
+            return Ok(failed(json!(
+                "one of the following is required: _raw_params, cmd"
+            )))
+        }
+        (Some(r), None) | (None, Some(r)) => r,
     };
+    // creates/removes are decided on the target before the script is even looked up.
     for (key, exists_means_skip) in [("creates", true), ("removes", false)] {
-        if let Some(p) = args.get(key).map(value_str) {
+        if let Some(p) = given(key).filter(|p| !p.is_empty()) {
             let mut st = Map::new();
             st.insert("path".into(), json!(p));
             let r = module_named(call, "stat", st)?;
@@ -949,21 +1057,52 @@ fn script(call: Call) -> Result<Map<String, Value>> {
             if exists == exists_means_skip {
                 let mut out = Map::new();
                 out.insert("changed".into(), json!(false));
+                out.insert("skipped".into(), json!(true));
                 out.insert(
                     "msg".into(),
                     json!(if exists_means_skip {
-                        format!("skipped, since {p} exists")
+                        format!("{p} exists, matching creates option")
                     } else {
-                        format!("skipped, since {p} does not exist")
+                        format!("{p} does not exist, matching removes option")
                     }),
                 );
-                out.insert("rc".into(), json!(0));
                 return Ok(out);
             }
         }
     }
-    let decrypt = args.get("decrypt").map(truthy).unwrap_or(true);
-    let data = copy_source(&path, decrypt)?;
+    if let Some(d) = given("chdir").filter(|d| !d.is_empty()) {
+        if !d.starts_with('/') {
+            return Ok(failed(json!(format!(
+                "chdir {d} must be an absolute path for a Unix-aware remote node"
+            ))));
+        }
+    }
+    let words = crate::playbook::split_args(raw.trim());
+    let Some(first) = words.first() else {
+        return Ok(failed(json!("script requires a script path")));
+    };
+    let Some(path) = find_file(ctx, task, "files", first) else {
+        return Ok(failed(json!(not_found_msg(ctx, task, "files", first))));
+    };
+    if check_mode_of(call)? {
+        let mut out = Map::new();
+        if given("creates").is_some_and(|p| !p.is_empty())
+            || given("removes").is_some_and(|p| !p.is_empty())
+        {
+            // The creates/removes test above already says the script would run.
+            out.insert("changed".into(), json!(true));
+        } else {
+            // A script may decide `changed` itself, so check mode cannot guess.
+            out.insert("changed".into(), json!(false));
+            out.insert("skipped".into(), json!(true));
+            out.insert(
+                "msg".into(),
+                json!("Check mode is not supported for this task."),
+            );
+        }
+        return Ok(out);
+    }
+    let data = copy_source(&path, true)?;
     let remote = format!(
         "/tmp/.play-script-{}-{}",
         std::process::id(),
@@ -979,7 +1118,7 @@ fn script(call: Call) -> Result<Map<String, Value>> {
     }
     let mut cmd = Map::new();
     let rest = words[1..].join(" ");
-    let line = match args.get("executable").map(value_str) {
+    let line = match given("executable") {
         Some(exe) => format!("{exe} {remote} {rest}"),
         None => format!("{remote} {rest}"),
     };
@@ -1020,9 +1159,37 @@ fn copy(call: Call) -> Result<Map<String, Value>> {
     let Call { ctx, task, c, .. } = call;
     let mut args = template_args(task, c)?;
     let remote_src = args.get("remote_src").map(truthy).unwrap_or(false);
+    // The checks Ansible's action makes before it looks at any file.
+    let set = |k: &str| args.get(k).is_some_and(|v| !v.is_null());
+    let given = |k: &str| {
+        args.get(k)
+            .is_some_and(|v| !v.is_null() && !value_str(v).is_empty())
+    };
+    let precheck = if !given("src") && !set("content") {
+        Some("src (or content) is required")
+    } else if !given("dest") {
+        Some("dest is required")
+    } else if given("src") && set("content") {
+        Some("src and content are mutually exclusive")
+    } else if set("content")
+        && args
+            .get("dest")
+            .map(value_str)
+            .is_some_and(|d| d.ends_with('/'))
+    {
+        Some("can not use content with a dir as dest")
+    } else {
+        None
+    };
+    if let Some(msg) = precheck {
+        return Ok(failed(json!(msg)));
+    }
     if let (Some(src), false) = (args.get("src").map(value_str), remote_src) {
         let Some(path) = find_file(ctx, task, "files", &src) else {
-            return Ok(failed(json!(format!("Could not find or access '{src}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"))));
+            return Ok(failed(json!(format!(
+                "Unexpected AnsibleActionFail error: {}",
+                not_found_msg(ctx, task, "files", &src)
+            ))));
         };
         let decrypt = take_decrypt(&mut args);
         if path.is_dir() {
@@ -1030,18 +1197,38 @@ fn copy(call: Call) -> Result<Map<String, Value>> {
         }
         let data = copy_source(&path, decrypt)?;
         args.remove("src");
+        preserve_mode(&mut args, &path);
         attach_source(
             &mut args,
             &data,
             path.file_name().map(|n| n.to_string_lossy()).as_deref(),
         );
-        let mut r = module_named(call, "copy", args)?;
-        if r.get("failed").map(truthy) != Some(true) {
-            r.insert("src".into(), json!(path.display().to_string()));
-        }
-        return Ok(r);
+        let r = module_named(call, "copy", args)?;
+        return Ok(kept_existing(r, &path.display().to_string()));
     }
-    module_named(call, "copy", args)
+    let content = !remote_src && set("content");
+    let r = module_named(call, "copy", args)?;
+    Ok(if content {
+        // Ansible wrote the content to a temporary file on the controller first.
+        kept_existing(r, rendered_temp_path("").trim_end_matches('/'))
+    } else {
+        r
+    })
+}
+
+/// `force: false` with an existing dest: Ansible's action stops before running a module
+/// and reports only the dest and its own source.
+fn kept_existing(r: Map<String, Value>, src: &str) -> Map<String, Value> {
+    if r.get("msg").and_then(Value::as_str) != Some("file already exists")
+        || r.get("failed").map(truthy) == Some(true)
+    {
+        return r;
+    }
+    let mut out = Map::new();
+    out.insert("changed".into(), json!(false));
+    out.insert("dest".into(), r.get("dest").cloned().unwrap_or(Value::Null));
+    out.insert("src".into(), json!(src));
+    out
 }
 
 /// `decrypt` (default true): whether a vaulted source is decrypted on the controller. It is
@@ -1105,6 +1292,7 @@ fn copy_dir(
     }
     let mut changed = false;
     let mut last = Map::new();
+    let nfiles = files.len();
     for f in files {
         let rel = f.strip_prefix(dir).unwrap_or(&f);
         let target = base.join(rel);
@@ -1120,11 +1308,19 @@ fn copy_dir(
                 return Ok(r);
             }
             changed |= r.get("changed").map(truthy).unwrap_or(false);
+            // In check mode a new directory is not made: the file in it would be new.
+            if r.get("changed").map(truthy).unwrap_or(false) && check_mode_of(call)? {
+                changed = true;
+                last = Map::new();
+                last.insert("changed".into(), json!(true));
+                continue;
+            }
         }
         let mut fargs = args.clone();
         fargs.remove("src");
         fargs.remove("directory_mode");
         fargs.insert("dest".into(), json!(target.display().to_string()));
+        preserve_mode(&mut fargs, &f);
         attach_source(&mut fargs, &copy_source(&f, decrypt)?, None);
         let r = module_named(call, "copy", fargs)?;
         if r.get("failed").map(truthy) == Some(true) {
@@ -1133,9 +1329,56 @@ fn copy_dir(
         changed |= r.get("changed").map(truthy).unwrap_or(false);
         last = r;
     }
-    last.insert("changed".into(), json!(changed));
-    last.insert("dest".into(), json!(dest));
-    Ok(last)
+    // Ansible's action reports a single file's own result; for several, only where the
+    // tree went (dest always with a trailing slash) and whether anything changed.
+    if nfiles == 1 {
+        last.insert("changed".into(), json!(changed));
+        return Ok(last);
+    }
+    let mut src = dir.display().to_string();
+    if contents_only && !src.ends_with('/') {
+        src.push('/');
+    }
+    let dest = if dest.ends_with('/') {
+        dest
+    } else {
+        format!("{dest}/")
+    };
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(changed));
+    r.insert("dest".into(), json!(dest));
+    r.insert("src".into(), json!(src));
+    Ok(r)
+}
+
+/// The task's `check_mode` keyword (its own or inherited), else the command line's.
+fn check_mode_of(call: Call) -> Result<bool> {
+    let Call {
+        ctx,
+        task,
+        scope,
+        c,
+        ..
+    } = call;
+    Ok(
+        match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
+            Some(n) => truthy(&c.template_node(n)?),
+            None => ctx.run.opts.check,
+        },
+    )
+}
+
+/// `mode: preserve` with a controller source: the module on the target gets the local
+/// file's mode along with its bytes.
+fn preserve_mode(args: &mut Map<String, Value>, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if args.get("mode").map(value_str).as_deref() != Some("preserve") {
+        return;
+    }
+    if let Ok(md) = std::fs::metadata(path) {
+        let mode = md.permissions().mode() & 0o7777;
+        args.insert("_play_src_mode".into(), json!(format!("0{mode:03o}")));
+    }
 }
 
 fn module(call: Call, args: Map<String, Value>) -> Result<Map<String, Value>> {
@@ -1170,10 +1413,7 @@ pub(super) fn module_named(
         c,
     } = call;
     apply_module_defaults(task, scope, c, name, &mut args)?;
-    let check_mode = match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
-        Some(n) => truthy(&c.template_node(n)?),
-        None => ctx.run.opts.check,
-    };
+    let check_mode = check_mode_of(call)?;
     let diff = match scope.keyword(task.kw.diff.as_ref(), |k| k.diff.as_ref()) {
         Some(n) => truthy(&c.template_node(n)?),
         None => ctx.run.opts.diff,

@@ -47,15 +47,19 @@ pub fn eval_conditions(c: &Arc<Context>, conds: &[Node], what: &str) -> Result<O
 }
 
 fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Value)> {
-    let fail = |msg: String| Error::at(format!("A '{what}' expression failed: {msg}"), &cond.span);
+    // assert evaluates its `that` itself: its errors carry no keyword prefix.
+    let fail = |msg: String| match what {
+        "assert" => Error::at(msg, &cond.span),
+        _ => Error::at(format!("A '{what}' expression failed: {msg}"), &cond.span),
+    };
     match &cond.kind {
         Kind::Bool(b) => Ok((*b, json!(b))),
         Kind::Unsafe(s) => Err(fail(format!("Conditional is marked as unsafe, and cannot be evaluated: untrusted template or expression '{s}'"))),
         Kind::Str(s) => {
             let v = if crate::template::is_template(s) {
-                c.template_str(s).map_err(|e| fail(format!("Error while evaluating conditional: {}", e.msg)))?
+                c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?
             } else {
-                let mv = c.eval_expr(s).map_err(|e| fail(format!("Error while evaluating conditional: {}", e.msg)))?;
+                let mv = c.eval_expr(s).map_err(|e| fail(conditional_error(e.msg)))?;
                 if mv.is_undefined() {
                     return Err(fail(format!("Error while evaluating conditional: '{}' is undefined", s.trim())));
                 }
@@ -73,6 +77,22 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
         }
         Kind::Null => Ok((true, Value::Null)),
         _ => Err(fail("Conditional expressions must be strings.".into())),
+    }
+}
+
+/// A conditional's error as Ansible words it: plugin failures and rendering errors as they
+/// are, other errors (undefined values) under "Error while evaluating conditional".
+fn conditional_error(msg: String) -> String {
+    let as_is = [
+        "Error rendering ",
+        "The filter plugin ",
+        "The test plugin ",
+        "The lookup plugin ",
+    ];
+    if as_is.iter().any(|p| msg.starts_with(p)) {
+        msg
+    } else {
+        format!("Error while evaluating conditional: {msg}")
     }
 }
 
@@ -493,6 +513,8 @@ fn status_of(r: &Map<String, Value>) -> Status {
 
 fn task_failed(msg: String) -> Map<String, Value> {
     let mut r = Map::new();
+    r.insert("changed".into(), json!(false));
+    r.insert("exception".into(), json!("(traceback unavailable)"));
     r.insert("failed".into(), json!(true));
     r.insert("msg".into(), json!(msg));
     r
@@ -906,9 +928,17 @@ fn run_once(
             r.insert(lines.into(), Value::Array(split));
         }
     }
-    if r.get("failed").map(truthy) == Some(true) && !r.contains_key("exception") {
+    // Tracebacks are not shown (Ansible's default display_traceback): only the placeholder.
+    if r.get("failed").map(truthy) == Some(true) || r.contains_key("exception") {
         r.insert("exception".into(), json!("(traceback unavailable)"));
     }
+    let module_failed = r.get("failed").map(truthy) == Some(true)
+        && !crate::playbook::is_controller_action(&task.action);
+    // A message Ansible made from the exception follows the exception when it is replaced.
+    let msg_from_exception = r
+        .get("msg")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.starts_with("Task failed: "));
     if task.failed_when.is_empty() && task.changed_when.is_empty() {
         return r;
     }
@@ -922,24 +952,67 @@ fn run_once(
         Some(&task.kw.vars),
         Some(lv),
     )));
+    // As Ansible's task result does it: an error in changed_when fails the task and skips
+    // failed_when; failed_when moves any earlier exception aside, whatever its outcome.
+    let placeholder = json!("(traceback unavailable)");
+    let mut reason = None;
+    let inner = |e: Error, what: &str| {
+        let prefix = format!("A '{what}' expression failed: ");
+        e.msg.strip_prefix(&prefix).unwrap_or(&e.msg).to_string()
+    };
+    let mut changed_when_failed = false;
     if !task.changed_when.is_empty() {
         match any_condition(&pc, &task.changed_when, "changed_when") {
             Ok(b) => {
                 r.insert("changed".into(), json!(b));
+                r.insert("changed_when_result".into(), json!(b));
             }
-            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+            Err(e) => {
+                let m = inner(e, "changed_when");
+                if let Some(x) = r.get("exception").cloned() {
+                    r.insert("changed_when_suppressed_exception".into(), x);
+                }
+                r.insert("changed_when_result".into(), json!(m));
+                r.insert("failed".into(), json!(true));
+                r.insert("exception".into(), placeholder.clone());
+                reason = Some(format!("A 'changed_when' expression failed: {m}"));
+                changed_when_failed = true;
+            }
         }
     }
-    if !task.failed_when.is_empty() {
+    if !task.failed_when.is_empty() && !changed_when_failed {
+        if let Some(x) = r.remove("exception") {
+            r.insert("failed_when_suppressed_exception".into(), x);
+        }
         match any_condition(&pc, &task.failed_when, "failed_when") {
             Ok(b) => {
                 r.insert("failed_when_result".into(), json!(b));
                 r.insert("failed".into(), json!(b));
-                if !b {
-                    r.remove("exception");
+                if b {
+                    r.insert("exception".into(), placeholder.clone());
+                    reason = Some("A 'failed_when' expression evaluated to 'True'.".into());
                 }
             }
-            Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+            Err(e) => {
+                let m = inner(e, "failed_when");
+                r.insert("failed_when_result".into(), json!(m));
+                r.insert("failed".into(), json!(true));
+                r.insert("exception".into(), placeholder.clone());
+                reason = Some(format!("A 'failed_when' expression failed: {m}"));
+            }
+        }
+    }
+    if let Some(reason) = reason {
+        if msg_from_exception || !r.get("msg").is_some_and(truthy) {
+            let label = if module_failed {
+                "Module failed"
+            } else {
+                "Action failed"
+            };
+            r.insert(
+                "msg".into(),
+                json!(format!("Task failed: {label}: {reason}")),
+            );
         }
     }
     r

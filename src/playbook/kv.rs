@@ -249,6 +249,8 @@ pub fn parse_kv(s: &str, free_form: bool, free_form_keys: &[&str]) -> IndexMap<S
                 let v = unquote(word[pos + 1..].trim());
                 out.insert(k, v);
             }
+            // A word whose only `=` are escaped is free text with the escapes removed.
+            None if word.contains("\\=") => raw.push(param.replace("\\=", "=")),
             _ => raw.push(param),
         }
     }
@@ -258,22 +260,12 @@ pub fn parse_kv(s: &str, free_form: bool, free_form_keys: &[&str]) -> IndexMap<S
     out
 }
 
+/// Where a word splits into key and value, as Ansible's parse_kv finds it: the first `=`
+/// after the first character that no backslash escapes. The key may be anything, a
+/// template included (`set_fact: "{{ name }}=value"`).
 fn find_unquoted_eq(word: &str) -> Option<usize> {
     let bytes = word.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'=' => {
-                let key = &word[..i];
-                if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_') {
-                    return Some(i);
-                }
-                return None;
-            }
-            b'"' | b'\'' | b' ' | b'{' => return None,
-            _ => {}
-        }
-    }
-    None
+    (1..bytes.len()).find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')
 }
 
 #[cfg(test)]
@@ -326,5 +318,15 @@ mod tests {
         );
         assert_eq!(m["msg"], "{{ a }} b");
         assert_eq!(m["var"], "{{ x | default('y z') }}");
+    }
+
+    #[test]
+    fn keys_split_at_the_first_unescaped_equals() {
+        let m = parse_kv("{{ item[1] + item[0]|string }}=set", false, &[]);
+        assert_eq!(m["{{ item[1] + item[0]|string }}"], "set");
+        let m = parse_kv(r"a\=b", false, &[]);
+        assert_eq!(m["_raw_params"], "a=b");
+        let m = parse_kv("=x", false, &[]);
+        assert_eq!(m["_raw_params"], "=x");
     }
 }

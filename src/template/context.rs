@@ -576,8 +576,41 @@ fn describe(e: &minijinja::Error, undefined: Option<&str>, source: &str) -> Stri
             e.detail().unwrap_or("invalid syntax")
         ),
         _ => match e.detail() {
-            Some(d) => d.to_string(),
+            Some(d) => match python_arithmetic_error(d) {
+                Some(m) => format!(
+                    "Error rendering {}: {m}",
+                    if super::is_template(source) {
+                        "template"
+                    } else {
+                        "expression"
+                    }
+                ),
+                None => d.to_string(),
+            },
             None => e.to_string(),
         },
     }
+}
+
+/// Python's ZeroDivisionError text for minijinja's "unable to calculate a / 0".
+fn python_arithmetic_error(detail: &str) -> Option<String> {
+    let calc = detail.strip_prefix("unable to calculate ")?;
+    let mut parts = calc.split(' ');
+    let (lhs, op, rhs) = (parts.next()?, parts.next()?, parts.next()?);
+    if rhs.parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = lhs.contains(['.', 'e', 'n', 'i']) || rhs.contains(['.', 'e']);
+    Some(
+        match (op, float) {
+            ("/", false) => "division by zero",
+            ("/", true) => "float division by zero",
+            ("//", false) => "integer division or modulo by zero",
+            ("//", true) => "float floor division by zero",
+            ("%", false) => "integer modulo by zero",
+            ("%", true) => "float modulo",
+            _ => return None,
+        }
+        .to_string(),
+    )
 }

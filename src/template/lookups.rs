@@ -570,67 +570,88 @@ fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error
 }
 
 fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    let num = |s: &str| -> Result<i64, Error> {
-        let t = s.trim();
-        let r = if let Some(h) = t.strip_prefix("0x") {
-            i64::from_str_radix(h, 16)
-        } else if let Some(o) = t.strip_prefix("0o") {
-            i64::from_str_radix(o, 8)
+    const FIELDS: [&str; 5] = ["start", "end", "stride", "count", "format"];
+    // Options are typed as Ansible's config types them: integers (ints, or strings that
+    // read as a whole decimal number) and a format string.
+    let int_opt = |name: &str, v: &Value| -> Result<i64, Error> {
+        let n = if v.is_integer() {
+            v.as_i64()
+        } else if let Some(s) = v.as_str() {
+            decimal_int(s)
         } else {
-            t.parse::<i64>()
+            f64::try_from(v.clone())
+                .ok()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
         };
-        r.map_err(|_| fail(format!("can't parse start={t} as integer")))
+        n.ok_or_else(|| {
+            fail(format!(
+                "Config '{name}' for 'sequence' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'integer': {}",
+                pyfmt::repr(v)
+            ))
+        })
     };
-    let re = regex::Regex::new(r"^(?:(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)-)?(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+)(?:/(0|[1-9][0-9]*|0x[0-9a-f]+|0o[0-7]+))?(?::(.+))?$").expect("sequence regex");
-    for t in terms {
+    let shortcut =
+        regex::Regex::new(r"(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$")
+            .expect("sequence regex");
+    let mut terms = terms.to_vec();
+    if terms.is_empty() && !a.kw.is_empty() {
+        terms.push(Value::from(""));
+    }
+    let mut out = Vec::new();
+    for t in &terms {
         let term = pyfmt::to_str(t);
-        let (free, kv) = parse_kv(&term);
-        let (mut start, mut end, mut count, mut stride, mut format) =
-            (1i64, None, None, 1i64, "%d".to_string());
-        if let Some(short) = free.first() {
-            // [start-]end[/stride][:format]
-            let c = re.captures(short).ok_or_else(|| {
-                fail(format!(
-                    "unknown error parsing with_sequence arguments: {}",
-                    pyfmt::str_repr(&term)
-                ))
-            })?;
-            if let Some(s) = c.get(1) {
-                start = num(s.as_str())?;
+        let mut given: Vec<(String, Value)> = FIELDS
+            .iter()
+            .filter_map(|f| a.kw.iter().find(|(k, _)| k == f).cloned())
+            .collect();
+        let mut set = |k: &str, v: Value| {
+            given.retain(|(g, _)| g != k);
+            given.push((k.to_string(), v));
+        };
+        if let Some(c) = shortcut.captures(&term) {
+            for (field, group) in [("start", 2), ("end", 3), ("stride", 5), ("format", 7)] {
+                if let Some(m) = c.get(group) {
+                    set(field, Value::from(m.as_str()));
+                }
             }
-            end = Some(num(&c[2])?);
-            if let Some(s) = c.get(3) {
-                stride = num(s.as_str())?;
+        } else {
+            let mut kv = crate::playbook::parse_kv(&term, false, &[]);
+            for f in FIELDS {
+                if let Some(v) = kv.shift_remove(f) {
+                    set(f, Value::from(v));
+                }
             }
-            if let Some(f) = c.get(4) {
-                format = f.as_str().to_string();
+            if !kv.is_empty() {
+                let keys: Vec<Value> = kv.keys().map(|k| Value::from(k.as_str())).collect();
+                return Err(fail(format!(
+                    "unrecognized arguments to with_sequence: {}",
+                    pyfmt::repr(&Value::from(keys))
+                )));
             }
         }
-        let get = |k: &str| opt(&kv, a, k);
-        if let Some(s) = get("start") {
-            start = num(&s)?;
+        let get = |k: &str| given.iter().find(|(g, _)| g == k).map(|(_, v)| v);
+        let mut ints = [Some(1i64), None, Some(1), None];
+        for (i, f) in ["start", "end", "stride", "count"].iter().enumerate() {
+            if let Some(v) = get(f).filter(|v| !v.is_none()) {
+                ints[i] = Some(int_opt(f, v)?);
+            }
         }
-        if let Some(s) = get("end") {
-            end = Some(num(&s)?);
-        }
-        if let Some(s) = get("count") {
-            count = Some(num(&s)?);
-        }
-        if let Some(s) = get("stride") {
-            stride = num(&s)?;
-        }
-        if let Some(s) = get("format") {
-            format = s;
-        }
+        let [start, end, stride, count] = ints;
+        let (start, stride) = (start.unwrap_or(1), stride.unwrap_or(1));
+        let format = get("format")
+            .filter(|v| !v.is_none())
+            .map(pyfmt::to_str)
+            .unwrap_or_else(|| "%d".into());
         let end = match (end, count) {
+            (None, None) => return Err(fail("must specify count or end in with_sequence")),
             (Some(_), Some(_)) => {
                 return Err(fail("can't specify both count and end in with_sequence"))
             }
-            (None, None) => return Err(fail("must specify count or end in with_sequence")),
-            (Some(e), None) => e,
             (None, Some(0)) => continue,
-            (None, Some(c)) => start + c * stride - if stride > 0 { 1 } else { -1 },
+            // As Ansible computes it, whatever the sign of the stride.
+            (None, Some(c)) => start + c * stride - 1,
+            (Some(e), None) => e,
         };
         if stride > 0 && end < start {
             return Err(fail("to count backwards make stride negative"));
@@ -641,6 +662,9 @@ fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
         if stride == 0 {
             continue;
         }
+        if format.matches('%').count() != 1 {
+            return Err(fail(format!("bad formatting string: {format}")));
+        }
         let mut i = start;
         while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
             out.push(Value::from(printf_int(&format, i)?));
@@ -648,6 +672,45 @@ fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
         }
     }
     Ok(out)
+}
+
+/// A string as Python's `int(Decimal(s))` reads it when the number is whole: surrounding
+/// whitespace, a sign, decimal digits with an optional fraction and exponent.
+fn decimal_int(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
+        None => (t, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp as i64;
+    if point < 0 {
+        return digits.bytes().all(|b| b == b'0').then_some(0);
+    }
+    let point = point as usize;
+    if point >= digits.len() {
+        digits.push_str(&"0".repeat(point - digits.len()));
+    } else if !digits[point..].bytes().all(|b| b == b'0') {
+        return None;
+    }
+    let whole = &digits[..point];
+    let n: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    Some(if neg { -n } else { n })
 }
 
 /// Python's `format % n` for one integer conversion (`%d`, `%02d`, `%x`, `%o`, `%s`).
