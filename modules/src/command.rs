@@ -162,6 +162,8 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
                 "msg".into(),
                 json!("Unable to change directory before execution."),
             );
+            // Ansible's result for this failure carries no rc at all (not even null).
+            r.remove("rc");
             r.insert("failed".into(), json!(true));
             return finish(r, params.bool("strip_empty_ends"));
         }
@@ -272,7 +274,16 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
                 "cmd".into(),
                 json!(match &cmd {
                     Cmd::Argv(v) => v.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
-                    Cmd::Shell(s) => s.clone(),
+                    // Ansible reports the shell command as run_command re-splits it:
+                    // with an explicit executable as `exe -c 'cmd'`, else the words of
+                    // the command line itself.
+                    Cmd::Shell(s) => {
+                        let words = match &executable {
+                            Some(exe) => vec![exe.clone(), "-c".into(), s.clone()],
+                            None => shlex_split(s).unwrap_or_else(|_| vec![s.clone()]),
+                        };
+                        words.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+                    }
                 }),
             );
             f.insert("failed".into(), json!(true));

@@ -42,6 +42,16 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         Ok(p) => p,
         Err(e) => return Failure::new(e).into_result(),
     };
+    if ctx.check_mode {
+        let mut r = ModuleResult::new();
+        r.insert("changed".into(), json!(false));
+        r.insert(
+            "msg".into(),
+            json!("remote module (expect) does not support check mode"),
+        );
+        r.insert("skipped".into(), json!(true));
+        return r;
+    }
     let command = params.string("command").unwrap_or_default();
     let timeout = match params.get("timeout") {
         None | Some(Value::Null) => None,
@@ -210,9 +220,10 @@ fn converse(
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(|e| {
+    // pexpect words every failure to start the command the same way, whatever the cause.
+    let mut child = cmd.spawn().map_err(|_| {
         Conversation::Failed(format!(
-            "The command was not found or was not executable: {}: {e}",
+            "The command was not found or was not executable: {}.",
             argv[0]
         ))
     })?;

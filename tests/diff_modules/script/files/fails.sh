@@ -1,0 +1,4 @@
+#!/bin/sh
+echo "about to fail"
+echo "failure detail" >&2
+exit 3

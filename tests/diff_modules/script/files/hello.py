@@ -1,0 +1,2 @@
+import sys
+print("python says", " ".join(sys.argv[1:]))
