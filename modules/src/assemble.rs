@@ -81,7 +81,9 @@ fn escape_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn assemble(
+/// The fragments of `src` joined as Ansible joins them (also used by the controller for
+/// `remote_src: false`).
+pub fn assemble(
     src: &str,
     delimiter: Option<&str>,
     re: Option<&Regex>,

@@ -83,21 +83,41 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
             return f.with("diff", json!([])).into_result();
         }
     };
+    let remote_src = params.bool("remote_src");
+    // A failure after Ansible's action has checksummed its source carries that checksum.
+    let source_sum = match (&play_src, params.str("content")) {
+        (Some(ps), _) => base64::engine::general_purpose::STANDARD
+            .decode(ps.as_str().unwrap_or_default().as_bytes())
+            .ok()
+            .map(|d| digest(&d, "sha1")),
+        (None, Some(c)) => Some(digest(c.as_bytes(), "sha1")),
+        _ => None,
+    };
     let mut r = match run_inner(&params, play_src, play_src_mode, ctx) {
         Ok(r) => r,
-        Err(f) => f.into_result(),
+        Err(f) => {
+            let mut r = f.into_result();
+            let before_transfer = r.get("msg").and_then(|m| m.as_str())
+                == Some("can not use content with a dir as dest");
+            if let Some(sum) = source_sum.filter(|_| !remote_src && !before_transfer) {
+                r.entry("checksum").or_insert(json!(sum));
+            }
+            r
+        }
     };
     // The checks Ansible's action plugin makes before any transfer fail without a diff.
     const ACTION_ERRORS: &[&str] = &[
         "src and content are mutually exclusive",
         "src (or content) is required",
-        "can not use content with a dir as dest",
     ];
     let action_error = r
         .get("msg")
         .and_then(|m| m.as_str())
         .is_some_and(|m| ACTION_ERRORS.contains(&m));
-    if !r.contains_key("diff") && !action_error {
+    // With `remote_src` Ansible's action hands the task straight to the module: no diff.
+    if remote_src {
+        r.remove("diff");
+    } else if !r.contains_key("diff") && !action_error {
         r.insert("diff".into(), json!([]));
     }
     add_path_info_result(&mut r);
@@ -134,6 +154,9 @@ fn run_inner(
             return Err(Failure::new(format!("Source {src} not readable")));
         }
         if Path::new(src).is_dir() {
+            if params.bool("remote_src") {
+                return copy_remote_dir(params, src, ctx.check_mode);
+            }
             return Err(Failure::new(format!(
                 "Cannot copy invalid source '{src}': not a file"
             )));
@@ -288,7 +311,13 @@ fn run_inner(
         r.insert("changed".into(), json!(ch || changed));
         r.insert("checksum".into(), json!(checksum_src));
         r.insert("dest".into(), json!(dest));
-        r.insert("path".into(), json!(dest));
+        if src_path.is_some() {
+            // The module's own answer (remote_src): no `file` step in between.
+            r.insert("md5sum".into(), json!(md5_src));
+            r.insert("src".into(), json!(src_path));
+        } else {
+            r.insert("path".into(), json!(dest));
+        }
         return Ok(r);
     }
     let diff = if ctx.diff {
@@ -304,7 +333,7 @@ fn run_inner(
     // The source as the module sees it: a temporary file on the target.
     let tmpdir = tempfile::Builder::new()
         .prefix("ansible-tmp-")
-        .tempdir_in(ctx.tmpdir.clone().unwrap_or_else(std::env::temp_dir))
+        .tempdir_in(remote_tmp(ctx))
         .map_err(|e| Failure::new(format!("could not create a temporary directory: {e}")))?;
     // Ansible names the transferred file after the source's extension (the
     // destination's for `content`).
@@ -369,4 +398,286 @@ fn run_inner(
         r.insert("backup_file".into(), json!(b));
     }
     Ok(r)
+}
+
+/// Names Python's `filecmp.dircmp` leaves out of a comparison.
+const DIRCMP_IGNORES: &[&str] = &[
+    "RCS",
+    "CVS",
+    "tags",
+    ".git",
+    ".hg",
+    ".bzr",
+    "_darcs",
+    "__pycache__",
+];
+
+/// A directory `src` on the target (`remote_src`): the tree is copied the way Ansible's
+/// module does it, a new destination as a whole, an existing one by what differs (files
+/// whose content differs, entries only in the source, then the common subdirectories).
+fn copy_remote_dir(
+    params: &crate::args::Params,
+    src: &str,
+    check: bool,
+) -> MResult<Map<String, Value>> {
+    let mut dest = params.string("dest").unwrap_or_default();
+    let mut changed = false;
+    if dest.ends_with('/') {
+        let dir = dest.trim_end_matches('/').to_string();
+        if !dir.is_empty() && !Path::new(&dir).exists() {
+            if check {
+                let mut r = Map::new();
+                r.insert(
+                    "msg".into(),
+                    json!(format!("dest directory {dir} would be created")),
+                );
+                r.insert("changed".into(), json!(true));
+                r.insert("src".into(), json!(src));
+                return Ok(r);
+            }
+            fs::create_dir_all(&dir)
+                .map_err(|e| Failure::new(format!("Failed to create {dir}: {e}")))?;
+            changed = true;
+        }
+    }
+    let base = Path::new(src.trim_end_matches('/'))
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let src_base = if src.ends_with('/') {
+        String::new()
+    } else {
+        base.clone()
+    };
+    if Path::new(&dest).is_dir() {
+        dest = if dest.ends_with('/') {
+            format!("{dest}{src_base}")
+        } else {
+            format!("{dest}/{src_base}")
+        };
+    }
+    if Path::new(&dest).exists() {
+        if !params.bool("force") {
+            let mut r = Map::new();
+            r.insert("msg".into(), json!("file already exists"));
+            r.insert("src".into(), json!(src));
+            r.insert("dest".into(), json!(dest));
+            r.insert("changed".into(), json!(false));
+            return Ok(r);
+        }
+    } else {
+        let parent = Path::new(dest.trim_end_matches('/'))
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        if !parent.as_os_str().is_empty() && !parent.exists() {
+            return Err(Failure::new(format!(
+                "Destination directory {} does not exist",
+                parent.display()
+            )));
+        }
+    }
+    let owner = params.string("owner");
+    let group = params.string("group");
+    let chown = FileAttrs {
+        mode: None,
+        owner,
+        group,
+    };
+    // The tree lands in the given dest itself, or in dest/<name> for a src without `/`.
+    let orig_dest = params.string("dest").unwrap_or_default();
+    let tree_dest = if src.ends_with('/') {
+        PathBuf::from(&orig_dest)
+    } else {
+        Path::new(&orig_dest).join(&base)
+    };
+    let src_dir = PathBuf::from(src.trim_end_matches('/'));
+    if !tree_dest.exists() {
+        if !check {
+            copy_tree(&src_dir, &tree_dest)?;
+            chown_tree(&tree_dest, &chown, false)?;
+        }
+        changed = true;
+    } else {
+        changed |= sync_dir(&src_dir, &tree_dest, &chown, check, true)?;
+        changed |= chown_tree(&tree_dest, &chown, check)?;
+    }
+    let mut fa = FileAttrs::from_params(params);
+    if fa.mode.as_ref().and_then(|m| m.as_str()) == Some("preserve") {
+        fa.mode = fs::metadata(&src_dir).ok().map(|m| {
+            json!(crate::util::mode_str(std::os::unix::fs::MetadataExt::mode(
+                &m
+            )))
+        });
+    }
+    if Path::new(&dest).is_dir() {
+        if let Some(dm) = params.get("directory_mode") {
+            fa.mode = Some(dm.clone());
+        }
+    }
+    if Path::new(&dest).exists() || !check {
+        changed |= apply_attrs(
+            Path::new(&dest),
+            &fa,
+            params.bool("follow"),
+            check,
+            None,
+            &dest,
+        )?;
+    }
+    let mut r = Map::new();
+    r.insert("changed".into(), json!(changed));
+    r.insert("checksum".into(), Value::Null);
+    r.insert("dest".into(), json!(dest));
+    r.insert("md5sum".into(), Value::Null);
+    r.insert("src".into(), json!(src));
+    Ok(r)
+}
+
+fn io_fail(what: &str, p: &Path, e: std::io::Error) -> Failure {
+    Failure::new(format!("Failed to {what} {}: {e}", p.display()))
+}
+
+/// Copies one entry (file, symlink as a symlink, directory recursively) with its mode.
+fn copy_entry(src: &Path, dest: &Path) -> MResult<()> {
+    let md = fs::symlink_metadata(src).map_err(|e| io_fail("read", src, e))?;
+    if md.file_type().is_symlink() {
+        let target = fs::read_link(src).map_err(|e| io_fail("read", src, e))?;
+        std::os::unix::fs::symlink(target, dest).map_err(|e| io_fail("create", dest, e))?;
+    } else if md.is_dir() {
+        copy_tree(src, dest)?;
+    } else {
+        copy_file_mode(src, dest)?;
+    }
+    Ok(())
+}
+
+/// The content and the permission bits of a regular file, written atomically.
+fn copy_file_mode(src: &Path, dest: &Path) -> MResult<()> {
+    let data = fs::read(src).map_err(|e| io_fail("read", src, e))?;
+    atomic_write(dest, &data).map_err(|e| io_fail("write", dest, e))?;
+    let mode = fs::metadata(src)
+        .map_err(|e| io_fail("read", src, e))?
+        .permissions();
+    fs::set_permissions(dest, mode).map_err(|e| io_fail("chmod", dest, e))
+}
+
+/// Python's `shutil.copytree(symlinks=True)`: the directories keep their modes too.
+fn copy_tree(src: &Path, dest: &Path) -> MResult<()> {
+    fs::create_dir_all(dest).map_err(|e| io_fail("create", dest, e))?;
+    for name in sorted_names(src)? {
+        copy_entry(&src.join(&name), &dest.join(&name))?;
+    }
+    let mode = fs::metadata(src)
+        .map_err(|e| io_fail("read", src, e))?
+        .permissions();
+    fs::set_permissions(dest, mode).map_err(|e| io_fail("chmod", dest, e))
+}
+
+fn sorted_names(dir: &Path) -> MResult<Vec<std::ffi::OsString>> {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| io_fail("read", dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// `filecmp.cmp` as dircmp uses it: the same type, size and mtime count as equal,
+/// otherwise the contents decide.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(ma), Ok(mb)) = (fs::metadata(a), fs::metadata(b)) else {
+        return false;
+    };
+    if ma.file_type() != mb.file_type() || ma.size() != mb.size() {
+        return false;
+    }
+    if ma.mtime() == mb.mtime() && ma.mtime_nsec() == mb.mtime_nsec() {
+        return true;
+    }
+    matches!((fs::read(a), fs::read(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// An existing destination directory brought up to the source: files whose content
+/// differs, entries only in the source, then (recursively) the common subdirectories.
+fn sync_dir(src: &Path, dest: &Path, chown: &FileAttrs, check: bool, top: bool) -> MResult<bool> {
+    let mut changed = false;
+    let dest_names: std::collections::BTreeSet<_> = sorted_names(dest)?.into_iter().collect();
+    let mut common_dirs = Vec::new();
+    for name in sorted_names(src)? {
+        if DIRCMP_IGNORES
+            .iter()
+            .any(|i| name == std::ffi::OsStr::new(i))
+        {
+            continue;
+        }
+        let (s, d) = (src.join(&name), dest.join(&name));
+        if !dest_names.contains(&name) {
+            changed = true;
+            if !check {
+                copy_entry(&s, &d)?;
+                chown_tree(&d, chown, false)?;
+            }
+            continue;
+        }
+        let (sd, dd) = (s.is_dir(), d.is_dir());
+        if sd && dd {
+            common_dirs.push(name);
+        } else if !sd && !dd && s.exists() && d.exists() && !same_file(&s, &d) {
+            changed = true;
+            if !check {
+                if fs::symlink_metadata(&s).is_ok_and(|m| m.file_type().is_symlink()) {
+                    let target = fs::read_link(&s).map_err(|e| io_fail("read", &s, e))?;
+                    let _ = fs::remove_file(&d);
+                    std::os::unix::fs::symlink(target, &d).map_err(|e| io_fail("create", &d, e))?;
+                } else {
+                    copy_file_mode(&s, &d)?;
+                }
+                apply_attrs(&d, chown, false, false, None, &d.display().to_string())?;
+            }
+        }
+    }
+    let _ = top;
+    for name in common_dirs {
+        changed |= sync_dir(&src.join(&name), &dest.join(&name), chown, check, false)?;
+    }
+    Ok(changed)
+}
+
+/// Owner and group on every entry of a tree (`chown_recursive`).
+fn chown_tree(root: &Path, chown: &FileAttrs, check: bool) -> MResult<bool> {
+    if chown.owner.is_none() && chown.group.is_none() {
+        return Ok(false);
+    }
+    let mut changed = apply_attrs(root, chown, false, check, None, &root.display().to_string())?;
+    if fs::symlink_metadata(root).is_ok_and(|m| m.is_dir()) {
+        for name in sorted_names(root)? {
+            changed |= chown_tree(&root.join(name), chown, check)?;
+        }
+    }
+    Ok(changed)
+}
+
+/// Where the transferred source lives while the module runs: the controller's remote_tmp,
+/// else Ansible's default `~/.ansible/tmp` (the path the module reports as `src`), else
+/// the system's temporary directory.
+fn remote_tmp(ctx: &ModuleContext) -> PathBuf {
+    if let Some(t) = &ctx.tmpdir {
+        return t.clone();
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        let dir = Path::new(&home).join(".ansible").join("tmp");
+        let made = {
+            use std::os::unix::fs::DirBuilderExt;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+        };
+        if made.is_ok() {
+            return dir;
+        }
+    }
+    std::env::temp_dir()
 }

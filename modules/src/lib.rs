@@ -98,8 +98,8 @@ pub struct ModuleContext {
     pub fact_path: Option<PathBuf>,
     /// The module name as the task wrote it (`stat`, `ansible.builtin.stat`), for argument
     /// errors ("Unsupported parameters for (stat) module"). When unset, the short name is
-    /// used. copy, command and shell always report `ansible.legacy.copy`/`.command`, as
-    /// their action plugins do.
+    /// used. copy, assemble, unarchive, uri, command and shell always report
+    /// `ansible.legacy.<module>` (`.command` for shell), as their action plugins do.
     #[serde(default)]
     pub module_name: Option<String>,
 }
@@ -111,6 +111,9 @@ impl ModuleContext {
     fn display_name(&self, name: &str) -> String {
         match name {
             "copy" => "ansible.legacy.copy".into(),
+            "assemble" => "ansible.legacy.assemble".into(),
+            "unarchive" => "ansible.legacy.unarchive".into(),
+            "uri" => "ansible.legacy.uri".into(),
             "command" | "shell" => "ansible.legacy.command".into(),
             _ => self.module_name.clone().unwrap_or_else(|| name.to_string()),
         }
@@ -200,6 +203,10 @@ pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
         }
     };
     r.entry("changed").or_insert(Value::Bool(false));
+    // Ansible's fail_json describes the `path` (or `dest`) it names, whichever module failed.
+    if r.get("failed") == Some(&Value::Bool(true)) {
+        util::add_path_info_result(&mut r);
+    }
     r
 }
 

@@ -52,6 +52,7 @@ pub fn execute(
         "config_template" => template(call, "config_template"),
         "copy" => copy(call),
         "unarchive" => unarchive(call),
+        "assemble" => assemble(call),
         "fetch" => fetch(call),
         "script" => script(call),
         "wait_for_connection" => super::reconnect::wait_for_connection(call),
@@ -782,15 +783,43 @@ fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
         ctx, task, host, c, ..
     } = call;
     let mut args = template_args(task, c)?;
+    if args.get("newline_sequence").is_some_and(|v| !v.is_null()) {
+        // Written with backslashes, as people often do, the sequence is unescaped first.
+        let nl = match value_str(&args["newline_sequence"]).as_str() {
+            "\\n" => "\n".to_string(),
+            "\\r" => "\r".to_string(),
+            "\\r\\n" => "\r\n".to_string(),
+            other => other.to_string(),
+        };
+        args.insert("newline_sequence".into(), json!(nl));
+    }
+    if args.get("state").is_some_and(|v| !v.is_null()) {
+        return Ok(failed(json!("'state' cannot be specified on a template")));
+    }
     let Some(src) = args.remove("src").map(|v| value_str(&v)) else {
         return Ok(failed(json!("src and dest are required")));
     };
     if !args.contains_key("dest") {
         return Ok(failed(json!("src and dest are required")));
     }
+    if let Some(nl) = args.get("newline_sequence").map(value_str) {
+        if !["\n", "\r", "\r\n"].contains(&nl.as_str()) {
+            // Ansible's message, as its error display leaves it (trailing whitespace cut).
+            return Ok(failed(json!(
+                "newline_sequence needs to be one of: \n, \r or"
+            )));
+        }
+    }
     let Some(path) = find_file(ctx, task, "templates", &src) else {
-        return Ok(failed(json!(format!("Could not find or access '{src}'"))));
+        return Ok(failed(json!(not_found_msg(ctx, task, "templates", &src))));
     };
+    if args.get("mode").map(value_str).as_deref() == Some("preserve") {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(md) = std::fs::metadata(&path) {
+            let mode = md.permissions().mode() & 0o7777;
+            args.insert("mode".into(), json!(format!("0{mode:03o}")));
+        }
+    }
     let source = crate::vault::read_file(&path).map_err(Error::new)?;
     let source = String::from_utf8(source)
         .map_err(|e| Error::new(format!("Could not read {}: {e}", path.display())))?;
@@ -831,9 +860,19 @@ fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
     let mut vars = (*c.vars).clone();
     vars.push_higher(crate::vars::Layer::data(tvars));
     let tc = Context::new(Arc::new(vars));
-    let rendered = tc
-        .render_file(&path.display().to_string(), &source, &opts)
-        .map_err(|e| Error::at(e.msg, &task.span))?;
+    // Ansible leaves a file without any Jinja start sequence as it is (newline_sequence
+    // included): it is not a template at all.
+    let starts = [
+        opts.variable_start_string.as_deref().unwrap_or("{{"),
+        opts.block_start_string.as_deref().unwrap_or("{%"),
+        opts.comment_start_string.as_deref().unwrap_or("{#"),
+    ];
+    let rendered = if starts.iter().any(|s| source.contains(s)) {
+        tc.render_file(&path.display().to_string(), &source, &opts)
+            .map_err(|e| Error::at(e.msg, &task.span))?
+    } else {
+        source.clone()
+    };
     args.insert("content".into(), json!(rendered));
     args.insert(
         "_original_basename".into(),
@@ -847,7 +886,7 @@ fn template(call: Call, writer: &str) -> Result<Map<String, Value>> {
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     let mut r = module_named(call, writer, args)?;
-    if !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
+    if writer != "copy" && !r.contains_key("src") && r.get("failed").map(truthy) != Some(true) {
         r.insert("src".into(), json!(path.display().to_string()));
     }
     // Ansible renders into a controller temp file and copies that, so its diff names the
@@ -1152,6 +1191,65 @@ fn whoami() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "root".into())
+}
+
+/// `assemble` with `remote_src: false`: the fragments are joined on the controller and the
+/// result goes to the target through `copy`, as Ansible's action does.
+fn assemble(call: Call) -> Result<Map<String, Value>> {
+    let Call { ctx, task, .. } = call;
+    let mut args = template_args(task, call.c)?;
+    let remote_src = args.get("remote_src").map(truthy).unwrap_or(true);
+    let (Some(src), true) = (args.get("src").map(value_str), args.contains_key("dest")) else {
+        return Ok(failed(json!("src and dest are required")));
+    };
+    if remote_src {
+        return module(call, args);
+    }
+    let Some(dir) = find_file(ctx, task, "files", &src) else {
+        return Ok(failed(json!(not_found_msg(ctx, task, "files", &src))));
+    };
+    if !dir.is_dir() {
+        return Ok(failed(json!(format!(
+            "Source ({}) is not a directory",
+            dir.display()
+        ))));
+    }
+    let re = match args.get("regexp").map(value_str) {
+        Some(r) => match regex::Regex::new(&r) {
+            Ok(re) => Some(re),
+            Err(e) => return Ok(failed(json!(format!("Invalid Regexp ({e}) in \"{r}\"")))),
+        },
+        None => None,
+    };
+    let data = play_modules::assemble::assemble(
+        &dir.display().to_string(),
+        args.get("delimiter").map(value_str).as_deref(),
+        re.as_ref(),
+        args.get("ignore_hidden").map(truthy).unwrap_or(false),
+    );
+    let data = match data {
+        Ok(d) => d,
+        Err(f) => return Ok(f.into_result()),
+    };
+    for opt in [
+        "src",
+        "remote_src",
+        "regexp",
+        "delimiter",
+        "ignore_hidden",
+        "decrypt",
+    ] {
+        args.remove(opt);
+    }
+    attach_source(&mut args, &data, None);
+    let mut r = module_named(call, "copy", args)?;
+    // Ansible's action adds a diff only when it made one.
+    if r.get("diff")
+        .is_some_and(|d| d.as_array().is_some_and(|a| a.is_empty()))
+    {
+        r.remove("diff");
+    }
+    Ok(r)
 }
 
 /// `copy`: a `src` on the controller is read here and sent with the request.
@@ -1502,7 +1600,8 @@ pub(super) fn module_named(
         }
         _ => None,
     };
-    let mut r = if async_limit > 0 && !check_mode {
+    // In check mode too the module runs as a job, told to change nothing, as Ansible runs it.
+    let mut r = if async_limit > 0 {
         let poll = match &task.poll {
             Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(15),
             None => 15,
