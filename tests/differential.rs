@@ -23,6 +23,7 @@
 //!                  error  the first `Origin: file:line` Ansible reports must appear
 //!                         (as `file:line`) in play's output
 //!   timeout=S      per-run timeout in seconds (default 120)
+//!   lock=NAME      cases naming the same lock never run at once (shared machine state)
 //!
 //! Normalisation (the whole list): in JSON, the values of the keys start, end, delta,
 //! atime, mtime, ctime, inode and dev become "<volatile>" and `invocation` is dropped; in every string the working

@@ -333,15 +333,22 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
     }
     let state = p.str("state").unwrap_or("present").to_string();
+    // ansible-core adds the cache keys when apt-get itself failed; its own checks (an
+    // unknown package, a version that does not exist) exit without them
     let with_cache = |f: Failure| {
-        f.with("cache_updated", updated_cache)
-            .with("cache_update_time", cache_update_time)
+        if f.0.contains_key("rc") {
+            f.with("cache_updated", updated_cache)
+                .with("cache_update_time", cache_update_time)
+        } else {
+            f
+        }
     };
     let mut r = if let Some(u) = upgrade {
         // ansible-core exits from the upgrade path without the cache keys
         return do_upgrade(p, ctx, &u);
     } else if let Some(deb) = p.str("deb") {
-        install_deb(p, ctx, deb)?
+        // ansible-core exits from install_deb without the cache keys
+        return install_deb(p, ctx, deb);
     } else if let Some(pkgs) = p.list("package") {
         let pkgs = expand_names(&pkgs, ctx);
         match state.as_str() {
@@ -491,10 +498,38 @@ fn install(p: &Params, ctx: &ModuleContext, pkgs: &[String], state: &str) -> MRe
 
 fn diff_of(ctx: &ModuleContext, o: &Out) -> serde_json::Value {
     if ctx.diff {
-        json!({"prepared": o.stdout})
+        parse_diff(&o.stdout)
     } else {
         json!({})
     }
+}
+
+/// apt-get's plan as ansible-core shows it: after "Reading state information..." (or
+/// aptitude's "Resolving dependencies...") up to the "N upgraded" summary line.
+fn parse_diff(out: &str) -> serde_json::Value {
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "Resolving dependencies...")
+        .or_else(|| {
+            lines
+                .iter()
+                .position(|l| *l == "Reading state information...")
+        })
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let summary = regex::Regex::new(r"^[0-9]+ (packages )?upgraded").expect("pattern");
+    let end = lines
+        .iter()
+        .position(|l| summary.is_match(l))
+        .map(|i| i + 1)
+        .unwrap_or(lines.len());
+    let shown = if start < end {
+        &lines[start..end]
+    } else {
+        &[][..]
+    };
+    json!({"prepared": shown.join("\n")})
 }
 
 fn remove(p: &Params, ctx: &ModuleContext, pkgs: &[String]) -> MResult<ModuleResult> {
@@ -666,11 +701,29 @@ fn install_deb(p: &Params, ctx: &ModuleContext, deb: &str) -> MResult<ModuleResu
         }
     }
     if installed_version(&name, ctx).as_deref() == Some(ver.as_str()) && !p.bool("force") {
-        return Ok(res(false));
+        let mut r = res(false);
+        for k in ["stdout", "stderr", "diff"] {
+            r.insert(k.into(), json!(""));
+        }
+        return Ok(r);
     }
     if ctx.check_mode {
+        // as ansible-core: dpkg simulates the installation
+        let mut c = vec!["dpkg".to_string()];
+        c.extend(
+            p.str("dpkg_options")
+                .unwrap_or("force-confdef,force-confold")
+                .split(',')
+                .map(|o| format!("--{o}")),
+        );
+        c.extend(["--simulate".into(), "-i".into(), deb.into()]);
+        let o = run(&c, ENV, None, ctx)?;
+        if o.rc != 0 {
+            return Err(cmd_failure(format!("{} failed", c.join(" ")), &o));
+        }
         let mut r = res(true);
-        r.insert("diff".into(), json!({}));
+        put_output(&mut r, &o);
+        r.insert("diff".into(), parse_diff(&o.stdout));
         return Ok(r);
     }
     // apt-get installs a local .deb with its dependencies resolved from the cache
@@ -690,6 +743,7 @@ fn install_deb(p: &Params, ctx: &ModuleContext, deb: &str) -> MResult<ModuleResu
     }
     let mut r = res(true);
     put_output(&mut r, &o);
-    r.insert("diff".into(), diff_of(ctx, &o));
+    // ansible-core shows dpkg's output as the diff whether or not diff mode is on
+    r.insert("diff".into(), parse_diff(&o.stdout));
     Ok(r)
 }

@@ -1,28 +1,94 @@
-//! `dnf` and `yum` (yum is dnf in ansible-core): on hosts without dnf they fail with a
-//! clear message instead of trying anything.
+//! `dnf`, `yum` and `dnf5` on hosts without dnf, where they fail as ansible-core's do:
+//! the dnf action (which `yum` is) cannot pick a backend when the host's package
+//! manager is not a dnf one; `dnf5` asks dnf to install its Python bindings, which fails
+//! when there is no dnf. Hosts with dnf are not supported yet and say so.
 
 use crate::sysutil::which;
 use crate::util::Failure;
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::json;
 
-pub fn run(_args: &Args, _ctx: &ModuleContext, m: &str) -> ModuleResult {
+/// The backends ansible-core's dnf action accepts.
+const VALID_BACKENDS: &[&str] = &["yum", "yum4", "dnf", "dnf4", "dnf5"];
+
+pub fn run(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     let short = m.rsplit('.').next().unwrap_or(m);
-    let mut f = if which("dnf").is_some() || which("dnf5").is_some() {
+    let have_dnf = which("dnf").is_some() || which("dnf5").is_some();
+    let unsupported = || {
         Failure::new(format!(
             "The {short} module is not available natively in play; dnf hosts are not supported yet"
         ))
-    } else {
-        Failure::new(format!(
-            "The {short} module is not available on this host: dnf is not installed{}",
-            match crate::package::detect_pkg_mgr() {
-                Some(p) => format!(" (this host's package manager is {p})"),
-                None => String::new(),
-            }
-        ))
+        .into_result()
     };
-    if let Some(pm) = crate::package::detect_pkg_mgr() {
-        f = f.with("ansible_facts", json!({"pkg_mgr": pm}));
+    if short == "dnf5" {
+        return dnf5(ctx).unwrap_or_else(unsupported);
     }
-    f.into_result()
+    if args.contains_key("use") && args.contains_key("use_backend") {
+        return Failure::new("parameters are mutually exclusive: ('use', 'use_backend')")
+            .into_result();
+    }
+    let backend = args
+        .get("use")
+        .or_else(|| args.get("use_backend"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("auto");
+    if matches!(backend, "yum" | "auto") {
+        let pm = crate::package::detect_pkg_mgr();
+        if !pm.is_some_and(|p| VALID_BACKENDS.contains(&p)) {
+            let mut f = Failure(serde_json::Map::new());
+            f.0.insert("failed".into(), json!(true));
+            f.0.insert(
+                "msg".into(),
+                json!([
+                    "Could not detect which major revision of dnf is in use, which is required to determine module backend.",
+                    "You should manually specify use_backend to tell the module whether to use the dnf4 or dnf5 backend})"
+                ]),
+            );
+            if let Some(pm) = pm {
+                f = f.with("ansible_facts", json!({"pkg_mgr": pm}));
+            }
+            return f.into_result();
+        }
+    }
+    if backend == "dnf5" {
+        return dnf5(ctx).unwrap_or_else(unsupported);
+    }
+    if have_dnf {
+        return unsupported();
+    }
+    Failure::new(format!(
+        "The {short} module is not available on this host: dnf is not installed{}",
+        match crate::package::detect_pkg_mgr() {
+            Some(p) => format!(" (this host's package manager is {p})"),
+            None => String::new(),
+        }
+    ))
+    .into_result()
+}
+
+/// The dnf5 module's first step on a host without its bindings: refused in check mode,
+/// otherwise `dnf install -y python3-libdnf5`, which cannot run without dnf. None when dnf
+/// exists (not supported yet).
+fn dnf5(ctx: &ModuleContext) -> Option<ModuleResult> {
+    if ctx.check_mode {
+        return Some(
+            Failure::new(
+                "python3-libdnf5 must be installed to use check mode. If run normally this module can auto-install it, see the auto_install_module_deps option.",
+            )
+            .into_result(),
+        );
+    }
+    if which("dnf").is_some() {
+        return None;
+    }
+    Some(
+        Failure::new("Error executing command.")
+            .with("cmd", "dnf install -y python3-libdnf5")
+            .with("rc", 2)
+            .with("stdout", "")
+            .with("stderr", "")
+            .with("stdout_lines", json!([]))
+            .with("stderr_lines", json!([]))
+            .into_result(),
+    )
 }

@@ -1,8 +1,9 @@
 //! `group`: groupadd / groupmod / groupdel.
 
 use crate::args::{b, i, s, Spec};
-use crate::sysutil::{cmd_failure, module, need, put_output, res, run};
+use crate::sysutil::{module, need, put_output, res, run};
 use crate::util::group_gid;
+use crate::util::Failure;
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::json;
 
@@ -16,8 +17,8 @@ fn spec() -> Spec {
         b("system").default(false),
         b("local").default(false),
         b("non_unique").default(false),
-        s("gid_min"),
-        s("gid_max"),
+        i("gid_min"),
+        i("gid_max"),
         b("force").default(false),
     ])
     .required_if("non_unique", true, &["gid"], false)
@@ -25,6 +26,9 @@ fn spec() -> Spec {
 
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     module(spec(), args, ctx, m, |p, ctx| {
+        if p.bool("force") && p.bool("local") {
+            return Err(Failure::new("force is not a valid option for local, force=True and local=True are mutually exclusive"));
+        }
         let name = p.str("name").unwrap_or("").to_string();
         let state = p.str("state").unwrap_or("present");
         let cur = group_gid(&name);
@@ -33,8 +37,12 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
         r.insert("state".into(), json!(state));
         if state == "absent" {
             if cur.is_some() {
+                if ctx.check_mode {
+                    // ansible-core exits with `changed` alone here
+                    return Ok(res(true));
+                }
                 r.insert("changed".into(), json!(true));
-                if !ctx.check_mode {
+                {
                     let mut c = vec![need("groupdel")?];
                     if p.bool("force") {
                         c.push("-f".into());
@@ -42,7 +50,7 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                     c.push(name.clone());
                     let o = run(&c, &[], None, ctx)?;
                     if o.rc != 0 {
-                        return Err(cmd_failure(o.stderr.trim().to_string(), &o).with("name", name));
+                        return Err(Failure::new(o.stderr.clone()).with("name", name));
                     }
                 }
             }
@@ -67,16 +75,16 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                     if p.bool("system") {
                         c.push("-r".into());
                     }
-                    if let Some(v) = p.str("gid_min") {
+                    if let Some(v) = p.int("gid_min") {
                         c.extend(["-K".into(), format!("GID_MIN={v}")]);
                     }
-                    if let Some(v) = p.str("gid_max") {
+                    if let Some(v) = p.int("gid_max") {
                         c.extend(["-K".into(), format!("GID_MAX={v}")]);
                     }
                     c.push(name.clone());
                     let o = run(&c, &[], None, ctx)?;
                     if o.rc != 0 {
-                        return Err(cmd_failure(o.stderr.trim().to_string(), &o).with("name", name));
+                        return Err(Failure::new(o.stderr.clone()).with("name", name));
                     }
                     if !o.stdout.is_empty() || !o.stderr.is_empty() {
                         put_output(&mut r, &o);
@@ -96,9 +104,7 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                         c.push(name.clone());
                         let o = run(&c, &[], None, ctx)?;
                         if o.rc != 0 {
-                            return Err(
-                                cmd_failure(o.stderr.trim().to_string(), &o).with("name", name)
-                            );
+                            return Err(Failure::new(o.stderr.clone()).with("name", name));
                         }
                     }
                 }

@@ -19,10 +19,27 @@ fn spec() -> Spec {
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     module(spec(), args, ctx, m, |p, ctx| {
         let name = p.str("name").unwrap_or("").to_string();
-        if p.str("use") == Some("systemd") && !crate::sysutil::systemd_running() {
-            return Err(Failure::new(
-                "Command failed rc=1, out=, err=System has not been booted with systemd as init system (PID 1). Can't operate.",
-            ));
+        if matches!(p.str("use"), Some("systemd" | "debian")) {
+            // ansible-core's strategy for both is hostnamectl's; it reads the current
+            // name first, which fails on a host where systemd is not running
+            let ctl = crate::sysutil::need("hostnamectl")?;
+            let o = run(
+                &[ctl, "--transient".into(), "status".into()],
+                &[],
+                None,
+                ctx,
+            )?;
+            if o.rc != 0 {
+                return Err(Failure::new(format!(
+                    "Command failed rc={}, out={}, err={}",
+                    o.rc, o.stdout, o.stderr
+                )));
+            }
+            if !crate::sysutil::systemd_running() {
+                return Err(Failure::new(
+                    "Command failed rc=1, out=, err=System has not been booted with systemd as init system (PID 1). Can't operate.",
+                ));
+            }
         }
         let current = run(&["hostname".into()], &[], None, ctx)
             .map(|o| o.stdout.trim().to_string())
@@ -52,11 +69,11 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                 }
             }
         }
-        let fqdn = run(&["hostname".into(), "-f".into()], &[], None, ctx)
-            .ok()
-            .filter(|o| o.rc == 0)
+        // socket.getfqdn() of the running name, as ansible-core reports it
+        let running = run(&["hostname".into()], &[], None, ctx)
             .map(|o| o.stdout.trim().to_string())
-            .unwrap_or_else(|| name.clone());
+            .unwrap_or_default();
+        let fqdn = crate::setup::getfqdn(&running);
         let short = name.split('.').next().unwrap_or("").to_string();
         let domain = name
             .split_once('.')

@@ -69,10 +69,17 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
             .cloned()
             .collect();
         if !missing.is_empty() {
+            // a ModuleHelper failure carries the module's variables, flat and twice nested
+            let vars = json!({"mechanism": "glibc", "name": names, "ubuntu_mode": false});
             return Err(Failure::new(format!(
                 "The following locales you have entered are not available on your system: {}",
                 missing.join(", ")
-            )));
+            ))
+            .with("mechanism", "glibc")
+            .with("name", json!(names))
+            .with("ubuntu_mode", false)
+            .with("output", vars.clone())
+            .with("vars", vars));
         }
         let present = names.iter().all(|n| have.contains(&fix_case(n)));
         let want = p.str("state") == Some("present");

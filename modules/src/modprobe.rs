@@ -17,7 +17,7 @@ fn spec() -> Spec {
         s("params").default(""),
         s("persistent")
             .default("disabled")
-            .choices(&["absent", "disabled", "present"]),
+            .choices(&["disabled", "present", "absent"]),
     ])
 }
 

@@ -19,16 +19,15 @@ fn spec() -> Spec {
         s("state").required().choices(&[
             "absent",
             "absent_from_fstab",
-            "ephemeral",
             "mounted",
             "present",
-            "remounted",
             "unmounted",
+            "remounted",
+            "ephemeral",
         ]),
         p("fstab"),
         b("boot").default(true),
         b("backup").default(false),
-        b("keep_mountpoint").default(false),
     ])
     .required_if("state", "mounted", &["src", "fstype"], false)
     .required_if("state", "present", &["src", "fstype"], false)
@@ -164,6 +163,24 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
         let check = ctx.check_mode;
         let mut backup = String::new();
         let mut changed = false;
+        if state != "ephemeral" && !Path::new(&fstab).exists() {
+            // as ansible.posix: a missing fstab (and its directory) is created first,
+            // check mode or not
+            if let Some(dir) = Path::new(&fstab).parent().filter(|d| !d.exists()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Failure::new(format!("Failed to open {fstab} due to {e}")))?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&fstab)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => {
+                        Failure::new(format!("Failed to open {fstab} due to permission issue"))
+                    }
+                    _ => Failure::new(format!("Failed to open {fstab} due to {e}")),
+                })?;
+        }
         let mounted = is_mounted(&name);
         match state {
             "present" => changed = set_entry(p, &fstab, check, &mut backup)?,
@@ -175,11 +192,7 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
                         mount_cmd(&[need("umount")?, name.clone()], ctx)?;
                     }
                 }
-                if state == "absent"
-                    && !p.bool("keep_mountpoint")
-                    && Path::new(&name).is_dir()
-                    && !check
-                {
+                if state == "absent" && Path::new(&name).is_dir() && !check {
                     let _ = std::fs::remove_dir(&name);
                 }
             }

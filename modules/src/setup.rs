@@ -73,7 +73,7 @@ fn uname() -> (String, String, String, String, String) {
 }
 
 /// Python's socket.getfqdn() for this host (without the aliases).
-fn getfqdn(host: &str) -> String {
+pub(crate) fn getfqdn(host: &str) -> String {
     use std::ffi::CString;
     let Ok(c) = CString::new(host) else {
         return host.to_string();

@@ -13,7 +13,7 @@ fn spec() -> Spec {
         s("name"),
         s("hwclock").aliases(&["rtc"]).choices(&["local", "UTC"]),
     ])
-    .one_of(&["name", "hwclock"])
+    .one_of(&["hwclock", "name"])
 }
 
 fn current() -> String {
@@ -42,7 +42,7 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
             let zone = Path::new("/usr/share/zoneinfo").join(name);
             if !zone.is_file() {
                 return Err(Failure::new(format!(
-                    "given timezone \"{name}\" is not available"
+                    "Error message:\ngiven timezone \"{name}\" is not available"
                 )));
             }
             let cur = current();

@@ -222,6 +222,10 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     r.insert("state".into(), json!(state));
     if state == "absent" {
         if exists {
+            if ctx.check_mode {
+                // ansible-core exits with `changed` alone here
+                return Ok(res(true));
+            }
             r.insert("changed".into(), json!(true));
             r.insert("force".into(), json!(p.bool("force")));
             r.insert("remove".into(), json!(p.bool("remove")));
@@ -337,9 +341,6 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
         r.insert("system".into(), json!(p.bool("system")));
         r.insert("create_home".into(), json!(p.bool("create_home")));
-        if let Some(g) = &groups {
-            r.insert("groups".into(), json!(g.join(",")));
-        }
     } else {
         let (_, uid, gid, home, shell, gecos) = passwd_by_name(&name).expect("exists");
         let mut c = vec![need("usermod")?];
@@ -429,7 +430,6 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
         r.insert("append".into(), json!(p.bool("append")));
         r.insert("move_home".into(), json!(p.bool("move_home")));
-        r.insert("groups".into(), json!(current_groups(&name).join(",")));
     }
     if p.is_set("password") {
         r.insert("password".into(), json!("NOT_LOGGING_PASSWORD"));
@@ -437,11 +437,12 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     if let Some((_, uid, gid, home, shell, gecos)) = passwd_by_name(&name) {
         r.insert("uid".into(), json!(uid));
         r.insert("group".into(), json!(gid));
+        r.insert("groups".into(), json!(current_groups(&name).join(",")));
         r.insert("comment".into(), json!(gecos));
         r.insert("home".into(), json!(home));
         r.insert("shell".into(), json!(shell));
         if p.bool("generate_ssh_key") {
-            ssh_key(p, ctx, &name, uid, gid, &home, &mut r)?;
+            ssh_key(p, ctx, (&name, uid, gid, &home), &mut r, &mut warnings)?;
         }
     }
     if !warnings.is_empty() {
@@ -453,11 +454,9 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
 fn ssh_key(
     p: &Params,
     ctx: &ModuleContext,
-    name: &str,
-    uid: u32,
-    gid: u32,
-    home: &str,
+    (name, uid, gid, home): (&str, u32, u32, &str),
     r: &mut ModuleResult,
+    warnings: &mut Vec<String>,
 ) -> MResult<()> {
     let ktype = p.str("ssh_key_type").unwrap_or("rsa");
     let file = match p.str("ssh_key_file") {
@@ -467,7 +466,30 @@ fn ssh_key(
     };
     let fstr = file.display().to_string();
     let keygen = need("ssh-keygen")?;
-    if !file.exists() {
+    let pub_file = PathBuf::from(format!("{fstr}.pub"));
+    // as ansible-core: an existing private or public key is kept unless `force` is set
+    let mut generate = true;
+    for (path, what) in [(&file, "private"), (&pub_file, "public")] {
+        if !path.exists() || !generate {
+            continue;
+        }
+        if p.bool("force") {
+            warnings.push(format!(
+                "Overwriting existing ssh key {what} file \"{}\"",
+                path.display()
+            ));
+            if !ctx.check_mode {
+                let _ = std::fs::remove_file(path);
+            }
+        } else {
+            warnings.push(format!(
+                "Found existing ssh key {what} file \"{}\", no force, so skipping ssh-keygen generation",
+                path.display()
+            ));
+            generate = false;
+        }
+    }
+    if generate {
         r.insert("changed".into(), json!(true));
         if ctx.check_mode {
             return Ok(());

@@ -33,6 +33,9 @@ pub struct Opts {
     pub env: Vec<(String, String)>,
     pub compare: Option<Vec<String>>,
     pub timeout: Option<u64>,
+    /// Cases naming the same lock never run at once (they share machine state such as
+    /// the dpkg database), not even from two test processes.
+    pub lock: Option<String>,
 }
 
 /// Everything one run produced, normalised.
@@ -69,6 +72,7 @@ fn parse_opts(text: &str, name: &str) -> Opts {
                     opts.compare = Some(value.split(',').map(|s| s.trim().to_string()).collect())
                 }
                 "timeout" => opts.timeout = Some(value.parse().expect("timeout= takes seconds")),
+                "lock" => opts.lock = Some(value.to_string()),
                 other => panic!("case {name}: unknown play-diff option {other:?}"),
             }
         }
@@ -392,6 +396,22 @@ pub fn oracle_present(label: &str) -> bool {
 
 /// Run every selected case of `suite` through the oracle and the subject, print a table,
 /// and fail on an unexpected failure or on a listed gap that passes.
+/// An exclusive flock on /tmp/play-diff-<name>.lock, held until the file is dropped.
+fn machine_lock(name: &str) -> fs::File {
+    use std::os::fd::AsRawFd;
+    let path = std::env::temp_dir().join(format!("play-diff-{name}.lock"));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    // SAFETY: flock on a descriptor this function owns; it blocks until the lock is free.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    assert_eq!(rc, 0, "flock {}", path.display());
+    file
+}
+
 pub fn run_suite(suite: &Suite) {
     let oracle = ansible_playbook();
     let label = suite.label;
@@ -440,6 +460,7 @@ pub fn run_suite(suite: &Suite) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
+                let _lock = case.opts.lock.as_deref().map(machine_lock);
                 let began = std::time::Instant::now();
                 let scratch = tempfile::tempdir().unwrap();
                 let (a, b) = (scratch.path().join("ansible"), scratch.path().join("play"));
