@@ -25,12 +25,8 @@ pub fn with_lookup(name: &str, terms: Value, c: &Arc<Context>) -> Result<Vec<Val
         .join(", ");
     let sep = if call_args.is_empty() { "" } else { ", " };
     let expr = format!("query('{name}'{sep}{call_args})");
-    let v = lc.eval_expr(&expr).map_err(|e| {
-        Error::new(format!(
-            "Error while resolving loop 'with_{name}': {}",
-            e.msg
-        ))
-    })?;
+    // Ansible reports the lookup's own failure, with nothing around it.
+    let v = lc.eval_expr(&expr)?;
     match crate::template::from_mj(&v).map_err(Error::new)? {
         Value::Array(a) => Ok(a),
         Value::Null => Ok(Vec::new()),

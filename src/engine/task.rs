@@ -707,7 +707,18 @@ fn run_loop(
     )));
     let items = match loop_items(task, &base) {
         Ok(items) => items,
-        Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        Err(e) if e.msg.starts_with("The lookup plugin ") => return task_failed(e.msg),
+        Err(e) => {
+            // An undefined value in the loop waits for the condition: a task that would be
+            // skipped anyway is skipped, as Ansible defers the loop's error.
+            let undefined = e.msg.contains("is undefined") || e.msg.contains("has no attribute");
+            if undefined {
+                if let Ok(Some(cond)) = eval_conditions(&base, conds, "when") {
+                    return skipped_result(cond);
+                }
+            }
+            return task_failed(format!("Task failed: {}", e.msg));
+        }
     };
     if items.is_empty() {
         let mut r = Map::new();
@@ -888,9 +899,9 @@ fn run_with_retries(
             Ok(Some(_)) => false,
             Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
         };
+        // `until` only ends the retries: a failed result that satisfies it stays failed,
+        // as in Ansible.
         if done {
-            r.remove("failed");
-            r.insert("failed".into(), json!(false));
             return r;
         }
         if attempt >= retries {

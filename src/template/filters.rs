@@ -1455,7 +1455,7 @@ pub fn subelements_of(
 }
 
 /// A copy of the mapping `v` with the key at the end of `path` removed.
-fn without_path(v: &Value, path: &[&str]) -> Value {
+pub fn without_path(v: &Value, path: &[&str]) -> Value {
     let Some((first, rest)) = path.split_first() else {
         return v.clone();
     };

@@ -299,6 +299,14 @@ pub fn current_vars(state: &State) -> Value {
 fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     let extra = a.some(usize::MAX, "template_vars");
+    let opts = super::TemplateOptions {
+        trim_blocks: a.flag(usize::MAX, "trim_blocks", true),
+        variable_start_string: a.str(usize::MAX, "variable_start_string"),
+        variable_end_string: a.str(usize::MAX, "variable_end_string"),
+        comment_start_string: a.str(usize::MAX, "comment_start_string"),
+        comment_end_string: a.str(usize::MAX, "comment_end_string"),
+        ..Default::default()
+    };
     for t in flatten_terms(terms) {
         let name = pyfmt::to_str(&t);
         let p = find_file(state, "templates", &name)
@@ -315,11 +323,8 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
                 "recursive loop detected in template lookup of {name}"
             )));
         }
-        let own = filters::map_from(vec![
-            (
-                Value::from("template_path"),
-                Value::from(p.display().to_string()),
-            ),
+        let mut own_vars = vec![
+            (Value::from("template_path"), Value::from(name.as_str())),
             (
                 Value::from("template_fullpath"),
                 Value::from(p.display().to_string()),
@@ -328,7 +333,18 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
                 Value::from("template_host"),
                 Value::from(std::env::var("HOSTNAME").unwrap_or_default()),
             ),
-        ]);
+        ];
+        // Ansible's default ansible_managed, unless the play sets its own.
+        if state
+            .lookup("ansible_managed")
+            .is_none_or(|v| v.is_undefined())
+        {
+            own_vars.push((
+                Value::from("ansible_managed"),
+                Value::from("Ansible managed"),
+            ));
+        }
+        let own = filters::map_from(own_vars);
         let mut layers = Vec::new();
         if let Some(e) = &extra {
             layers.push(e.clone());
@@ -336,23 +352,86 @@ fn template(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
         layers.push(own);
         layers.push(current_vars(state));
         let ctx = minijinja::value::merge_maps(layers);
-        TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
-        let prepared = super::literals::prepare(&src, super::literals::Origin::File);
-        let mut r = state.env().render_str(&prepared, ctx.clone());
-        if matches!(&r, Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError)
-            && super::context::asks_for_undefined(&prepared)
-        {
-            if let Ok(text) = super::CHAIN_ENV.render_str(&prepared, ctx) {
-                r = Ok(text);
+        // `{% include %}` and `{% import %}` look in the template's own directory, then in
+        // each search path directory's templates/ and the directory itself.
+        let mut includes = vec![p.parent().map(Path::to_path_buf).unwrap_or_default()];
+        for d in search_dirs(state) {
+            includes.push(d.join("templates"));
+            includes.push(d);
+        }
+        let env_for = |chain: bool| -> Result<Environment<'static>, Error> {
+            let mut env = super::file_environment(&opts)?;
+            if chain {
+                env = super::chaining(env);
             }
-        }
+            let dirs = includes.clone();
+            env.set_loader(move |name| {
+                for d in &dirs {
+                    let cand = d.join(name);
+                    if cand.is_file() {
+                        let mut text = read_controller_text(&cand).map_err(fail)?;
+                        // Jinja drops an included template's one trailing newline.
+                        if text.ends_with('\n') {
+                            text.pop();
+                        }
+                        let prepared =
+                            super::literals::prepare(&text, super::literals::Origin::File);
+                        return Ok(Some(prepared.into_owned()));
+                    }
+                }
+                Ok(None)
+            });
+            Ok(env)
+        };
+        TEMPLATE_DEPTH.with(|d| d.set(depth + 1));
+        // Custom delimiters keep minijinja's reading of literals (as the template action).
+        let default_syntax = opts.variable_start_string.is_none()
+            && opts.variable_end_string.is_none()
+            && opts.comment_start_string.is_none()
+            && opts.comment_end_string.is_none();
+        let prepared = if default_syntax {
+            super::literals::prepare(&src, super::literals::Origin::File)
+        } else {
+            std::borrow::Cow::Borrowed(src.as_str())
+        };
+        // Jinja drops the source's one trailing newline; the result is native, as Ansible's
+        // templating makes it: a lone expression keeps its type, no output is None, and text
+        // gets the trailing newline back.
+        let body = prepared.strip_suffix('\n').unwrap_or(&prepared).to_string();
+        let lone = default_syntax
+            && super::literals::print_tag_end(&body) == Some(body.len())
+            && !body[2..body.len() - 2].contains("}}");
+        let run = |chain: bool| -> Result<Value, Error> {
+            let env = env_for(chain)?;
+            if lone {
+                let inner = &body[2..body.len() - 2];
+                let inner = inner.strip_prefix('-').unwrap_or(inner);
+                let inner = inner.strip_suffix('-').unwrap_or(inner);
+                let v = env.compile_expression(inner)?.eval(ctx.clone())?;
+                if v.is_undefined() {
+                    return Err(Error::from(minijinja::ErrorKind::UndefinedError));
+                }
+                return Ok(v);
+            }
+            env.render_named_str(&name, &body, ctx.clone())
+                .map(Value::from)
+        };
+        let r = match run(false) {
+            Err(e)
+                if e.kind() == minijinja::ErrorKind::UndefinedError
+                    && super::context::asks_for_undefined(&prepared) =>
+            {
+                run(true).or(Err(e))
+            }
+            other => other,
+        };
         TEMPLATE_DEPTH.with(|d| d.set(depth));
-        // Like Ansible's template lookup, keep the source's trailing newline.
-        let mut text = r?;
-        if src.ends_with('\n') && !state.env().syntax().keep_trailing_newline() {
-            text.push('\n');
-        }
-        out.push(Value::from(text));
+        let v = r?;
+        out.push(match v.as_str() {
+            Some("") if !lone => Value::from(()),
+            Some(text) if prepared.ends_with('\n') => Value::from(format!("{text}\n")),
+            _ => v,
+        });
     }
     Ok(out)
 }
@@ -551,14 +630,31 @@ fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error
             "subelements lookup expects a list of two or three items, ",
         ));
     }
+    if let Some(flags) = terms.get(2) {
+        let known = |k: &Value| k.as_str() == Some("skip_missing");
+        if !is_map(flags) && !filters::items(flags).is_ok_and(|ks| ks.iter().all(known)) {
+            return Err(fail(
+                "subelements lookup expects a list of two or three items, the optional third item must be a dict with flags skip_missing",
+            ));
+        }
+    }
     let skip = terms
         .get(2)
         .filter(|f| is_map(f))
         .and_then(|f| f.get_attr("skip_missing").ok())
         .map(|v| v.is_true())
         .unwrap_or(false);
+    if !(is_seq(&terms[0]) || is_map(&terms[0])) || !is_str(&terms[1]) {
+        return Err(fail(
+            "subelements lookup expects a list of two or three items, first a dict or a list, second a string pointing to the subkey",
+        ));
+    }
     let mut data = terms[0].clone();
     if is_map(&data) {
+        // A registered result that was skipped as a whole gives nothing.
+        if data.get_attr("skipped").is_ok_and(|v| skipped_flag(&v)) {
+            return Ok(Vec::new());
+        }
         data = Value::from(
             filters::items(&data)?
                 .iter()
@@ -566,7 +662,68 @@ fn subelements(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error
                 .collect::<Vec<_>>(),
         );
     }
-    filters::subelements_of(&data, &pyfmt::to_str(&terms[1]), skip, true)
+    let path = pyfmt::to_str(&terms[1]);
+    let keys: Vec<&str> = path.split('.').collect();
+    let quoted = |v: &Value| format!("'{}'", pyfmt::to_str(v));
+    let mut out = Vec::new();
+    for elem in filters::items(&data)? {
+        if !is_map(&elem) {
+            return Err(fail(format!(
+                "subelements lookup expects a dictionary, got {}",
+                quoted(&elem)
+            )));
+        }
+        if elem.get_attr("skipped").is_ok_and(|v| skipped_flag(&v)) {
+            continue;
+        }
+        // Ansible's walk: with skip_missing a missing or non-dict step is passed over
+        // (leaving nothing to iterate), otherwise it is an error.
+        let mut cur = elem.clone();
+        let mut sublist = None;
+        for (i, key) in keys.iter().enumerate() {
+            let last = i + 1 == keys.len();
+            let next = cur.get_attr(key).unwrap_or_default();
+            if next.is_undefined() {
+                if skip {
+                    continue;
+                }
+                return Err(fail(format!(
+                    "could not find '{key}' key in iterated item {}",
+                    quoted(&cur)
+                )));
+            }
+            if !last {
+                if !is_map(&next) {
+                    if skip {
+                        continue;
+                    }
+                    return Err(fail(format!(
+                        "the key {key} should point to a dictionary, got {}",
+                        quoted(&next)
+                    )));
+                }
+                cur = next;
+            } else if !is_seq(&next) {
+                return Err(fail(format!(
+                    "the key {key} should point to a list, got {}",
+                    quoted(&next)
+                )));
+            } else {
+                sublist = Some(next);
+            }
+        }
+        let Some(sublist) = sublist else { continue };
+        let shown = filters::without_path(&elem, &keys);
+        for sub in filters::items(&sublist)? {
+            out.push(Value::from(vec![shown.clone(), sub]));
+        }
+    }
+    Ok(out)
+}
+
+/// Ansible's `x.get('skipped', False) is not False`: any value but a false boolean.
+fn skipped_flag(v: &Value) -> bool {
+    !v.is_undefined() && (v.kind() != minijinja::value::ValueKind::Bool || v.is_true())
 }
 
 fn sequence(_: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
