@@ -167,41 +167,45 @@ pub fn status(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
     let jid = params.string("jid").unwrap_or_default();
     let dir = async_dir(args);
     let (results, _) = job_paths(&dir, &jid);
+    let results_file = results.display().to_string();
+    let cleanup = params.string("mode").as_deref() == Some("cleanup");
+    // What Ansible's async_status action starts from before it merges the module's answer.
     let mut r = ModuleResult::new();
-    let base = |r: &mut ModuleResult| {
-        r.insert("ansible_job_id".into(), json!(jid));
-        r.insert("results_file".into(), json!(results.display().to_string()));
-        r.insert("started".into(), json!(true));
+    r.insert("started".into(), json!(!cleanup));
+    r.insert("finished".into(), json!(false));
+    for k in ["stdout", "stderr"] {
+        r.insert(k.into(), json!(""));
+        r.insert(format!("{k}_lines"), json!([]));
+    }
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert(
+        if cleanup { "erased" } else { "results_file" }.into(),
+        json!(results_file),
+    );
+    let text = if valid_jid(&jid) {
+        std::fs::read_to_string(&results).ok()
+    } else {
+        None
     };
-    if params.string("mode").as_deref() == Some("cleanup") || !valid_jid(&jid) {
-        if valid_jid(&jid) {
-            let _ = std::fs::remove_file(&results);
-        }
-        base(&mut r);
-        r.insert("erased".into(), json!(results.display().to_string()));
+    let Some(text) = text else {
+        r.insert("changed".into(), json!(false));
+        r.insert("failed".into(), json!(true));
+        r.insert("started".into(), json!(true));
+        r.insert("finished".into(), json!(true));
+        r.insert("msg".into(), json!("could not find job"));
+        return r;
+    };
+    if cleanup {
+        let _ = std::fs::remove_file(&results);
         r.insert("changed".into(), json!(false));
         return r;
     }
-    let text = match std::fs::read_to_string(&results) {
-        Ok(t) => t,
-        Err(_) => {
-            base(&mut r);
-            r.insert("changed".into(), json!(false));
-            r.insert("failed".into(), json!(true));
-            r.insert("finished".into(), json!(true));
-            r.insert("msg".into(), json!("could not find job"));
-            return r;
-        }
-    };
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(job)) => {
-            let finished = job.get("finished").and_then(Value::as_bool) == Some(true);
-            if finished {
-                r = job;
-            } else {
+            if job.get("finished").and_then(Value::as_bool) != Some(true) {
                 r.insert("changed".into(), json!(false));
-                r.insert("finished".into(), json!(false));
             }
+            r.extend(job);
         }
         // Written atomically, so this is not a job's file at all.
         _ => {
@@ -210,6 +214,8 @@ pub fn status(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
             r.insert("msg".into(), json!("Could not parse job output"));
         }
     }
-    base(&mut r);
+    r.insert("ansible_job_id".into(), json!(jid));
+    r.insert("results_file".into(), json!(results_file));
+    r.insert("started".into(), json!(true));
     r
 }

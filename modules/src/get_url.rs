@@ -23,6 +23,10 @@ fn spec() -> Spec {
         if o.name == "url_password" {
             o.aliases = &["password"];
         }
+        // `thirsty` is an alias of uri's force only.
+        if o.name == "force" {
+            o.aliases = &[];
+        }
     }
     opts.retain(|o| o.name != "url");
     opts.extend(vec![
@@ -42,6 +46,33 @@ fn spec() -> Spec {
     ]);
     opts.extend(file_common());
     Spec::new(opts)
+}
+
+/// The algorithms `digest` computes.
+const HASH_ALGORITHMS: &[&str] = &["md5", "sha1", "sha224", "sha256", "sha384", "sha512"];
+
+/// Ansible's failure for a checksum algorithm it cannot compute, naming the file it tried.
+fn hash_algorithm_known(path: &str, algorithm: &str) -> MResult<()> {
+    if HASH_ALGORITHMS.contains(&algorithm) {
+        return Ok(());
+    }
+    Err(Failure::new(format!(
+        "Could not hash file '{path}' with algorithm '{algorithm}'. Available algorithms: {}",
+        HASH_ALGORITHMS.join(", ")
+    )))
+}
+
+/// A private directory for this task under `~/.ansible/tmp` (Ansible's remote_tmp).
+fn remote_tmp_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::DirBuilderExt;
+    let base = std::path::PathBuf::from(crate::args::expand_user("~/.ansible/tmp"));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&base)?;
+    tempfile::Builder::new()
+        .prefix("ansible-tmp-")
+        .tempdir_in(&base)
 }
 
 /// The last path component of a URL (`url_filename`), or index.html.
@@ -174,6 +205,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
     if !dest_is_dir && Path::new(&dest).exists() {
         let mut mismatch = false;
         if !force && !checksum.is_empty() {
+            hash_algorithm_known(&dest, &algorithm)?;
             let d = crate::util::file_digest(Path::new(&dest), &algorithm).unwrap_or_default();
             mismatch = d != checksum;
         }
@@ -189,6 +221,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                     "file already exists"
                 }),
             );
+            add_path_info_result(&mut r);
             return Ok(r);
         }
         ims = std::fs::metadata(&dest)
@@ -227,10 +260,23 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             .with("elapsed", elapsed));
     }
     r.insert("elapsed".into(), json!(elapsed));
+    // Without tmp_dest the download goes where Ansible's goes: a private directory of the
+    // task under remote_tmp (~/.ansible/tmp), removed with the temporary file.
+    let task_tmp = match params
+        .string("tmp_dest")
+        .or_else(|| ctx.tmpdir.as_ref().map(|d| d.display().to_string()))
+    {
+        Some(_) => None,
+        None => Some(
+            remote_tmp_dir()
+                .map_err(|e| fail(&r, format!("failed to create temporary content file: {e}")))?,
+        ),
+    };
     let tmpdir = params
         .string("tmp_dest")
         .map(std::path::PathBuf::from)
         .or_else(|| ctx.tmpdir.clone())
+        .or_else(|| task_tmp.as_ref().map(|d| d.path().to_path_buf()))
         .unwrap_or_else(crate::temp_file::default_tmp);
     let tmp = tempfile::Builder::new()
         .prefix("tmp")
@@ -270,6 +316,7 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         return Ok(r);
     }
     if !checksum.is_empty() {
+        hash_algorithm_known(&tmp.path().display().to_string(), &algorithm)?;
         let got = digest(&data, &algorithm);
         if got != checksum {
             return Err(fail(

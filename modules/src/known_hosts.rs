@@ -1,7 +1,7 @@
 //! `known_hosts`: add or remove a host key in a known_hosts file. Host lookup is native
 //! (what `ssh-keygen -F` does: plain and wildcard patterns, negations, hashed `|1|` names
 //! via HMAC-SHA1), so ssh-keygen is not needed on the target. Removing all keys of a host
-//! (`state: absent` without `key`) does not leave the `.old` copy `ssh-keygen -R` makes.
+//! (`state: absent` without `key`) leaves the `.old` copy `ssh-keygen -R` makes.
 
 use crate::args::{b, p, s, Params, Spec};
 use crate::util::{atomic_write, Failure, MResult};
@@ -46,8 +46,18 @@ fn hmac_sha1(key: &[u8], msg: &[u8]) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// ssh's match_pattern: `*` and `?` are the only wildcards, so `[host]:port` is literal.
 fn glob_match(pat: &str, s: &str) -> bool {
-    crate::find::fnmatch_re(pat).is_match(s)
+    fn go(p: &[char], s: &[char]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some(('*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some(('?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    go(&p, &s)
 }
 
 /// Whether the host field of a known_hosts line names `host` (ssh's match_hostname).

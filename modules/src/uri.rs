@@ -23,7 +23,7 @@ use std::time::Duration;
 pub(crate) fn url_opts() -> Vec<crate::args::Opt> {
     vec![
         s("url"),
-        b("force").default(false).aliases(&["thirsty"]),
+        b("force").default(false),
         s("http_agent").default("ansible-httpget"),
         b("use_proxy").default(true),
         b("validate_certs").default(true),
@@ -575,6 +575,17 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
             Failure::new(format!("Unable to open source file {src}")).with("elapsed", 0)
         })?);
     }
+    // urllib labels any request body it sends without a Content-Type as a form.
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push((
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+    }
     if let Some(c) = params.string("creates") {
         if Path::new(&c).exists() {
             let mut r = Map::new();
@@ -690,6 +701,8 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
                 resp.insert("changed".into(), json!(changed));
             }
             resp.insert("path".into(), json!(d2));
+            // exit_json adds the file's attributes for `path`.
+            crate::util::add_path_info_result(&mut resp);
         }
     }
     let content = String::from_utf8_lossy(&f.body).into_owned();
@@ -699,6 +712,14 @@ fn inner(params: &Params, ctx: &ModuleContext) -> MResult<Map<String, Value>> {
         }
     }
     let return_content = params.bool("return_content");
+    // An HTTP error keeps the body it was read with as `body`, unless the content is
+    // returned anyway (JSON, return_content, or an unexpected status).
+    if !f.ok
+        && f.status != -1
+        && !(maybe_json || return_content || !status_code.contains(&f.status))
+    {
+        resp.insert("body".into(), json!(content));
+    }
     if !status_code.contains(&f.status) {
         let m = format!(
             "Status code was {} and not [{}]: {}",
@@ -733,7 +754,8 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         r.insert("changed".into(), json!(false));
         r.insert(
             "msg".into(),
-            json!("remote module (uri) does not support check mode"),
+            // Ansible's uri action plugin refuses check mode before the module runs.
+            json!("This action (uri) does not support check mode."),
         );
         r.insert("skipped".into(), json!(true));
         return r;

@@ -16,6 +16,30 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Run the task's action for one host and return its result.
+/// Actions whose Ansible action plugin refuses `async:` (only plain modules, command/shell,
+/// package managers, service and uri take it).
+const NO_ASYNC: &[&str] = &[
+    "add_host",
+    "assemble",
+    "assert",
+    "async_status",
+    "copy",
+    "debug",
+    "fail",
+    "fetch",
+    "group_by",
+    "include_vars",
+    "pause",
+    "raw",
+    "reboot",
+    "script",
+    "set_fact",
+    "set_stats",
+    "template",
+    "unarchive",
+    "wait_for_connection",
+];
+
 pub fn execute(
     ctx: &Arc<PlayCtx>,
     task: &Arc<Task>,
@@ -30,6 +54,16 @@ pub fn execute(
         host,
         c,
     };
+    if NO_ASYNC.contains(&task.action.as_str()) {
+        if let Some(n) = &task.async_ {
+            if value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(0) > 0 {
+                return Ok(failed(json!(format!(
+                    "This action ({}) does not support async.",
+                    task.action
+                ))));
+            }
+        }
+    }
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
         "set_fact" => set_fact(ctx, task, scope, host, c),
@@ -957,6 +991,16 @@ fn fetch(call: Call) -> Result<Map<String, Value>> {
         ctx, task, host, c, ..
     } = call;
     use sha1::Digest;
+    if check_mode_of(call)? {
+        let mut r = Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert("skipped".into(), json!(true));
+        r.insert(
+            "msg".into(),
+            json!("check mode not (yet) supported for this module"),
+        );
+        return Ok(r);
+    }
     let args = template_args(task, c)?;
     let (Some(src), Some(dest)) = (
         args.get("src").map(value_str),
@@ -972,74 +1016,121 @@ fn fetch(call: Call) -> Result<Map<String, Value>> {
     let slurped = module_named(call, "slurp", sargs)?;
     if slurped.get("failed").map(truthy) == Some(true) {
         let msg = slurped.get("msg").map(value_str).unwrap_or_default();
-        if !fail_on_missing && (msg.contains("not found") || msg.contains("No such file")) {
-            let mut r = Map::new();
+        let mut r = Map::new();
+        if msg.to_lowercase().starts_with("source is a directory") {
+            // What Ansible's action answers after its stat of the source.
+            let mut m = "remote file is a directory, fetch cannot work on directories".to_string();
+            if fail_on_missing {
+                r.insert("changed".into(), json!(false));
+                r.insert("failed".into(), json!(true));
+            } else {
+                m.push_str(", not transferring, ignored");
+            }
+            r.insert("msg".into(), json!(m));
+            return Ok(r);
+        }
+        if fail_on_missing {
+            r = slurped;
+        } else {
             r.insert("changed".into(), json!(false));
             r.insert("file".into(), json!(src));
+        }
+        if msg.contains("not found") || msg.contains("No such file") {
             r.insert(
                 "msg".into(),
                 json!("the remote file does not exist, not transferring, ignored"),
             );
-            return Ok(r);
         }
-        return Ok(slurped);
+        return Ok(r);
     }
     let data = base64::engine::general_purpose::STANDARD
         .decode(slurped.get("content").map(value_str).unwrap_or_default())
         .map_err(|e| Error::new(format!("fetch: bad content from the target: {e}")))?;
+    let local = |p: PathBuf| {
+        if p.is_absolute() {
+            p
+        } else {
+            ctx.play.dir.join(p)
+        }
+    };
     let target = if flat {
-        let mut p = PathBuf::from(crate::cli::config::expand_user(&dest));
+        let mut p = local(PathBuf::from(crate::cli::config::expand_user(&dest)));
+        if p.is_dir() && !dest.ends_with('/') {
+            return Ok(failed(json!("dest is an existing directory, use a trailing slash if you want to fetch src into that directory")));
+        }
         if dest.ends_with('/') {
             p = p.join(Path::new(&src).file_name().unwrap_or_default());
+            if p.is_dir() {
+                return Ok(failed(json!(format!("calculated dest '{}' is an existing directory, use another path that does not point to an existing directory", p.display()))));
+            }
         }
         p
     } else {
-        PathBuf::from(crate::cli::config::expand_user(&dest))
+        local(PathBuf::from(crate::cli::config::expand_user(&dest)))
             .join(host)
             .join(src.trim_start_matches('/'))
     };
-    let target = if target.is_absolute() {
-        target
-    } else {
-        ctx.play.dir.join(target)
-    };
     let checksum = hex::encode(sha1::Sha1::digest(&data));
-    let before = std::fs::read(&target)
-        .ok()
-        .map(|b| hex::encode(sha1::Sha1::digest(&b)));
-    let changed = before.as_deref() != Some(checksum.as_str());
-    if changed && !ctx.run.opts.check {
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::new(format!("Could not create {}: {e}", parent.display())))?;
-        }
-        let dir = target.parent().unwrap_or(Path::new("."));
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::new(e.to_string()))?;
-        std::io::Write::write_all(&mut tmp, &data).map_err(|e| Error::new(e.to_string()))?;
-        tmp.persist(&target)
-            .map_err(|e| Error::new(e.to_string()))?;
-        if validate {
-            let written = std::fs::read(&target)
-                .map(|b| hex::encode(sha1::Sha1::digest(&b)))
-                .unwrap_or_default();
-            if written != checksum {
-                return Ok(failed(json!("checksum mismatch")));
-            }
-        }
-    }
+    let md5 = |d: &[u8]| hex::encode(<md5::Md5 as md5::Digest>::digest(d));
+    let before = std::fs::read(&target).ok();
     let mut r = Map::new();
-    r.insert("changed".into(), json!(changed));
-    r.insert("checksum".into(), json!(checksum));
+    if before
+        .as_deref()
+        .is_some_and(|b| hex::encode(sha1::Sha1::digest(b)) == checksum)
+    {
+        r.insert("changed".into(), json!(false));
+        r.insert("checksum".into(), json!(checksum));
+        r.insert("dest".into(), json!(target.display().to_string()));
+        r.insert("file".into(), json!(src));
+        r.insert("md5sum".into(), json!(md5(&data)));
+        return Ok(r);
+    }
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::new(format!("Could not create {}: {e}", parent.display())))?;
+    }
+    write_with_umask(&target, &data)
+        .map_err(|e| Error::new(format!("Failed to fetch the file: {e}")))?;
+    let written = std::fs::read(&target).unwrap_or_default();
+    let new_sum = hex::encode(sha1::Sha1::digest(&written));
+    if validate && new_sum != checksum {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!("checksum mismatch"));
+    } else {
+        r.insert("changed".into(), json!(true));
+    }
+    r.insert("checksum".into(), json!(new_sum));
     r.insert("dest".into(), json!(target.display().to_string()));
     r.insert("file".into(), json!(src));
-    r.insert(
-        "md5sum".into(),
-        json!(hex::encode(<md5::Md5 as md5::Digest>::digest(&data))),
-    );
+    r.insert("md5sum".into(), json!(md5(&written)));
     r.insert("remote_checksum".into(), json!(checksum));
     r.insert("remote_md5sum".into(), Value::Null);
     Ok(r)
+}
+
+/// A file written as Python's `open(dest, 'wb')` leaves it (mode 0666 less the umask), but
+/// atomically: a new file beside it, then renamed over it.
+fn write_with_umask(dest: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{:x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o666)
+        .open(&tmp)?;
+    let done = f.write_all(data).and_then(|_| f.sync_all());
+    if let Err(e) = done.and_then(|_| std::fs::rename(&tmp, dest)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// `script`: the controller's script is put on the target, run there, and removed.
