@@ -818,14 +818,105 @@ pub fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<PyRegex,
             };
             fancy_regex::Regex::new(&format!("{flags}{pat}"))
                 .map(PyRegex::Fancy)
-                .map_err(|_| {
-                    fail(format!(
+                .map_err(|_| match python_regex_error(&pat) {
+                    Some(m) => fail(m),
+                    None => fail(format!(
                         "Invalid regular expression {}: {std_err}",
                         pyfmt::str_repr(&pat)
-                    ))
+                    )),
                 })
         }
     }
+}
+
+/// Python's `re.error` text for the malformed patterns it names the same way every time
+/// (a repeat with nothing before it, an unclosed or unopened group, an unclosed set).
+fn python_regex_error(pat: &str) -> Option<String> {
+    let c: Vec<char> = pat.chars().collect();
+    let mut open: Vec<usize> = Vec::new();
+    // What precedes: nothing repeatable, an atom, or a repeat (which takes a lazy `?`).
+    #[derive(PartialEq)]
+    enum Prev {
+        Nothing,
+        Atom,
+        Repeat,
+    }
+    let mut prev = Prev::Nothing;
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            '\\' => {
+                i += 2;
+                prev = Prev::Atom;
+                continue;
+            }
+            '[' => {
+                let start = i;
+                let mut j = i + 1;
+                if c.get(j) == Some(&'^') {
+                    j += 1;
+                }
+                if c.get(j) == Some(&']') {
+                    j += 1;
+                }
+                loop {
+                    match c.get(j) {
+                        None => {
+                            return Some(format!("unterminated character set at position {start}"))
+                        }
+                        Some('\\') => j += 2,
+                        Some(']') => break,
+                        Some(_) => j += 1,
+                    }
+                }
+                i = j + 1;
+                prev = Prev::Atom;
+                continue;
+            }
+            '(' => {
+                open.push(i);
+                i += 1;
+                if c.get(i) == Some(&'?') {
+                    i += 1;
+                    match c.get(i) {
+                        Some(':' | '=' | '!') => i += 1,
+                        Some('<') if matches!(c.get(i + 1), Some('=' | '!')) => i += 2,
+                        Some('P' | '<') => {
+                            while i < c.len() && c[i] != '>' && c[i] != ')' {
+                                i += 1;
+                            }
+                            if c.get(i) == Some(&'>') {
+                                i += 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                prev = Prev::Nothing;
+                continue;
+            }
+            ')' => {
+                if open.pop().is_none() {
+                    return Some(format!("unbalanced parenthesis at position {i}"));
+                }
+                prev = Prev::Atom;
+            }
+            '|' => prev = Prev::Nothing,
+            '*' | '+' | '?' => match prev {
+                Prev::Nothing => return Some(format!("nothing to repeat at position {i}")),
+                Prev::Repeat if c[i] != '?' && c[i] != '+' => {
+                    return Some(format!("multiple repeat at position {i}"))
+                }
+                Prev::Repeat => prev = Prev::Atom,
+                Prev::Atom => prev = Prev::Repeat,
+            },
+            '^' | '$' => prev = Prev::Atom,
+            _ => prev = Prev::Atom,
+        }
+        i += 1;
+    }
+    open.last()
+        .map(|p| format!("missing ), unterminated subpattern at position {p}"))
 }
 
 /// Python's `match.expand(template)`: `\1`, `\g<1>`, `\g<name>` and character escapes.

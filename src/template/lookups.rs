@@ -535,7 +535,19 @@ fn varnames(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Erro
     }
     let mut out = Vec::new();
     for t in terms {
-        let re = filters::py_regex(&pyfmt::to_str(t), false, false)?;
+        let Some(term) = t.as_str() else {
+            return Err(fail(format!(
+                "Invalid setting identifier, \"{}\" is not a string, it is a <class '{}'>",
+                pyfmt::to_str(t),
+                filters::type_name(t)
+            )));
+        };
+        let re = filters::py_regex(term, false, false).map_err(|e| {
+            fail(format!(
+                "Unable to use \"{term}\" as a search parameter: {}",
+                e.detail().unwrap_or_default()
+            ))
+        })?;
         out.extend(
             names
                 .iter()
