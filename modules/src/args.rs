@@ -205,6 +205,9 @@ impl Spec {
                 unsupported.push(k.clone());
             }
         }
+        // ansible-core reports unsupported parameters after every other check: the first
+        // error found is the one shown
+        let mut unsupported_err = None;
         if !unsupported.is_empty() {
             unsupported.sort();
             let mut names: Vec<&str> = self.opts.iter().map(|o| o.name).collect();
@@ -219,7 +222,7 @@ impl Spec {
             if !aliases.is_empty() {
                 supported.push_str(&format!(" ({})", aliases.join(", ")));
             }
-            return Err(format!(
+            unsupported_err = Some(format!(
                 "Unsupported parameters for ({module}) module: {}. Supported parameters include: {supported}.",
                 unsupported.join(", ")
             ));
@@ -400,6 +403,9 @@ impl Spec {
                     ));
                 }
             }
+        }
+        if let Some(e) = unsupported_err {
+            return Err(e);
         }
         for o in &self.opts {
             params.entry(o.name.to_string()).or_insert(Value::Null);

@@ -13,7 +13,11 @@ use std::path::Path;
 fn spec(sysv: bool) -> Spec {
     let mut o = vec![
         s("name").required().aliases(&["service", "unit"]),
-        s("state").choices(&["reloaded", "restarted", "started", "stopped"]),
+        s("state").choices(if sysv {
+            &["started", "stopped", "restarted", "reloaded"]
+        } else {
+            &["started", "stopped", "reloaded", "restarted"]
+        }),
         i("sleep"),
         s("pattern"),
         b("enabled"),
@@ -173,8 +177,14 @@ fn service_body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     if let Some(state) = p.str("state") {
         let running = is_running(&name, p.str("pattern"), ctx);
         if let Some(action) = action_for(state, running) {
+            if ctx.check_mode {
+                // ansible-core's check_service_changed exits with these two keys alone
+                let mut r = res(true);
+                r.insert("msg".into(), json!("service state changed"));
+                return Ok(r);
+            }
             r.insert("changed".into(), json!(true));
-            if !ctx.check_mode {
+            {
                 let o = run(
                     &svc_cmd(&name, action, p.str("arguments").unwrap_or("")),
                     &[],
@@ -218,7 +228,7 @@ pub fn run_sysvinit(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
         let name = p.str("name").unwrap_or("").to_string();
         if script(&name).is_none() {
             return Err(Failure::new(format!(
-                "Could not find the requested service {name}: cannot find init script"
+                "Could not find the requested service {name}: "
             )));
         }
         let mut r = res(false);

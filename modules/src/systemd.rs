@@ -1,9 +1,10 @@
-//! `systemd` / `systemd_service`: through systemctl. When systemd is not PID 1, state
-//! changes fail as Ansible's do ("Service is in unknown state"); enabling and masking,
-//! which systemctl can do offline, still work.
+//! `systemd` / `systemd_service`: through systemctl. When systemd is not PID 1, a unit
+//! systemctl cannot find offline fails as Ansible's does (with systemctl's own "System
+//! has not been booted with systemd" error); enabling and masking a unit file, which
+//! systemctl can do offline, still work.
 
 use crate::args::{b, s, Params, Spec};
-use crate::sysutil::{module, need, res, run, systemd_running};
+use crate::sysutil::{module, need, res, run};
 use crate::util::{Failure, MResult};
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::{json, Map, Value};
@@ -73,6 +74,49 @@ fn show(p: &Params, unit: &str, ctx: &ModuleContext) -> MResult<Map<String, Valu
     Ok(m)
 }
 
+/// When `systemctl show` gives nothing, ansible-core asks `is-enabled`, then
+/// `list-unit-files`, and finally runs `systemctl` alone with check_rc: on a host where
+/// systemd is not running that last step fails with systemctl's own words.
+fn probe_unit(p: &Params, unit: &str, ctx: &ModuleContext) -> MResult<()> {
+    const ENABLED_STATES: &[&str] = &[
+        "enabled",
+        "enabled-runtime",
+        "linked",
+        "linked-runtime",
+        "masked",
+        "masked-runtime",
+        "static",
+        "indirect",
+        "disabled",
+        "generated",
+        "transient",
+    ];
+    let mut c = systemctl(p)?;
+    c.extend(["is-enabled".into(), unit.into()]);
+    if ENABLED_STATES.contains(&run(&c, &[], None, ctx)?.stdout.trim()) {
+        return Ok(());
+    }
+    let mut c = systemctl(p)?;
+    c.extend(["list-unit-files".into(), unit.into()]);
+    if run(&c, &[], None, ctx)?.rc == 0 {
+        return Ok(());
+    }
+    let bare = need("systemctl")?;
+    let o = run(std::slice::from_ref(&bare), &[], None, ctx)?;
+    if o.rc != 0 {
+        let msg = if o.stderr.is_empty() {
+            o.stdout.clone()
+        } else {
+            o.stderr.trim_end().to_string()
+        };
+        return Err(crate::sysutil::cmd_failure(msg, &o)
+            .with("cmd", bare)
+            .with("stdout_lines", json!(crate::util::splitlines(&o.stdout)))
+            .with("stderr_lines", json!(crate::util::splitlines(&o.stderr))));
+    }
+    Ok(())
+}
+
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let mut r = res(false);
     for (flag, verb) in [
@@ -100,11 +144,10 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         format!("{name}.service")
     };
     r.insert("name".into(), json!(name));
-    let status = if systemd_running() {
-        show(p, &unit, ctx)?
-    } else {
-        Map::new()
-    };
+    let status = show(p, &unit, ctx)?;
+    if status.is_empty() {
+        probe_unit(p, &unit, ctx)?;
+    }
     r.insert("status".into(), Value::Object(status.clone()));
     if let Some(masked) = p.get("masked").and_then(|v| v.as_bool()) {
         let mut c = systemctl(p)?;
