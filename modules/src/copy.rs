@@ -662,7 +662,7 @@ fn chown_tree(root: &Path, chown: &FileAttrs, check: bool) -> MResult<bool> {
 /// Where the transferred source lives while the module runs: the controller's remote_tmp,
 /// else Ansible's default `~/.ansible/tmp` (the path the module reports as `src`), else
 /// the system's temporary directory.
-fn remote_tmp(ctx: &ModuleContext) -> PathBuf {
+pub(crate) fn remote_tmp(ctx: &ModuleContext) -> PathBuf {
     if let Some(t) = &ctx.tmpdir {
         return t.clone();
     }

@@ -98,6 +98,8 @@ struct Member {
     mode: u32,
     mtime: Option<i64>,
     data: Vec<u8>,
+    /// A zip member kept without compression (unzip says "extracting", not "inflating").
+    stored: bool,
 }
 
 fn tar_reader(src: &Path, kind: Kind) -> MResult<Box<dyn Read>> {
@@ -127,6 +129,7 @@ fn read_members(src: &Path, kind: Kind) -> MResult<Vec<Member>> {
             let mut e = z.by_index(idx).map_err(|e| bad(e.to_string()))?;
             let name = e.name().to_string();
             let is_dir = e.is_dir();
+            let stored = e.compression() == zip::CompressionMethod::Stored;
             let mode = e.unix_mode().unwrap_or(if is_dir { 0o755 } else { 0o644 });
             let is_link = mode & 0o170000 == 0o120000;
             let mut data = Vec::new();
@@ -153,6 +156,7 @@ fn read_members(src: &Path, kind: Kind) -> MResult<Vec<Member>> {
                 mode: mode & 0o7777,
                 mtime,
                 data,
+                stored,
             });
         }
         return Ok(out);
@@ -197,6 +201,7 @@ fn read_members(src: &Path, kind: Kind) -> MResult<Vec<Member>> {
             mode,
             mtime,
             data,
+            stored: false,
         });
     }
     Ok(out)
@@ -331,18 +336,15 @@ fn inner(
     let mut _tmp_holder = None;
     let src: String = match play_src {
         Some(data) => {
+            // Where Ansible's action puts the archive it transfers: <remote_tmp>/.../source.
             let t = tempfile::Builder::new()
-                .prefix("ansible-tmp-unarchive")
-                .tempfile_in(
-                    ctx.tmpdir
-                        .clone()
-                        .unwrap_or_else(crate::temp_file::default_tmp),
-                )
+                .prefix("ansible-tmp-")
+                .tempdir_in(crate::copy::remote_tmp(ctx))
                 .map_err(|e| Failure::new(e.to_string()))?;
-            fs::write(t.path(), data).map_err(|e| Failure::new(e.to_string()))?;
-            let s = t.path().display().to_string();
+            let path = t.path().join("source");
+            fs::write(&path, data).map_err(|e| Failure::new(e.to_string()))?;
             _tmp_holder = Some(t);
-            s
+            path.display().to_string()
         }
         None => {
             let s = params.string("src").unwrap_or_default();
@@ -412,20 +414,60 @@ fn inner(
     r.insert("handler".into(), json!(kind.handler()));
     r.insert("src".into(), json!(src));
     let mut changed;
+    if ctx.check_mode && kind != Kind::Zip {
+        // Ansible's tar handler cannot tell what it would change.
+        let mut r = Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert("skipped".into(), json!(true));
+        r.insert(
+            "msg".into(),
+            json!("remote module (ansible.legacy.unarchive) does not support check mode when using gtar"),
+        );
+        return Ok(r);
+    }
+    let excludes = params.list("exclude").unwrap_or_default();
     if ctx.check_mode {
         changed = !unarchived;
     } else if unarchived {
         changed = false;
     } else {
         extract(&abs_dest, &members, params.bool("keep_newer"))?;
+        let mut out = String::new();
         let cmd: Vec<String> = if kind == Kind::Zip {
-            vec![
+            // What unzip prints while it unpacks, member by member.
+            out = format!("Archive:  {src}\n");
+            for m in &members {
+                let at = abs_dest.join(&m.name).display().to_string();
+                let at = if m.is_dir && !at.ends_with('/') {
+                    format!("{at}/")
+                } else {
+                    at
+                };
+                if m.is_dir {
+                    out.push_str(&format!("   creating: {at}\n"));
+                } else if m.link.is_some() {
+                    out.push_str(&format!(
+                        "    linking: {at}  -> {}  \n",
+                        m.link.as_deref().unwrap_or("")
+                    ));
+                } else if m.stored {
+                    out.push_str(&format!(" extracting: {at}  \n"));
+                } else {
+                    out.push_str(&format!("  inflating: {at}  \n"));
+                }
+            }
+            let mut c = vec![
                 "/usr/bin/unzip".into(),
                 "-o".into(),
                 src.clone(),
                 "-d".into(),
                 abs_dest.display().to_string(),
-            ]
+            ];
+            if !excludes.is_empty() {
+                c.push("-x".into());
+                c.extend(excludes.iter().cloned());
+            }
+            c
         } else {
             let mut c = vec![
                 "/usr/bin/tar".to_string(),
@@ -436,13 +478,14 @@ fn inner(
             if let Some(f) = kind.tar_flag() {
                 c.push(f.into());
             }
+            c.extend(excludes.iter().map(|e| format!("--exclude={e}")));
             c.push("-f".into());
             c.push(src.clone());
             c
         };
         r.insert(
             "extract_results".into(),
-            json!({"cmd": cmd, "err": "", "out": "", "rc": 0}),
+            json!({"cmd": cmd, "err": "", "out": out, "rc": 0}),
         );
         changed = true;
     }
