@@ -7,6 +7,7 @@
 
 use super::agent::{encode_frame, FrameBuffer, Request, Response};
 use super::params::{BecomeParams, ConnParams};
+use bytes::Bytes;
 use play_modules::{Args, ModuleContext, ModuleResult};
 use russh::client::{self, Handle};
 use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKey};
@@ -308,14 +309,33 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
 
 /// The agent binary's bytes, read once per run and shared by every host's upload (a copy
 /// per host would cost the binary's size in memory for each host uploading at once).
-fn agent_bytes(path: &Path) -> std::io::Result<Arc<Vec<u8>>> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>> = OnceLock::new();
+fn agent_bytes(path: &Path) -> std::io::Result<Bytes> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut guard = cache.lock().unwrap();
     if let Some(b) = guard.get(path) {
         return Ok(b.clone());
     }
-    let bytes = Arc::new(std::fs::read(path)?);
+    let bytes = Bytes::from(std::fs::read(path)?);
+    guard.insert(path.to_path_buf(), bytes.clone());
+    Ok(bytes)
+}
+
+/// The agent binary gzipped (fastest level), made once per run: a cold upload sends less
+/// than half the bytes, which matters more than the target's `gzip -d` costs.
+fn agent_gzipped(path: &Path, plain: &Bytes) -> std::io::Result<Bytes> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut guard = cache.lock().unwrap();
+    if let Some(b) = guard.get(path) {
+        return Ok(b.clone());
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(plain.len() / 2),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(plain)?;
+    let bytes = Bytes::from(enc.finish()?);
     guard.insert(path.to_path_buf(), bytes.clone());
     Ok(bytes)
 }
@@ -355,6 +375,8 @@ fn local_uname() -> String {
 
 const SHA_CMD: &str = "(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\") | cut -d' ' -f1";
 const MISSING: u32 = 97;
+/// The upload's exit status when the target has no gzip.
+const NO_GZIP: u32 = 94;
 /// How many times a dropped session is opened again before the host is unreachable.
 pub const REOPEN_TRIES: u32 = 2;
 
@@ -370,13 +392,23 @@ fn start_command(dir: &str, hash: &str) -> String {
     format!("sh -c {}", shell_quote(&script))
 }
 
-/// The command that receives the agent on stdin and installs it after checking its hash.
-fn upload_command(dir: &str, hash: &str) -> String {
+/// The command that receives the agent on stdin (gzipped when `gzipped`) and installs it
+/// after checking its hash. Without gzip on the target it exits with `NO_GZIP` at once,
+/// before reading anything, and the controller sends the plain binary instead.
+fn upload_command(dir: &str, hash: &str, gzipped: bool) -> String {
     let uname = local_uname();
+    let (need, receive) = if gzipped {
+        (
+            format!("command -v gzip >/dev/null 2>&1 || exit {NO_GZIP}; "),
+            "gzip -dc",
+        )
+    } else {
+        (String::new(), "cat")
+    };
     let script = format!(
-        "umask 077; d={dir}; u=$(uname -sm); if [ \"$u\" != {} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit 96; fi; \
+        "umask 077; d={dir}; u=$(uname -sm); if [ \"$u\" != {} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit 96; fi; {need}\
          mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; \
-         if ! cat > \"$t\"; then rm -f \"$t\"; exit 1; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
+         if ! {receive} > \"$t\"; then rm -f \"$t\"; exit 1; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
          if [ \"$h\" = {hash} ]; then mv -f \"$t\" \"$d/play\"; else rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi",
         shell_quote(&uname)
     );
@@ -747,7 +779,7 @@ async fn authenticate(s: &mut Session, p: &ConnParams) -> Result<(), ConnError> 
 async fn exec_capture(
     s: &Session,
     cmd: &str,
-    stdin: Option<&[u8]>,
+    stdin: Option<Bytes>,
 ) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), russh::Error> {
     let ch = s.channel_open_session().await?;
     ch.exec(true, cmd).await?;
@@ -756,7 +788,9 @@ async fn exec_capture(
     // disk full) stops reading, and its exit status and stderr say why.
     let write = async {
         if let Some(data) = stdin {
-            let _ = wr.data(data).await;
+            // One buffer, sent in packets of the peer's size (`data` would copy it through
+            // an 8 KiB buffer, several times slower for the agent binary).
+            let _ = wr.data_bytes(data).await;
         }
         let _ = wr.eof().await;
     };
@@ -1234,7 +1268,7 @@ impl SshConnection {
                     pre.drain(..pos + "PLAY_AGENT_SEND\n".len());
                     agent
                         .wr
-                        .data(&bytes[..])
+                        .data_bytes(bytes.clone())
                         .await
                         .map_err(|e| ConnError::ssh(format!("sending the agent failed: {e}")))?;
                     continue;
@@ -1323,10 +1357,23 @@ impl SshConnection {
             )));
         }
         let dir = remote_path_expr(&self.agent_dir());
-        let cmd = upload_command(&dir, &self.agent_hash);
-        let (code, _out, err) = exec_capture(session, &cmd, Some(&bytes[..]))
-            .await
-            .map_err(|e| ConnError::ssh(format!("uploading the agent failed: {e}")))?;
+        let gzipped = agent_gzipped(&self.agent_binary, &bytes).map_err(|e| {
+            ConnError::unreachable(format!(
+                "cannot compress {}: {e}",
+                self.agent_binary.display()
+            ))
+        })?;
+        let send = |cmd: String, data: Bytes| async move {
+            exec_capture(session, &cmd, Some(data))
+                .await
+                .map_err(|e| ConnError::ssh(format!("uploading the agent failed: {e}")))
+        };
+        let mut cmd = upload_command(&dir, &self.agent_hash, true);
+        let (mut code, _, mut err) = send(cmd.clone(), gzipped).await?;
+        if code == Some(NO_GZIP) {
+            cmd = upload_command(&dir, &self.agent_hash, false);
+            (code, _, err) = send(cmd.clone(), bytes).await?;
+        }
         let err = String::from_utf8_lossy(&err).trim().to_string();
         match code {
             Some(0) => {
@@ -1385,10 +1432,10 @@ impl SshConnection {
             };
             // Write and read at once: an agent that dies while a large request is sent
             // must end the call, not leave the write waiting for window forever.
-            let bytes = encode_frame(&payload);
+            let bytes = Bytes::from(encode_frame(&payload));
             let got = {
                 let (reader, wr) = (&mut agent.reader, &agent.wr);
-                let write = wr.data(&bytes[..]);
+                let write = wr.data_bytes(bytes);
                 let read = reader.read_frame(None);
                 tokio::pin!(write, read);
                 let mut written = false;
@@ -1592,6 +1639,86 @@ mod tests {
             hex::encode(hmac_sha1(&[0x0b; 20], b"Hi There")),
             "b617318655057264e28bc0b6fb378c8ef146be00"
         );
+    }
+
+    /// Runs an upload command locally with `stdin`, the given PATH, and returns the status.
+    fn run_upload(cmd: &str, stdin: &[u8], path: &str) -> i32 {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(cmd)
+            .env("PATH", path)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A command that exits before reading (no gzip) closes the pipe: that is fine.
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        child.wait().unwrap().code().unwrap()
+    }
+
+    #[test]
+    fn agent_upload_is_gzipped_and_falls_back_without_gzip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let agent = tmp.path().join("agent");
+        let body: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        std::fs::write(&agent, &body).unwrap();
+        let hash = file_sha256(&agent).unwrap();
+        let plain = agent_bytes(&agent).unwrap();
+        let gz = agent_gzipped(&agent, &plain).unwrap();
+        assert!(
+            gz.len() < plain.len() / 2,
+            "{} of {}",
+            gz.len(),
+            plain.len()
+        );
+
+        let dir = tmp.path().join("a").display().to_string();
+        let installed = Path::new(&dir).join("play");
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(
+            run_upload(&upload_command(&dir, &hash, true), &gz, &path),
+            0
+        );
+        assert_eq!(std::fs::read(&installed).unwrap(), body);
+
+        // A PATH with every tool the script uses but gzip.
+        std::fs::remove_file(&installed).unwrap();
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        for tool in [
+            "uname",
+            "mkdir",
+            "chmod",
+            "cat",
+            "sha256sum",
+            "cut",
+            "mv",
+            "rm",
+        ] {
+            let found = std::env::split_paths(&path)
+                .map(|d| d.join(tool))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("no {tool} on PATH"));
+            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+        }
+        let bin = bin.display().to_string();
+        let status = run_upload(&upload_command(&dir, &hash, true), &gz, &bin);
+        assert_eq!(status, NO_GZIP as i32);
+        assert!(!installed.exists());
+        assert_eq!(
+            run_upload(&upload_command(&dir, &hash, false), &plain, &bin),
+            0
+        );
+        assert_eq!(std::fs::read(&installed).unwrap(), body);
+
+        // Bytes that do not hash to the expected sha256 are not installed.
+        std::fs::remove_file(&installed).unwrap();
+        let status = run_upload(&upload_command(&dir, &hash, false), b"other", &bin);
+        assert_eq!(status, 95);
+        assert!(!installed.exists());
     }
 
     #[test]
