@@ -1,6 +1,6 @@
 //! `cron`: jobs and environment lines marked `#Ansible: <name>`, in a user's crontab
 //! (`crontab -l` / `crontab -`) or in a `cron_file` (relative paths under /etc/cron.d).
-//! Unlike ansible-core, `crontab` is only needed for user crontabs, not for cron_file.
+//! As in ansible-core, `crontab` must be installed even when only a cron_file is managed.
 
 use crate::args::{b, p, s, Params, Spec};
 use crate::sysutil::{module, need, res, run};
@@ -25,7 +25,7 @@ fn spec() -> Spec {
         s("month").default("*"),
         s("weekday").default("*").aliases(&["dow"]),
         s("special_time").choices(&[
-            "annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly",
+            "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
         ]),
         b("disabled").default(false),
         b("env").default(false),
@@ -154,20 +154,46 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let present = p.str("state") == Some("present");
     let name = p.string("name");
-    if p.is_set("cron_file") && present && !p.is_set("user") {
-        return Err(Failure::new(
-            "To use cron_file=... parameter you must specify user=... as well",
-        ));
-    }
     if name.is_none() && (!p.is_set("cron_file") || present) {
         return Err(Failure::new(
             "one of the following is required: name, cron_file",
         ));
     }
+    if p.str("cron_file") == Some("/etc/crontab") {
+        return Err(Failure::new(
+            "Will not manage /etc/crontab via cron_file, see documentation.",
+        ));
+    }
+    // Ansible's CronTab looks for crontab before anything else is checked.
+    need("crontab")?;
     let mut tab = Tab::load(p, ctx)?;
+    if p.is_set("special_time")
+        && ["minute", "hour", "day", "month", "weekday"]
+            .iter()
+            .any(|k| p.str(k) != Some("*"))
+    {
+        return Err(Failure::new(
+            "You cannot combine special_time with any of the time or day/date parameters.",
+        ));
+    }
+    if present && p.is_set("cron_file") && !p.is_set("user") {
+        return Err(Failure::new(
+            "To use cron_file=... parameter you must specify user=... as well",
+        ));
+    }
     let before = tab.render();
     let mut changed = false;
     let mut warnings: Vec<String> = Vec::new();
+    if let Some(f) = p.str("cron_file") {
+        let base = f.rsplit('/').next().unwrap_or(f);
+        if base.is_empty()
+            || !base
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            warnings.push(format!("Filename portion of cron_file (\"{base}\") should consist solely of upper- and lower-case letters, digits, underscores, and hyphens"));
+        }
+    }
     let file_existed = tab.file.as_ref().is_some_and(|f| f.exists());
     if name.is_none() {
         // cron_file, state=absent, no name: the whole file goes
@@ -186,7 +212,8 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     }
     let name = name.unwrap_or_default();
     if p.bool("env") {
-        let decl = format!("{}={}", name, p.str("job").unwrap_or(""));
+        // Ansible quotes the value of an environment line.
+        let decl = format!("{}=\"{}\"", name, p.str("job").unwrap_or(""));
         match (tab.find_env(&name), present) {
             (Some(i), true) => {
                 if tab.lines[i] != decl {
@@ -261,16 +288,6 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
                 changed = true;
             }
             (None, false) => {}
-        }
-        if p.is_set("special_time")
-            && ["minute", "hour", "day", "month", "weekday"]
-                .iter()
-                .any(|k| p.str(k) != Some("*"))
-        {
-            warnings.push(
-                "Using special_time with any of minute, hour, day, month or weekday is not supported"
-                    .into(),
-            );
         }
     }
     if changed && !ctx.check_mode {

@@ -90,6 +90,25 @@ fn remote_ref(g: &Git, repo: &str, version: &str) -> MResult<(Option<String>, &'
             .and_then(|l| l.split_whitespace().next())
             .map(str::to_string)
     };
+    // Ansible's first look at the remote asks whether the version is a branch; when the
+    // remote cannot be read, that command and git's own words are the failure.
+    let heads = format!("refs/heads/{version}");
+    let o = g.run(&["ls-remote", repo, "-h", &heads], None)?;
+    if o.rc != 0 {
+        return Err(Failure::new(o.stderr.trim_end().to_string())
+            .with("cmd", format!("{} ls-remote {repo} -h {heads}", g.bin))
+            .with("rc", o.rc)
+            .with("stdout", o.stdout.clone())
+            .with(
+                "stdout_lines",
+                Value::Array(crate::util::splitlines(&o.stdout)),
+            )
+            .with("stderr", o.stderr.clone())
+            .with(
+                "stderr_lines",
+                Value::Array(crate::util::splitlines(&o.stderr)),
+            ));
+    }
     if version == "HEAD" {
         let o = g.must(
             &["ls-remote", repo, "HEAD"],
@@ -98,11 +117,6 @@ fn remote_ref(g: &Git, repo: &str, version: &str) -> MResult<(Option<String>, &'
         )?;
         return Ok((first(&o), "head"));
     }
-    let o = g.must(
-        &["ls-remote", repo, &format!("refs/heads/{version}")],
-        None,
-        "Failed to list remote refs",
-    )?;
     if let Some(s) = first(&o) {
         return Ok((Some(s), "branch"));
     }
@@ -186,6 +200,9 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         if ctx.check_mode {
             r.insert("changed".into(), json!(true));
             r.insert("before".into(), Value::Null);
+            if ctx.diff {
+                r.insert("diff".into(), newly_checked_out(remote_sha.as_deref()));
+            }
             r.insert("after".into(), json!(remote_sha));
             return Ok(r);
         }
@@ -236,6 +253,9 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         let after = g.must(&["rev-parse", "HEAD"], Some(&dest), "Failed to read HEAD")?;
         r.insert("changed".into(), json!(true));
         r.insert("before".into(), Value::Null);
+        if ctx.diff {
+            r.insert("diff".into(), newly_checked_out(Some(after.stdout.trim())));
+        }
         r.insert("after".into(), json!(after.stdout.trim()));
         return Ok(r);
     }
@@ -275,7 +295,16 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     if local_mods && !p.bool("force") {
         return Err(Failure::new(format!(
             "Local modifications exist in the destination: {dest} (force=no)."
-        )));
+        ))
+        .with("before", before.clone()));
+    }
+    if local_mods && !ctx.check_mode {
+        r.insert(
+            "msg".into(),
+            json!(format!(
+                "Local modifications exist in the destination: {dest}"
+            )),
+        );
     }
     if !p.bool("update") {
         r.insert("after".into(), json!(before));
@@ -284,11 +313,6 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let (remote_sha, kind) = remote_ref(&g, &repo, &version)?;
     if remote_sha.as_deref() == Some(before.as_str()) && !local_mods {
         r.insert("after".into(), json!(before));
-        return Ok(r);
-    }
-    if ctx.check_mode {
-        r.insert("changed".into(), json!(true));
-        r.insert("after".into(), json!(remote_sha));
         return Ok(r);
     }
     let mut fetch: Vec<String> = vec!["fetch".into()];
@@ -304,14 +328,29 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         fetch.push(rs.into());
     }
     let a: Vec<&str> = fetch.iter().map(String::as_str).collect();
-    g.must(
-        &a,
-        Some(&dest),
-        &format!(
-            "Failed to download remote objects and refs:  {}",
-            fetch.join(" ")
-        ),
-    )?;
+    let fetch_all = || {
+        g.must(
+            &a,
+            Some(&dest),
+            &format!(
+                "Failed to download remote objects and refs:  {}",
+                fetch.join(" ")
+            ),
+        )
+    };
+    if ctx.check_mode {
+        r.insert("changed".into(), json!(true));
+        // As Ansible does, the diff of a check fetches what it compares.
+        if ctx.diff {
+            if let Some(after) = remote_sha.as_deref().filter(|a| *a != before) {
+                fetch_all()?;
+                r.insert("diff".into(), diff_between(&g, &dest, &before, after)?);
+            }
+        }
+        r.insert("after".into(), json!(remote_sha));
+        return Ok(r);
+    }
+    fetch_all()?;
     if !bare {
         let branch = match kind {
             "head" => {
@@ -372,6 +411,31 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         .trim()
         .to_string();
     r.insert("changed".into(), json!(after != before || local_mods));
+    if ctx.diff && after != before {
+        r.insert("diff".into(), diff_between(&g, &dest, &before, &after)?);
+    }
     r.insert("after".into(), json!(after));
     Ok(r)
+}
+
+fn newly_checked_out(after: Option<&str>) -> Value {
+    json!({"prepared": format!(">> Newly checked out {}", after.unwrap_or("None"))})
+}
+
+/// Ansible's `prepared` diff between two commits of a checkout.
+fn diff_between(g: &Git, dest: &str, before: &str, after: &str) -> MResult<Value> {
+    let o = g.run(&["diff", before, after], Some(dest))?;
+    let text = if o.rc == 0 && !o.stdout.is_empty() {
+        o.stdout
+    } else if o.rc == 0 {
+        format!(">> No visual differences between {before} and {after}")
+    } else if !o.stderr.is_empty() {
+        format!(
+            ">> Failed to get proper diff between {before} and {after}:\n>> {}",
+            o.stderr
+        )
+    } else {
+        format!(">> Failed to get proper diff between {before} and {after}")
+    };
+    Ok(json!({ "prepared": text }))
 }

@@ -7,7 +7,7 @@ use crate::util::{splitlines, Failure, MResult};
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// A finished process.
@@ -69,9 +69,20 @@ pub fn which(name: &str) -> Option<PathBuf> {
 /// `get_bin_path(name, required=True)`.
 pub fn need(name: &str) -> MResult<String> {
     which(name).map(|p| p.display().to_string()).ok_or_else(|| {
+        // get_bin_path lists PATH and then the sbin directories PATH lacks.
+        let mut paths: Vec<String> = std::env::var("PATH")
+            .unwrap_or_default()
+            .split(':')
+            .map(str::to_string)
+            .collect();
+        for d in ["/sbin", "/usr/sbin", "/usr/local/sbin"] {
+            if !paths.iter().any(|p| p == d) && Path::new(d).exists() {
+                paths.push(d.to_string());
+            }
+        }
         Failure::new(format!(
             "Failed to find required executable \"{name}\" in paths: {}",
-            std::env::var("PATH").unwrap_or_default()
+            paths.join(":")
         ))
     })
 }

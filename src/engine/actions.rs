@@ -1630,6 +1630,8 @@ pub(super) fn module_named(
         environment,
         tmpdir: None,
         fact_path,
+        // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
+        module_name: (name == task.action).then(|| task.action_written.clone()),
         ..Default::default()
     };
     let target = match scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
