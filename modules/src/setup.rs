@@ -609,6 +609,46 @@ fn cmdline(f: &mut Map<String, Value>) {
     f.insert("proc_cmdline".into(), Value::Object(pcl));
 }
 
+/// The caps collector: `capsh --print`'s "Current:" line, read as Ansible reads it (the
+/// text after the first `=`, split at commas).
+fn caps(f: &mut Map<String, Value>) {
+    let mut enforced = json!("N/A");
+    let mut list = json!("N/A");
+    let out = crate::sysutil::which("capsh").and_then(|capsh| {
+        std::process::Command::new(capsh)
+            .arg("--print")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+    });
+    if let Some(o) = out.filter(|o| o.status.success()) {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let mut state = "NA";
+        let mut caps: Vec<String> = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("Current:") {
+                if rest.split(':').next().unwrap_or("").trim() == "=ep" {
+                    state = "False";
+                } else {
+                    state = "True";
+                    caps = line
+                        .split('=')
+                        .nth(1)
+                        .unwrap_or("")
+                        .split(',')
+                        .map(|c| c.trim().to_string())
+                        .collect();
+                }
+            }
+        }
+        enforced = json!(state);
+        list = json!(caps);
+    }
+    f.insert("system_capabilities_enforced".into(), enforced);
+    f.insert("system_capabilities".into(), list);
+}
+
 fn security(f: &mut Map<String, Value>) {
     let apparmor = if Path::new("/sys/kernel/security/apparmor").exists() {
         "enabled"
@@ -1096,6 +1136,9 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     }
     if sel.contains("selinux") || sel.contains("apparmor") || sel.contains("fips") {
         security(&mut f);
+    }
+    if sel.contains("caps") {
+        caps(&mut f);
     }
     if sel.contains("hardware") {
         hardware(&mut f);
