@@ -208,24 +208,56 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
                 "Task failed: Syntax error in template: untrusted template or expression '{name}'"
             ))));
         }
-        let value = if crate::template::is_template(&name) {
-            c.template_str(&name)
-                .unwrap_or_else(|_| json!("VARIABLE IS NOT DEFINED!"))
-        } else {
-            match c.template_str(&format!("{{{{ {name} }}}}")) {
+        // The argument is templated like any other (its errors fail the task), then its
+        // text is evaluated as an expression: an undefined result is shown as a marker with
+        // a warning, any other error fails the task.
+        let var_value = c.template_node(var).map_err(|e| {
+            Error::at(
+                format!("Finalization of task args for '{}' failed: Error while resolving value for 'var': {}", qualified(&task.action_written), e.msg),
+                &var.span,
+            )
+        })?;
+        // `var` must be a string: Ansible's argument check converts nothing.
+        let name = match var_value {
+            Value::String(s) => s,
+            other => {
+                return Ok(failed(json!(format!(
+                    "argument 'var' is of type {} and we were unable to convert to _check_type_str_no_conversion: '{}' is not a string and conversion is not allowed",
+                    play_modules::args::py_type(&other),
+                    crate::template::python_repr(&other)
+                ))))
+            }
+        };
+        let undefined_marker = |msg: &str, r: &mut Map<String, Value>| {
+            r.insert(
+                "warnings".into(),
+                json!([format!("Encountered 1 template error.\nerror 1 - {msg}")]),
+            );
+            json!(format!("<< error 1 - {msg} >>"))
+        };
+        let var_error = |e: Error| Error {
+            msg: format!("Error while resolving `var` expression: {}", e.msg),
+            span: Some(var.span.clone()),
+            ..e
+        };
+        let value = match c.eval_expr(&name) {
+            Ok(v) if !v.is_undefined() => crate::template::from_mj(&v).map_err(Error::new)?,
+            Ok(_) => match c.template_str(&format!("{{{{ {name} }}}}")) {
                 Ok(v) => v,
-                Err(e) if e.msg.starts_with(UNDECRYPTABLE) => {
-                    return Err(Error {
-                        msg: format!(
+                Err(e) => undefined_marker(&e.msg, &mut r),
+            },
+            Err(e) if e.msg.starts_with(UNDECRYPTABLE) => {
+                return Err(Error {
+                    msg: format!(
                         "Error while resolving `var` expression: Error rendering expression: {}",
                         e.msg
                     ),
-                        span: Some(var.span.clone()),
-                        ..e
-                    })
-                }
-                Err(e) => json!(format!("<< error 1 - {} >>", e.msg)),
+                    span: Some(var.span.clone()),
+                    ..e
+                })
             }
+            Err(e) if is_undefined_message(&e.msg) => undefined_marker(&e.msg, &mut r),
+            Err(e) => return Err(var_error(e)),
         };
         r.insert(name, value);
     } else {
@@ -372,6 +404,11 @@ pub fn valid_variable_name(name: &Value) -> std::result::Result<String, String> 
         desc.push_str(&format!(" of type '{ty}'"));
     }
     Err(format!("Invalid variable {desc}."))
+}
+
+/// The wording of an undefined value (a missing variable, attribute or key).
+fn is_undefined_message(msg: &str) -> bool {
+    msg.ends_with(" is undefined") || msg.contains("' has no attribute ")
 }
 
 fn task_is_kv(task: &Task) -> bool {

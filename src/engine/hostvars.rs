@@ -150,6 +150,20 @@ impl PlayCtx {
             v.push_lower(Layer::nodes(r.vars.clone()));
             v.push_lower(Layer::nodes(r.defaults.clone()));
         }
+        // A task sees the address it connects to as ansible_host even when the inventory
+        // sets none (Ansible's play context fills it in); hostvars do not.
+        if scope.is_some() {
+            let mut conn = Map::new();
+            let implicit = run.inventory.read().unwrap().is_implicit_localhost(host);
+            let addr = match self.inventory_vars(host).get("ansible_host") {
+                Some(n) => n.to_json(),
+                None if implicit => json!("127.0.0.1"),
+                None => json!(host),
+            };
+            conn.insert("ansible_host".into(), addr.clone());
+            conn.insert("ansible_ssh_host".into(), addr);
+            v.push_lower(Layer::data(conn));
+        }
         v
     }
 

@@ -595,6 +595,13 @@ fn run_on_host(
     out.status = status_of(&result);
     if let Some(reg) = &task.register {
         let mut reg_val = strip_internal(&result);
+        if let Some(Value::Array(items)) = reg_val.get_mut("results") {
+            for it in items.iter_mut() {
+                if let Value::Object(m) = it {
+                    *m = strip_internal(m);
+                }
+            }
+        }
         if !reg_val.contains_key("failed") {
             reg_val.insert("failed".into(), json!(false));
         }
@@ -832,6 +839,16 @@ fn run_loop(
         r.insert("msg".into(), json!("One or more items failed"));
     } else {
         r.insert("msg".into(), json!("All items completed"));
+    }
+    // The items' warnings are the loop's too, as Ansible gathers them.
+    let warnings: Vec<Value> = results
+        .iter()
+        .filter_map(|r| r.get("warnings").and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect();
+    if !warnings.is_empty() {
+        r.insert("warnings".into(), Value::Array(warnings));
     }
     r.insert("results".into(), Value::Array(results));
     if all_skipped {

@@ -495,8 +495,7 @@ fn vars(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
     for t in terms {
         if !is_str(t) {
             return Err(fail(format!(
-                "Invalid setting identifier, \"{}\" is not a string, its a {}",
-                pyfmt::to_str(t),
+                "Variable name must be 'str' not '{}'.",
                 filters::type_name(t)
             )));
         }
@@ -1011,17 +1010,30 @@ fn fileglob(state: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Erro
         let term = pyfmt::to_str(t);
         let base = filters::py_basename(&term).to_string();
         let dir = filters::py_dirname(&term);
-        let found = if term.starts_with('/') {
-            Some(PathBuf::from(&dir))
+        // A bare pattern is tried in every search directory (files/ first) until one
+        // matches; a pattern with a directory globs in the first place that directory is.
+        let candidates: Vec<PathBuf> = if term.starts_with('/') {
+            vec![PathBuf::from(&dir)]
+        } else if dir.is_empty() {
+            search_dirs(state)
+                .into_iter()
+                .flat_map(|d| [d.join("files"), d])
+                .collect()
         } else {
             search_dirs(state)
                 .into_iter()
                 .flat_map(|d| [d.join("files").join(&dir), d.join(&dir)])
-                .find(|p| p.is_dir())
+                .find(|p| p.exists())
+                .into_iter()
+                .collect()
         };
-        if let Some(d) = found {
+        for d in candidates {
             let pat = format!("{}/{}", d.display().to_string().trim_end_matches('/'), base);
-            out.extend(filters::glob_files(&pat).into_iter().map(Value::from));
+            let found = filters::glob_files(&pat);
+            if !found.is_empty() {
+                out.extend(found.into_iter().map(Value::from));
+                break;
+            }
         }
     }
     Ok(out)
@@ -1161,7 +1173,8 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
             .is_some_and(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"));
         let p = find_file(state, "files", &file_name)
             .ok_or_else(|| fail(format!("Unable to access the file '{file_name}'")))?;
-        let text = read_controller_text(&p).map_err(fail)?;
+        let bytes = crate::vault::read_file(&p).map_err(fail)?;
+        let text = decode_text(&bytes, &get("encoding", "utf-8"))?;
         let text = if kind == "properties" {
             format!("[java_properties]\n{text}")
         } else {
@@ -1232,26 +1245,60 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
 }
 
 fn csvfile(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
+    const OPTIONS: [&str; 6] = ["file", "delimiter", "encoding", "default", "col", "keycol"];
     let mut out = Vec::new();
+    if terms.is_empty() {
+        return Err(fail("Search key is required but was not found"));
+    }
     for t in terms {
-        let (free, kv) = parse_kv(&pyfmt::to_str(t));
-        let key = free.join(" ");
+        let mut parsed = crate::playbook::parse_kv(&pyfmt::to_str(t), false, &[]);
+        let Some(key) = parsed.shift_remove("_raw_params") else {
+            return Err(fail("Search key is required but was not found"));
+        };
+        if let Some(bad) = parsed.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+            return Err(fail(format!(
+                "{} is not a valid option",
+                pyfmt::str_repr(bad)
+            )));
+        }
+        let kv: Vec<(String, String)> = parsed.into_iter().collect();
         let file_name = opt(&kv, a, "file").unwrap_or_else(|| "ansible.csv".into());
         let delim = match opt(&kv, a, "delimiter").as_deref() {
             None => ",".to_string(),
             Some("TAB") | Some("\\t") => "\t".to_string(),
             Some(d) => d.to_string(),
         };
-        let col: usize = opt(&kv, a, "col").and_then(|c| c.parse().ok()).unwrap_or(1);
-        let keycol: usize = opt(&kv, a, "keycol")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let default = opt(&kv, a, "default")
-            .map(Value::from)
+        let int_opt = |name: &str, dflt: usize| -> Result<usize, Error> {
+            match opt(&kv, a, name) {
+                None => Ok(dflt),
+                Some(c) => decimal_int(&c)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "Config '{name}' for 'csvfile' lookup plugin from 'Direct' has an invalid value: Invalid value provided for 'int': {}",
+                            pyfmt::str_repr(&c)
+                        ))
+                    }),
+            }
+        };
+        let col = int_opt("col", 1)?;
+        let keycol = int_opt("keycol", 0)?;
+        let default = kv
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "default")
+            .map(|(_, v)| Value::from(v.as_str()))
+            .or_else(|| a.get(usize::MAX, "default"))
             .unwrap_or(Value::from(()));
+        // Ansible opens what its search found: nothing, for a missing file.
         let p = find_file(state, "files", &file_name)
-            .ok_or_else(|| fail(format!("csvfile: Unable to access the file '{file_name}'")))?;
-        let text = read_text(&p)?;
+            .ok_or_else(|| fail("expected str, bytes or os.PathLike object, not NoneType"))?;
+        let bytes = std::fs::read(&p)
+            .map_err(|e| fail(format!("Unable to access the file '{}': {e}", p.display())))?;
+        let text = decode_text(
+            &bytes,
+            &opt(&kv, a, "encoding").unwrap_or_else(|| "utf-8".into()),
+        )?;
         let mut val = default;
         for line in text.lines() {
             let row = csv_row(line, &delim);
@@ -1263,9 +1310,28 @@ fn csvfile(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error
                 break;
             }
         }
-        out.push(val);
+        // A key that is not found, without a default, gives nothing at all; a list default
+        // gives its items.
+        if is_seq(&val) {
+            out.extend(filters::items(&val)?);
+        } else if !val.is_none() {
+            out.push(val);
+        }
     }
     Ok(out)
+}
+
+/// File bytes in the lookup's `encoding`: UTF-8, or Latin-1 under any of Python's names
+/// for it.
+fn decode_text(bytes: &[u8], encoding: &str) -> Result<String, Error> {
+    let norm = encoding.to_ascii_lowercase().replace(['-', '_'], "");
+    match norm.as_str() {
+        "utf8" | "u8" | "utf" => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        "latin1" | "iso88591" | "l1" | "cp819" | "8859" | "latin" => {
+            Ok(bytes.iter().map(|&b| b as char).collect())
+        }
+        _ => Err(fail(format!("unknown encoding: {encoding}"))),
+    }
 }
 
 /// One CSV row with Python csv's default dialect quoting.
