@@ -62,33 +62,32 @@ fn all_keys(p: &Params, ctx: &ModuleContext) -> MResult<Vec<String>> {
     Ok(keys)
 }
 
-/// The key id in a key file (first primary key), via gpg with a throwaway home.
-fn id_from_file(path: &str, ctx: &ModuleContext) -> MResult<String> {
-    let home = tempfile::tempdir().map_err(|e| Failure::new(e.to_string()))?;
+/// The key id in a key file (first primary key), read with the same gpg command line as
+/// ansible-core's (`gpg --with-colons FILE`), so a failure reads alike.
+fn id_from_file(path: &str, shown: &str, ctx: &ModuleContext) -> MResult<String> {
     let gpg = need("gpg")?;
-    let o = run(
-        &[
-            gpg,
-            "--homedir".into(),
-            home.path().display().to_string(),
-            "--with-colons".into(),
-            "--show-keys".into(),
-            path.into(),
-        ],
-        ENV,
-        None,
-        ctx,
-    )?;
+    let o = run(&[gpg, "--with-colons".into(), path.into()], ENV, None, ctx)?;
+    if o.rc != 0 {
+        return Err(
+            Failure::new(format!("Unable to extract key from '{shown}'"))
+                .with("stdout", o.stdout.clone())
+                .with("stderr", o.stderr.clone())
+                .with("stdout_lines", json!(crate::util::splitlines(&o.stdout)))
+                .with("stderr_lines", json!(crate::util::splitlines(&o.stderr))),
+        );
+    }
     o.stdout
         .lines()
         .find(|l| l.starts_with("pub:"))
         .and_then(|l| l.split(':').nth(4))
         .map(str::to_uppercase)
-        .ok_or_else(|| cmd_failure(format!("Unable to extract key from '{path}'"), &o))
+        .ok_or_else(|| cmd_failure(format!("Unable to extract key from '{shown}'"), &o))
 }
 
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
-    module(spec(), args, ctx, m, body)
+    let mut r = module(spec(), args, ctx, m, body);
+    crate::apt_repository::deprecated(&mut r, "apt_key");
+    r
 }
 
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
@@ -105,14 +104,24 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     } else {
         p.string("file")
     };
-    if let Some(f) = &keyfile {
-        if !std::path::Path::new(f).exists() {
-            return Err(Failure::new(format!("Unable to find key file '{f}'")));
-        }
-    }
     let key_id = match (p.str("id"), &keyfile) {
-        (Some(id), _) => id.trim_start_matches("0x").to_uppercase(),
-        (None, Some(f)) => id_from_file(f, ctx)?,
+        (Some(id), _) => {
+            // parse_key_id: hexadecimal, an optional 0x, as Python's int(id, 16) reads it
+            let up = id.trim().to_uppercase();
+            let hex = up.strip_prefix("0X").unwrap_or(&up);
+            if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Failure::new("Invalid key_id").with("id", id));
+            }
+            hex.to_string()
+        }
+        (None, Some(f)) => {
+            let shown = if p.is_set("data") {
+                "inline data"
+            } else {
+                f.as_str()
+            };
+            id_from_file(f, shown, ctx)?
+        }
         (None, None) => {
             return Err(Failure::new(
                 "one of the following is required: id, data, file, keyserver, url",

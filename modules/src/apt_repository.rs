@@ -7,7 +7,7 @@ use crate::args::{b, i, r, s, Params, Spec};
 use crate::sysutil::{module, res, run};
 use crate::util::{atomic_write, Failure, MResult};
 use crate::{Args, ModuleContext, ModuleResult};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 fn spec() -> Spec {
@@ -109,11 +109,32 @@ fn source_files(ctx: &ModuleContext) -> (PathBuf, Vec<PathBuf>) {
 }
 
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
-    module(spec(), args, ctx, m, body)
+    let mut r = module(spec(), args, ctx, m, body);
+    deprecated(&mut r, "apt_repository");
+    r
+}
+
+/// ansible-core's plugin routing marks apt_repository and apt_key deprecated: every
+/// result of theirs, failures included, carries the notice.
+pub(crate) fn deprecated(r: &mut ModuleResult, module: &str) {
+    r.insert(
+        "deprecations".into(),
+        json!([{
+            "collection_name": "ansible.builtin",
+            "deprecator": {"resolved_name": "ansible.builtin", "type": null},
+            "msg": format!("{module} has been deprecated. Use deb822_repository instead."),
+            "version": "2.25"
+        }]),
+    );
 }
 
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let repo = p.str("repo").unwrap_or("").to_string();
+    if repo.is_empty() {
+        return Err(Failure::new(
+            "Please set argument 'repo' to a non-empty value",
+        ));
+    }
     if repo.starts_with("ppa:") {
         return Err(Failure::new(
             "PPA repositories are only supported on Ubuntu hosts",
@@ -125,6 +146,8 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let (parts, files) = source_files(ctx);
     let mut added = Vec::new();
     let mut removed = Vec::new();
+    // (file, content before if it existed, content after if it still exists)
+    let mut touched: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     if present {
         let exists = files.iter().any(|f| {
             std::fs::read_to_string(f)
@@ -138,15 +161,19 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
                 None => suggest_filename(&repo),
             };
             let path = parts.join(fname);
-            added.push(path.display().to_string());
-            if !ctx.check_mode {
-                let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&want);
+            let before = std::fs::read_to_string(&path).ok();
+            let mut text = before.clone().unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
-                let new = !path.exists();
+            }
+            text.push_str(&want);
+            text.push('\n');
+            let new = !path.exists();
+            if new {
+                added.push(path.display().to_string());
+            }
+            touched.push((path.display().to_string(), before, Some(text.clone())));
+            if !ctx.check_mode {
                 atomic_write(&path, text.as_bytes()).map_err(|e| {
                     Failure::new(format!("Failed to write {}: {e}", path.display()))
                 })?;
@@ -171,18 +198,22 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             {
                 continue;
             }
-            removed.push(f.display().to_string());
-            if ctx.check_mode {
-                continue;
-            }
             let kept: Vec<&str> = text
                 .lines()
                 .filter(|l| norm(l).as_deref() != Some(want.as_str()))
                 .collect();
-            if kept.iter().all(|l| l.trim().is_empty())
+            let gone = kept.iter().all(|l| l.trim().is_empty())
                 && f.extension().is_some_and(|e| e == "list")
-                && f.parent() == Some(parts.as_path())
-            {
+                && f.parent() == Some(parts.as_path());
+            let after = (!gone).then(|| kept.join("\n") + "\n");
+            if gone {
+                removed.push(f.display().to_string());
+            }
+            touched.push((f.display().to_string(), Some(text.clone()), after));
+            if ctx.check_mode {
+                continue;
+            }
+            if gone {
                 std::fs::remove_file(f)
                     .map_err(|e| Failure::new(format!("Failed to remove {}: {e}", f.display())))?;
             } else {
@@ -191,7 +222,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             }
         }
     }
-    let changed = !added.is_empty() || !removed.is_empty();
+    let changed = !touched.is_empty();
     if changed && !ctx.check_mode && p.bool("update_cache") {
         let o = run(
             &["apt-get".into(), "update".into()],
@@ -211,6 +242,23 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     r.insert("state".into(), json!(p.str("state")));
     r.insert("sources_added".into(), json!(added));
     r.insert("sources_removed".into(), json!(removed));
-    r.insert("diff".into(), json!([]));
+    // as ansible-core: the diff shows only files that appear or disappear
+    let diff: Vec<Value> = if ctx.diff {
+        touched
+            .iter()
+            .filter(|(f, _, _)| added.contains(f) || removed.contains(f))
+            .map(|(f, before, after)| {
+                json!({
+                    "before": before.clone().unwrap_or_default(),
+                    "after": after.clone().unwrap_or_default(),
+                    "before_header": if before.is_some() { f.as_str() } else { "/dev/null" },
+                    "after_header": if after.is_some() { f.as_str() } else { "/dev/null" },
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    r.insert("diff".into(), json!(diff));
     Ok(r)
 }

@@ -39,7 +39,7 @@ fn spec() -> Spec {
         r("mode").default("0644"),
         s("state")
             .default("present")
-            .choices(&["absent", "present"]),
+            .choices(&["present", "absent"]),
         b("install_python_debian").default(false),
     ])
 }
@@ -165,14 +165,8 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         r.insert("changed".into(), json!(changed));
         r.insert("key_filename".into(), json!(key));
         r.insert("repo".into(), Value::Null);
+        add_dest_info(&mut r, &dest);
         return Ok(r);
-    }
-    for req in ["uris", "suites"] {
-        if !p.is_set(req) {
-            return Err(Failure::new(format!(
-                "state is present but all of the following are missing: {req}"
-            )));
-        }
     }
     if let Some(sb) = p.str("signed_by") {
         if sb.starts_with("http://") || sb.starts_with("https://") {
@@ -202,9 +196,15 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     r.insert("changed".into(), json!(changed));
     r.insert("key_filename".into(), Value::Null);
     r.insert("repo".into(), json!(text));
-    if !ctx.check_mode {
-        crate::util::add_path_info(&mut r, Path::new(&dest));
+    add_dest_info(&mut r, &dest);
+    Ok(r)
+}
+
+/// AnsibleModule's exit_json adds the file's attributes when `dest` exists (in check
+/// mode too: then they are those of the file as it is).
+fn add_dest_info(r: &mut ModuleResult, dest: &Path) {
+    if dest.exists() {
+        crate::util::add_path_info(r, dest);
         r.remove("path");
     }
-    Ok(r)
 }

@@ -15,7 +15,7 @@ fn spec() -> Spec {
     Spec::new(vec![
         s("state")
             .default("present")
-            .choices(&["absent", "forcereinstall", "latest", "present"]),
+            .choices(&["present", "absent", "latest", "forcereinstall"]),
         l("name").elements(Type::Str),
         s("version"),
         s("requirements"),
@@ -140,17 +140,36 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     module(spec(), args, ctx, m, body)
 }
 
+/// ansible-core's `_fail`: the command as a list and pip's output in the message.
+fn pip_fail(cmd: &[String], out: &str, err: &str) -> Failure {
+    let mut msg = String::new();
+    if !out.is_empty() {
+        msg.push_str(&format!("stdout: {out}"));
+    }
+    if !err.is_empty() {
+        msg.push_str(&format!("\n:stderr: {err}"));
+    }
+    Failure::new(msg).with("cmd", json!(cmd))
+}
+
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let state = p.str("state").unwrap_or("present");
     let names = p.list("name");
-    if p.is_set("version") {
-        if names.as_ref().is_none_or(|n| n.len() != 1) {
+    if p.is_set("version") && state == "latest" {
+        return Err(Failure::new("version is incompatible with state=latest"));
+    }
+    if let (true, Some(n)) = (p.is_set("version"), &names) {
+        if n.len() > 1 {
             return Err(Failure::new(
-                "version is incompatible with state=latest or multiple packages",
+                "'version' argument is ambiguous when installing multiple package distributions. Please specify version restrictions next to each package in 'name' argument.",
             ));
         }
-        if state == "latest" {
-            return Err(Failure::new("version is incompatible with state=latest"));
+        if n.first()
+            .is_some_and(|n| n.contains(['=', '<', '>', '!', '~']))
+        {
+            return Err(Failure::new(
+                "The 'version' argument conflicts with any version specifier provided along with a package name. Please keep the version specifier, but remove the 'version' argument.",
+            ));
         }
     }
     let chdir = p.string("chdir");
@@ -194,10 +213,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             out.push_str(&o.stdout);
             err.push_str(&o.stderr);
             if o.rc != 0 {
-                return Err(
-                    cmd_failure(format!("Unable to create virtualenv: {}", o.stderr), &o)
-                        .with("cmd", cmd.join(" ")),
-                );
+                return Err(pip_fail(&cmd, &out, &err));
             }
             env_created = true;
         }
@@ -298,10 +314,7 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         && o.rc == 1
         && (o.stdout.contains("not installed") || o.stderr.contains("not installed"));
     if o.rc != 0 && !not_installed {
-        return Err(Failure::new(format!("stdout: {out}\n:stderr: {err}"))
-            .with("cmd", json!(cmd.join(" ")))
-            .with("stdout", out)
-            .with("stderr", err));
+        return Err(pip_fail(&cmd, &out, &err));
     }
     let changed = if state == "absent" {
         o.stdout.contains("Successfully uninstalled")
