@@ -74,6 +74,9 @@ impl PlayCtx {
             magic.insert("role_path".into(), json!(r.path.display().to_string()));
             magic.insert("ansible_role_name".into(), json!(r.name));
             search.push(r.path.display().to_string());
+            // The directory of the role's task files comes next, as Ansible adds the
+            // task's own directory.
+            search.push(r.path.join("tasks").display().to_string());
         }
         search.push(self.play.dir.display().to_string());
         magic.insert("ansible_search_path".into(), json!(search));

@@ -639,15 +639,29 @@ pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
                 failed.remove(h);
             }
             drop(failed);
-            let r = run_task(ctx, handler, scope, &notified, true);
+            let r = run_handler(ctx, handler, scope, &notified);
             let mut failed = ctx.run.failed.lock().unwrap();
             for h in was {
                 failed.insert(h);
             }
             r?;
         } else {
-            run_task(ctx, handler, scope, &notified, true)?;
+            run_handler(ctx, handler, scope, &notified)?;
         }
     }
     Ok(())
+}
+
+/// One notified handler; a handler that is an include brings in its tasks for those hosts.
+fn run_handler(
+    ctx: &Arc<PlayCtx>,
+    handler: &Arc<Task>,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+) -> Result<()> {
+    match handler.action.as_str() {
+        "include_tasks" => include_tasks(ctx, handler, scope, hosts),
+        "include_role" => include_role(ctx, handler, scope, hosts),
+        _ => run_task(ctx, handler, scope, hosts, true),
+    }
 }
