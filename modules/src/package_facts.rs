@@ -7,17 +7,46 @@ use crate::util::Failure;
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::{json, Map, Value};
 
+/// ansible-core's PKG_MANAGER_NAMES: the managers (sorted), then their aliases.
 const MANAGERS: &[&str] = &[
-    "auto", "rpm", "yum", "dnf", "dnf5", "zypper", "apt", "portage", "pkg", "pacman", "apk",
+    "apk",
+    "apt",
+    "pacman",
+    "pkg",
     "pkg_info",
+    "portage",
+    "rpm",
+    "dnf",
+    "dnf5",
+    "yum",
+    "zypper",
+    "pkg5",
+    "pkgng",
+    "openbsd_pkg",
 ];
+
+/// The manager an alias stands for, and the command each manager needs.
+fn canonical(m: &str) -> &str {
+    match m {
+        "dnf" | "dnf5" | "yum" | "zypper" => "rpm",
+        "pkg5" | "pkgng" => "pkg",
+        "openbsd_pkg" => "pkg_info",
+        other => other,
+    }
+}
+
+fn cli_of(m: &str) -> &str {
+    match m {
+        "portage" => "qlist",
+        "apt" => "dpkg-query",
+        other => other,
+    }
+}
 
 fn spec() -> Spec {
     Spec::new(vec![
-        l("manager")
-            .elements(Type::Str)
-            .default(json!(["auto"]))
-            .choices(MANAGERS),
+        // as in ansible-core, managers are checked by the module, not by choices
+        l("manager").elements(Type::Str).default(json!(["auto"])),
         s("strategy").default("first").choices(&["first", "all"]),
     ])
 }
@@ -161,22 +190,76 @@ fn installed_origins(names: &[String], ctx: &ModuleContext) -> Vec<(String, Stri
 
 pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
     module(spec(), args, ctx, m, |p, ctx| {
-        let wanted = p.list("manager").unwrap_or_default();
-        let apt_ok = which("dpkg-query").is_some();
-        let usable = wanted.iter().any(|w| w == "auto" || w == "apt");
-        if !usable || !apt_ok {
-            return Err(Failure::new(format!(
+        let requested: Vec<String> = p
+            .list("manager")
+            .unwrap_or_default()
+            .iter()
+            .map(|m| m.to_lowercase())
+            .collect();
+        let mut managers = requested.clone();
+        if let Some(i) = managers.iter().position(|m| m == "auto") {
+            managers.remove(i);
+            managers.extend(MANAGERS.iter().map(|m| m.to_string()));
+        }
+        let unsupported: Vec<&String> = managers
+            .iter()
+            .filter(|m| !MANAGERS.contains(&m.as_str()))
+            .collect();
+        if !unsupported.is_empty() {
+            return Err(Failure::new(if requested.iter().any(|m| m == "auto") {
+                "Could not auto detect a usable package manager, check warnings for details."
+                    .to_string()
+            } else {
+                format!(
+                    "Unsupported package managers requested: {}",
+                    unsupported
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }));
+        }
+        let all = p.str("strategy") == Some("all");
+        let mut warnings = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut found = false;
+        for m in &managers {
+            if found && !all {
+                break;
+            }
+            let c = canonical(m);
+            if !seen.insert(c.to_string()) {
+                continue;
+            }
+            // only dpkg is read natively; another manager on this host counts as absent
+            let cli = cli_of(c);
+            if c == "apt" && which(cli).is_some() {
+                found = true;
+            } else if requested.contains(m) && which(cli).is_none() {
+                warnings.push(format!(
+                    "Requested package manager {c} was not usable by this module: Failed to find required executable \"{cli}\" in paths: {}",
+                    std::env::var("PATH").unwrap_or_default()
+                ));
+            }
+        }
+        if !found {
+            let shown: Vec<Value> = managers.iter().map(|m| json!(m)).collect();
+            let mut f = Failure::new(format!(
                 "Could not detect a supported package manager from the following list: {}, or the required Python library is not installed. Check warnings for details.",
-                if wanted.iter().any(|w| w == "auto") {
-                    MANAGERS[1..].join(", ")
-                } else {
-                    wanted.join(", ")
-                }
-            )));
+                crate::args::py_repr(&Value::Array(shown))
+            ));
+            if !warnings.is_empty() {
+                f = f.with("warnings", json!(warnings));
+            }
+            return Err(f);
         }
         let pkgs = dpkg_packages(ctx)?;
         let mut r = res(false);
         r.insert("ansible_facts".into(), json!({ "packages": pkgs }));
+        if !warnings.is_empty() {
+            r.insert("warnings".into(), json!(warnings));
+        }
         Ok(r)
     })
 }
