@@ -1,4 +1,4 @@
-"""A bounded TCP listener on 127.0.0.1: greets each client, exits after 30 seconds."""
+"""A bounded TCP listener on 127.0.0.1: greets each client, exits after 240 seconds (the play stops it sooner)."""
 import os
 import socket
 import sys
@@ -13,7 +13,7 @@ with open(pidfile + ".tmp", "w") as f:
     f.write(str(os.getpid()))
 os.rename(pidfile + ".tmp", pidfile)
 s.settimeout(0.5)
-end = time.time() + 30
+end = time.time() + 240
 while time.time() < end:
     try:
         c, _ = s.accept()
