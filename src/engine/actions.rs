@@ -1669,7 +1669,6 @@ pub(super) fn module_named(
         fact_path,
         // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
         module_name: (name == task.action).then(|| task.action_written.clone()),
-        ..Default::default()
     };
     let target = match scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
         Some(d) => value_str(&c.template_node(d)?),
