@@ -530,10 +530,17 @@ fn load_vars_files(play: &Play, ctx: &Arc<Context>) -> Result<Vec<Arc<Mapping>>>
                 Value::String(s) => s,
                 other => other.to_string(),
             };
+            // A relative name is looked for in the play's vars/ directory first, as
+            // Ansible's search for vars files does.
             let p = if std::path::Path::new(&name).is_absolute() {
                 name.clone().into()
             } else {
-                play.dir.join(&name)
+                let in_vars = play.dir.join("vars").join(&name);
+                if !name.starts_with("vars/") && in_vars.is_file() {
+                    in_vars
+                } else {
+                    play.dir.join(&name)
+                }
             };
             if p.is_file() {
                 let vars = crate::playbook::load_vars(&p).map_err(|e| {

@@ -206,10 +206,47 @@ pub fn run_task(
         hosts.clone()
     };
     let limit = {
-        let throttle = scope
-            .keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref())
-            .and_then(|n| n.to_json().as_u64())
-            .unwrap_or(0) as usize;
+        // Templated with the first host's variables; a value that is no integer stops the
+        // run, as in Ansible's strategies.
+        let throttle = match scope.keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref()) {
+            None => 0,
+            Some(n) => {
+                let c = Context::new(Arc::new(ctx.vars_for(
+                    &hosts[0],
+                    Some(scope),
+                    Some(&task.kw.vars),
+                    None,
+                )));
+                let bad = |m: String| {
+                    Error::at(
+                        format!("Failed to convert the throttle value to an integer: {m}"),
+                        &n.span,
+                    )
+                    .general()
+                };
+                match c.template_node(n).map_err(|e| bad(e.msg))? {
+                    Value::Number(x) if x.is_u64() => x.as_u64().unwrap_or(0) as usize,
+                    Value::Number(x) if x.is_i64() => 0,
+                    Value::Number(x) => x.as_f64().unwrap_or(0.0).max(0.0) as usize,
+                    Value::Bool(b) => b as usize,
+                    Value::String(t) => match t.trim().parse::<i64>() {
+                        Ok(v) => v.max(0) as usize,
+                        Err(_) => {
+                            return Err(bad(format!(
+                                "invalid literal for int() with base 10: {}",
+                                crate::template::python_repr(&Value::String(t))
+                            )))
+                        }
+                    },
+                    other => {
+                        return Err(bad(format!(
+                            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                            py_type(&other)
+                        )))
+                    }
+                }
+            }
+        };
         let forks = ctx.run.opts.forks.max(1);
         if throttle > 0 {
             throttle.min(forks)
@@ -529,6 +566,24 @@ fn skipped_result(cond: Value) -> Map<String, Value> {
     r
 }
 
+/// Ansible's strict `boolean()`: its spellings of true and false, nothing else.
+fn strict_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x == 1.0 => Some(true),
+            Some(x) if x == 0.0 => Some(false),
+            _ => None,
+        },
+        Value::String(s) => match s.to_lowercase().as_str() {
+            "y" | "yes" | "on" | "1" | "true" | "t" => Some(true),
+            "n" | "no" | "off" | "0" | "false" | "f" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn bool_kw(c: &Arc<Context>, n: Option<&Node>, default: bool) -> Result<bool> {
     match n {
         None => Ok(default),
@@ -558,6 +613,23 @@ fn run_on_host(
         Some(&task.kw.vars),
         None,
     )));
+    // The task's own boolean keywords take only Ansible's boolean spellings.
+    let mut kw_error = None;
+    for (name, kw) in [("diff", &task.kw.diff), ("check_mode", &task.kw.check_mode)] {
+        let Some(n) = kw else { continue };
+        let msg = match base.template_node(n) {
+            Err(e) => e.msg,
+            Ok(v) if strict_bool(&v).is_none() => format!(
+                "The value {} could not be converted to 'bool'.",
+                crate::template::python_repr(&v)
+            ),
+            Ok(_) => continue,
+        };
+        kw_error = Some(task_failed(format!(
+            "Task failed: Error processing keyword '{name}': {msg}"
+        )));
+        break;
+    }
     let ignore_errors = bool_kw(
         &base,
         scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
@@ -583,7 +655,9 @@ fn run_on_host(
         }
     }
 
-    let result = if task.loop_.is_some() {
+    let result = if let Some(r) = kw_error {
+        r
+    } else if task.loop_.is_some() {
         run_loop(ctx, task, scope, host, &conds, &mut out, info)
     } else {
         match eval_conditions(&base, &conds, "when") {
@@ -650,7 +724,9 @@ fn loop_layer(
     if lc.get("extended").map(truthy).unwrap_or(false) {
         let n = items.len();
         let mut l = Map::new();
-        l.insert("allitems".into(), json!(items));
+        if lc.get("extended_allitems").map(truthy).unwrap_or(true) {
+            l.insert("allitems".into(), json!(items));
+        }
         l.insert("index".into(), json!(i + 1));
         l.insert("index0".into(), json!(i));
         l.insert("revindex".into(), json!(n - i));
