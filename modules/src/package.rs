@@ -48,7 +48,10 @@ pub fn run(args: &Args, ctx: &ModuleContext, _m: &str) -> ModuleResult {
         .unwrap_or(&backend)
         .to_string();
     if short == "package" || !crate::names().contains(&short.as_str()) {
-        return Failure::new(format!("Could not find a module for {short}.")).into_result();
+        return Failure::new(format!(
+            "Could not find a matching action for the \"{short}\" package manager."
+        ))
+        .into_result();
     }
     let sub = ModuleContext {
         module_name: Some(format!("ansible.legacy.{short}")),
