@@ -1689,6 +1689,7 @@ mod tests {
         let bin = tmp.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         for tool in [
+            "sh",
             "uname",
             "mkdir",
             "chmod",
