@@ -2612,6 +2612,84 @@ fn pep440_cmp(a: &str, b: &str) -> Result<Ordering, Error> {
 // ---------------------------------------------------------------------------------------
 // URLs.
 
+/// Jinja's urlencode: a string percent-encoded (`/` kept), a mapping or a sequence of
+/// pairs as a query string.
+fn urlencode(_: &State, v: Value, _: &Args) -> Result<Value, Error> {
+    fn quote(s: &str, for_qs: bool) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) || (!for_qs && b == b'/') {
+                out.push(b as char);
+            } else if for_qs && b == b' ' {
+                out.push('+');
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+    if is_str(&v) || !(is_map(&v) || is_seq(&v)) {
+        return Ok(Value::from(quote(&pyfmt::to_str(&v), false)));
+    }
+    let pairs: Vec<(Value, Value)> = if is_map(&v) {
+        items(&v)?
+            .into_iter()
+            .map(|k| {
+                let val = v.get_item(&k).unwrap_or_default();
+                (k, val)
+            })
+            .collect()
+    } else {
+        items(&v)?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.get_item(&Value::from(0)).unwrap_or_default(),
+                    p.get_item(&Value::from(1)).unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    Ok(Value::from(
+        pairs
+            .iter()
+            .map(|(k, val)| {
+                format!(
+                    "{}={}",
+                    quote(&pyfmt::to_str(k), true),
+                    quote(&pyfmt::to_str(val), true)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+    ))
+}
+
+/// Python's `urllib.parse.unquote_plus`: `+` is a space, `%XX` a byte, read as UTF-8.
+fn urldecode(_: &State, v: Value, _: &Args) -> Result<Value, Error> {
+    let s = pyfmt::to_str(&v);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Ok(Value::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
 fn urlsplit(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     let s = text(&v)?;
     let (mut scheme, mut rest) = (String::new(), s.as_str());
@@ -2809,6 +2887,8 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["abs"], abs, false);
     add(env, &["round"], round, false);
     add(env, &["urlsplit"], urlsplit, false);
+    add(env, &["urldecode"], urldecode, false);
+    add(env, &["urlencode"], urlencode, false);
     // Jinja builtins that minijinja implements like Jinja, under Ansible's FQCN too.
     use minijinja::filters as mf;
     env.add_filter("ansible.builtin.map", mf::map);

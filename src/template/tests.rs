@@ -39,6 +39,10 @@ fn string(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
 fn number(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     Ok(matches!(v.kind(), ValueKind::Number | ValueKind::Bool))
 }
+/// Python's `math.isnan`, false for anything that is not a number.
+fn nan(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::Number && f64::try_from(v).is_ok_and(f64::is_nan))
+}
 fn integer(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     Ok(v.kind() == ValueKind::Number && v.is_integer())
 }
@@ -245,6 +249,7 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["string"], string);
     add(env, &["number"], number);
     add(env, &["integer"], integer);
+    add(env, &["nan", "isnan"], nan);
     add(env, &["float"], float);
     add(env, &["boolean"], boolean);
     add(env, &["mapping"], mapping);
