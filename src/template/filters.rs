@@ -1236,6 +1236,24 @@ fn unique(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     let cs = a.flag(0, "case_sensitive", false);
     let attr = a.str(1, "attribute");
     let list = items(&v)?;
+    // Jinja's unique hashes the items; Ansible's own fallback (which takes unhashable
+    // items) is not allowed with an explicit case_sensitive=False or an attribute.
+    let explicit_insensitive = a.get(0, "case_sensitive").is_some_and(|c| !c.is_true());
+    if explicit_insensitive || attr.is_some() {
+        let unhashable = list
+            .iter()
+            .map(|x| match &attr {
+                Some(at) => x.get_attr(at).unwrap_or_default(),
+                None => x.clone(),
+            })
+            .find(|key| is_map(key) || is_seq(key) && !is_str(key));
+        if let Some(key) = unhashable {
+            return Err(fail(format!(
+                "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied: unhashable type: '{}'",
+                type_name(&key)
+            )));
+        }
+    }
     match attr {
         None => Ok(Value::from(unique_values(list, cs))),
         Some(at) => {
