@@ -394,8 +394,6 @@ pub fn oracle_present(label: &str) -> bool {
     );
 }
 
-/// Run every selected case of `suite` through the oracle and the subject, print a table,
-/// and fail on an unexpected failure or on a listed gap that passes.
 /// An exclusive flock on /tmp/play-diff-<name>.lock, held until the file is dropped.
 fn machine_lock(name: &str) -> fs::File {
     use std::os::fd::AsRawFd;
@@ -412,6 +410,8 @@ fn machine_lock(name: &str) -> fs::File {
     file
 }
 
+/// Run every selected case of `suite` through the oracle and the subject, print a table,
+/// and fail on an unexpected failure or on a listed gap that passes.
 pub fn run_suite(suite: &Suite) {
     let oracle = ansible_playbook();
     let label = suite.label;
