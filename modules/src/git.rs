@@ -63,22 +63,27 @@ impl Git<'_> {
         let o = self.run(args, cwd)?;
         if o.rc != 0 {
             let cmd = format!("{} {}", self.bin, args.join(" "));
-            return Err(Failure::new(msg.to_string())
-                .with("cmd", cmd)
-                .with("rc", o.rc)
-                .with("stdout", o.stdout.clone())
-                .with(
-                    "stdout_lines",
-                    Value::Array(crate::util::splitlines(&o.stdout)),
-                )
-                .with("stderr", o.stderr.clone())
-                .with(
-                    "stderr_lines",
-                    Value::Array(crate::util::splitlines(&o.stderr)),
-                ));
+            return Err(command_failure(msg, cmd, &o));
         }
         Ok(o)
     }
+}
+
+/// A failed git command as Ansible's module reports it: the command and all its output.
+fn command_failure(msg: &str, cmd: String, o: &Out) -> Failure {
+    Failure::new(msg.to_string())
+        .with("cmd", cmd)
+        .with("rc", o.rc)
+        .with("stdout", o.stdout.clone())
+        .with(
+            "stdout_lines",
+            Value::Array(crate::util::splitlines(&o.stdout)),
+        )
+        .with("stderr", o.stderr.clone())
+        .with(
+            "stderr_lines",
+            Value::Array(crate::util::splitlines(&o.stderr)),
+        )
 }
 
 /// (sha, kind) of `version` on the remote: kind is "head", "branch", "tag" or "sha".
@@ -95,19 +100,8 @@ fn remote_ref(g: &Git, repo: &str, version: &str) -> MResult<(Option<String>, &'
     let heads = format!("refs/heads/{version}");
     let o = g.run(&["ls-remote", repo, "-h", &heads], None)?;
     if o.rc != 0 {
-        return Err(Failure::new(o.stderr.trim_end().to_string())
-            .with("cmd", format!("{} ls-remote {repo} -h {heads}", g.bin))
-            .with("rc", o.rc)
-            .with("stdout", o.stdout.clone())
-            .with(
-                "stdout_lines",
-                Value::Array(crate::util::splitlines(&o.stdout)),
-            )
-            .with("stderr", o.stderr.clone())
-            .with(
-                "stderr_lines",
-                Value::Array(crate::util::splitlines(&o.stderr)),
-            ));
+        let cmd = format!("{} ls-remote {repo} -h {heads}", g.bin);
+        return Err(command_failure(o.stderr.trim_end(), cmd, &o));
     }
     if version == "HEAD" {
         let o = g.must(
