@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Create ./.venv (git-ignored) with a Python 3.12+ interpreter and install the
-# Ansible oracle (ansible==$ANSIBLE_VERSION) into it, unless the marker says it is there.
+# Ansible oracle (scripts/oracle-requirements.txt: ansible 14.5.0 and its dependencies,
+# pinned) into it, unless the marker says that exact set is there.
 # The venv's python is also the oracle's target interpreter in the differential tests, so
 # it carries what Ansible's modules need on a target (pexpect, for expect).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ANSIBLE_VERSION="${ANSIBLE_VERSION:-14.5.0}"
+REQUIREMENTS=scripts/oracle-requirements.txt
 VENV="${PLAY_VENV:-.venv}"
-PEXPECT_VERSION="4.9.0"
-MARKER="$VENV/.ansible-$ANSIBLE_VERSION-pexpect-$PEXPECT_VERSION"
+MARKER="$VENV/.oracle-$(sha256sum "$REQUIREMENTS" | cut -c1-16)"
 
 if [ -f "$MARKER" ] && [ -x "$VENV/bin/ansible-playbook" ]; then
     exit 0
@@ -47,8 +47,8 @@ if [ ! -x "$VENV/bin/python" ] || ! is_312_plus "$VENV/bin/python"; then
     "$PY" -m venv "$VENV"
 fi
 
-echo "scripts/venv.sh: installing ansible==$ANSIBLE_VERSION into $VENV" >&2
+echo "scripts/venv.sh: installing $REQUIREMENTS into $VENV" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    "ansible==$ANSIBLE_VERSION" "pexpect==$PEXPECT_VERSION"
+    -r "$REQUIREMENTS"
 "$VENV/bin/ansible-playbook" --version >/dev/null
 touch "$MARKER"

@@ -4,11 +4,15 @@
 #
 #   tests/ansible_targets.sh [PLAY_BINARY]     default: target/debug/play
 #   tests/ansible_targets.sh --oracle           the real ansible-playbook (baseline)
+#   tests/ansible_targets.sh --guard [PLAY_BINARY]
+#       only the targets in tests/ansible_targets.pass, and any failure among them fails
+#       the script (the regression guard CI runs)
 #
 # The ansible-core sdist is downloaded at test time into .cache/ (git-ignored); nothing
 # from it is copied into the repository. Results go to .cache/conformance/results.txt
 # (one line per target: name, PASS/FAIL/TIMEOUT/SKIP, seconds) and logs/<target>.log.
-# Target failures never fail this script (it is a scorecard); a broken runner does.
+# Outside --guard, target failures never fail this script (it is a scorecard); a broken
+# runner does.
 # Knobs: PLAY_TARGETS="a b" (subset), PLAY_TARGET_TIMEOUT (s, default 180),
 #        PLAY_CONFORMANCE_BUDGET (s, default 600: later targets are recorded as SKIP).
 set -euo pipefail
@@ -38,6 +42,13 @@ TARGETS=(
     set_fact stat strategy_free strategy_linear templating test_core
     test_mathstuff throttle until var_blending var_precedence var_templating
 )
+GUARD=false
+if [ "${1:-}" = "--guard" ]; then
+    GUARD=true
+    shift
+    mapfile -t TARGETS < <(grep -v '^#' tests/ansible_targets.pass | grep -v '^$')
+    BUDGET=1000000
+fi
 [ -n "${PLAY_TARGETS:-}" ] && read -r -a TARGETS <<<"$PLAY_TARGETS"
 
 if [ "${1:-}" = "--oracle" ]; then
@@ -114,3 +125,12 @@ for t in "${TARGETS[@]}"; do
 done
 mv "$RESULTS.tmp" "$RESULTS"
 echo "ansible_targets: $pass/${#TARGETS[@]} targets pass with $PLAY_BIN (results: $RESULTS)"
+if $GUARD && [ "$pass" -ne "${#TARGETS[@]}" ]; then
+    echo "ansible_targets: a target in tests/ansible_targets.pass no longer passes:" >&2
+    grep -v ' PASS ' "$RESULTS" >&2
+    for t in $(grep -v ' PASS ' "$RESULTS" | awk '{print $1}'); do
+        echo "--- $OUT/logs/$t.log (last 30 lines)" >&2
+        tail -n 30 "$OUT/logs/$t.log" >&2
+    done
+    exit 1
+fi

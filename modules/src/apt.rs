@@ -333,10 +333,14 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         }
     }
     let state = p.str("state").unwrap_or("present").to_string();
-    // ansible-core adds the cache keys when apt-get itself failed; its own checks (an
-    // unknown package, a version that does not exist) exit without them
+    // ansible-core adds the cache keys to what install() returns: apt-get's own failures
+    // and a version with no candidate; its check for an unknown package exits without them
     let with_cache = |f: Failure| {
-        if f.0.contains_key("rc") {
+        let no_candidate =
+            f.0.get("msg")
+                .and_then(|m| m.as_str())
+                .is_some_and(|m| m.starts_with("no available installation candidate for "));
+        if f.0.contains_key("rc") || no_candidate {
             f.with("cache_updated", updated_cache)
                 .with("cache_update_time", cache_update_time)
         } else {

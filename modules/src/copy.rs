@@ -93,27 +93,26 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
         (None, Some(c)) => Some(digest(c.as_bytes(), "sha1")),
         _ => None,
     };
+    // The checks Ansible's action plugin makes before any transfer fail without a diff
+    // or a checksum.
+    const ACTION_ERRORS: &[&str] = &[
+        "src and content are mutually exclusive",
+        "src (or content) is required",
+    ];
+    let mut action_error = false;
     let mut r = match run_inner(&params, play_src, play_src_mode, ctx) {
         Ok(r) => r,
         Err(f) => {
             let mut r = f.into_result();
-            let before_transfer = r.get("msg").and_then(|m| m.as_str())
-                == Some("can not use content with a dir as dest");
+            let m = r.get("msg").and_then(|m| m.as_str()).unwrap_or_default();
+            action_error = ACTION_ERRORS.contains(&m);
+            let before_transfer = action_error || m == "can not use content with a dir as dest";
             if let Some(sum) = source_sum.filter(|_| !remote_src && !before_transfer) {
                 r.entry("checksum").or_insert(json!(sum));
             }
             r
         }
     };
-    // The checks Ansible's action plugin makes before any transfer fail without a diff.
-    const ACTION_ERRORS: &[&str] = &[
-        "src and content are mutually exclusive",
-        "src (or content) is required",
-    ];
-    let action_error = r
-        .get("msg")
-        .and_then(|m| m.as_str())
-        .is_some_and(|m| ACTION_ERRORS.contains(&m));
     // With `remote_src` Ansible's action hands the task straight to the module: no diff.
     if remote_src {
         r.remove("diff");

@@ -320,13 +320,7 @@ fn ensure_directory(c: &Ctx, path: &str, recurse: bool) -> MResult<Map<String, V
                 if let Err(e) = fs::create_dir(&cur) {
                     if !(e.kind() == std::io::ErrorKind::AlreadyExists && Path::new(&cur).is_dir())
                     {
-                        let e = e.to_string();
-                        let e = match e.split_once(" (os error ") {
-                            Some((m, n)) => {
-                                format!("[Errno {}] {}: '{}'", n.trim_end_matches(')'), m, cur)
-                            }
-                            None => e,
-                        };
+                        let e = crate::util::os_error(&e, &format!("'{cur}'"));
                         return Err(Failure::new(format!(
                             "There was an issue creating {cur} as requested: {e}"
                         ))
@@ -663,6 +657,17 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
                 });
             if let Some(b) = base {
                 path = Path::new(&path).join(b).display().to_string();
+            }
+        }
+        // Ansible's first look at the path lets any error but a missing file or a denied
+        // permission escape the module (a file where a parent directory should be).
+        if let Err(e) = fs::symlink_metadata(&path) {
+            use std::io::ErrorKind::{NotFound, PermissionDenied};
+            if !matches!(e.kind(), NotFound | PermissionDenied) {
+                return Err(Failure::new(format!(
+                    "Task failed: Module failed: {}",
+                    crate::util::os_error(&e, &format!("b'{path}'"))
+                )));
             }
         }
         let prev = get_state(Path::new(&path));

@@ -16,18 +16,6 @@ fn spec() -> Spec {
     ])
 }
 
-/// The C library's text for an I/O error, as Python shows it ("No such file or directory").
-pub(crate) fn strerror(e: &std::io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => unsafe {
-            std::ffi::CStr::from_ptr(libc::strerror(n))
-                .to_string_lossy()
-                .into_owned()
-        },
-        None => e.to_string(),
-    }
-}
-
 pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     let params = match spec().validate(module, args) {
         Ok(p) => p,

@@ -105,7 +105,7 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
                 last_err = Some(format!(
                     "[Errno {}] {}: '{}'",
                     e.raw_os_error().unwrap_or(0),
-                    crate::getent::strerror(&e),
+                    crate::util::strerror(&e),
                     path.display()
                 ));
                 break;

@@ -362,7 +362,7 @@ pub(crate) fn fetch(req: &Request) -> Fetched {
                 msg: format!(
                     "Request failed: <urlopen error [Errno {}] {}: '{}'>",
                     e.raw_os_error().unwrap_or(0),
-                    crate::getent::strerror(&e),
+                    crate::util::strerror(&e),
                     path
                 ),
                 url: req.url.to_string(),
@@ -425,7 +425,7 @@ pub(crate) fn fetch(req: &Request) -> Fetched {
                     Some(io) if io.raw_os_error().is_some() => format!(
                         "Request failed: <urlopen error [Errno {}] {}>",
                         io.raw_os_error().unwrap_or(0),
-                        crate::getent::strerror(&io)
+                        crate::util::strerror(&io)
                     ),
                     _ => format!("Request failed: <urlopen error {t}>"),
                 };

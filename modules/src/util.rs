@@ -804,3 +804,24 @@ pub fn realpath(p: &Path) -> PathBuf {
     }
     out
 }
+
+/// The C library's text for an I/O error, as Python shows it ("No such file or directory").
+pub(crate) fn strerror(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => unsafe {
+            std::ffi::CStr::from_ptr(libc::strerror(n))
+                .to_string_lossy()
+                .into_owned()
+        },
+        None => e.to_string(),
+    }
+}
+
+/// An OSError as Python prints it: `[Errno 20] Not a directory: 'path'`, with the path as
+/// Python's repr of the str or bytes the call was given.
+pub fn os_error(e: &std::io::Error, path_repr: &str) -> String {
+    match e.raw_os_error() {
+        Some(n) => format!("[Errno {n}] {}: {path_repr}", strerror(e)),
+        None => e.to_string(),
+    }
+}

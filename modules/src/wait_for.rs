@@ -200,7 +200,7 @@ fn inner(params: &Params) -> MResult<Map<String, Value>> {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                         return Err(fail(format!(
                             "Failed to stat {p}, {}",
-                            crate::getent::strerror(&e)
+                            crate::util::strerror(&e)
                         )));
                     }
                     Err(_) => {}

@@ -5,8 +5,25 @@
 
 mod common;
 use common::*;
-use play_modules::ModuleContext;
-use serde_json::json;
+use play_modules::{ModuleContext, ModuleResult};
+use serde_json::{json, Value};
+
+/// Runs apt_repository or apt_key and strips the deprecation every result of theirs
+/// carries (ansible-core's plugin routing deprecates both), after checking it.
+fn run(name: &str, a: Value, c: &ModuleContext) -> ModuleResult {
+    let mut r = common::run(name, a, c);
+    if name == "apt_repository" || name == "apt_key" {
+        let d = r.remove("deprecations").expect("deprecations");
+        assert_eq!(
+            d[0]["msg"],
+            json!(format!(
+                "{name} has been deprecated. Use deb822_repository instead."
+            ))
+        );
+        assert_eq!(d[0]["version"], json!("2.25"));
+    }
+    r
+}
 
 fn apt_ctx(d: &std::path::Path, check: bool) -> ModuleContext {
     let conf = d.join("apt.conf");

@@ -15,7 +15,7 @@ fn cron_file_jobs_and_envs() {
         json!({"name": "job1", "minute": "5", "job": "echo hi", "cron_file": fs, "user": "root"}),
         &check(),
     );
-    assert!(changed(&r));
+    assert!(changed(&r), "{r:?}");
     assert!(!f.exists());
     let r = run(
         "cron",
@@ -48,7 +48,7 @@ fn cron_file_jobs_and_envs() {
         &diff(),
     );
     assert_eq!(r["envs"], json!(["PATH"]));
-    assert_eq!(r["diff"]["after"], json!("PATH=/bin\n#Ansible: job1\n5 * * * * root echo hi\n#Ansible: job2\n#@reboot root echo b\n"));
+    assert_eq!(r["diff"]["after"], json!("PATH=\"/bin\"\n#Ansible: job1\n5 * * * * root echo hi\n#Ansible: job2\n#@reboot root echo b\n"));
     let r = run(
         "cron",
         json!({"name": "job1", "minute": "7", "job": "echo hi", "cron_file": fs, "user": "root"}),

@@ -64,7 +64,10 @@ fn timezone_check_mode() {
     let r = run("timezone", json!({"name": cur_name}), &check());
     assert!(!changed(&r));
     let r = run("timezone", json!({"name": "Nowhere/Nope"}), &check());
-    assert_eq!(msg(&r), "given timezone \"Nowhere/Nope\" is not available");
+    assert_eq!(
+        msg(&r),
+        "Error message:\ngiven timezone \"Nowhere/Nope\" is not available"
+    );
 }
 
 #[test]

@@ -689,9 +689,11 @@ impl<'a> Builder<'a> {
     }
 
     /// A mapping, as PyYAML's `flatten_mapping` + `construct_mapping` + Ansible's duplicate
-    /// check build it: merged pairs first (each `<<` in order; a list of mappings reversed so
-    /// the earlier one wins), then the mapping's own pairs; later pairs overwrite earlier ones
-    /// in place, with a warning.
+    /// check build it: merged pairs first (each `<<` and each mapping of a merged list in
+    /// order), then the mapping's own pairs; later pairs overwrite earlier ones in place,
+    /// with a warning. PyYAML drops a merged pair whose key is the very string object of an
+    /// earlier merged key: the same source node (an alias merged twice) or one of CPython's
+    /// shared strings (empty, or one character below U+0100), so only those keep the first.
     fn build_map(
         &mut self,
         pairs: Vec<(Pending, Node)>,
@@ -702,11 +704,31 @@ impl<'a> Builder<'a> {
         type Pair = (String, Option<String>, Span, Node, Option<ScalarKey>);
         let mut merged: Vec<Pair> = Vec::new();
         let mut own: Vec<Pair> = Vec::new();
+        let mut merged_objects: HashSet<String> = HashSet::new();
         for (key, value) in pairs {
             match key.role {
                 KeyRole::Merge => {
-                    let push_map = |m: Mapping, merged: &mut Vec<_>| {
+                    let mut push_map = |m: Mapping, merged: &mut Vec<_>| {
                         for (k, e) in m.entries {
+                            let shared = {
+                                let mut chars = k.chars();
+                                match (chars.next(), chars.next()) {
+                                    (None, _) => true,
+                                    (Some(c), None) => (c as u32) < 0x100,
+                                    _ => false,
+                                }
+                            };
+                            let object = if shared {
+                                format!("str:{k}")
+                            } else {
+                                format!(
+                                    "{}:{}:{}",
+                                    e.key_span.file, e.key_span.line, e.key_span.col
+                                )
+                            };
+                            if !merged_objects.insert(object) {
+                                continue;
+                            }
                             let id = e.key.as_ref().map(key_identity);
                             merged.push((k, id, e.key_span, e.value, e.key));
                         }
@@ -730,7 +752,7 @@ impl<'a> Builder<'a> {
                                     }
                                 }
                             }
-                            for m in maps.into_iter().rev() {
+                            for m in maps {
                                 push_map(m, &mut merged);
                             }
                         }
@@ -1105,6 +1127,14 @@ print(json.dumps(results))
         "{a: 1, <<: {b: 2, a: 3}}",
         "{<<: [{a: 1, c: 1}, {a: 2, b: 2}], c: 3}",
         "{<<: {a: 1}, <<: {a: 2}}",
+        "{<<: {abc: 1}, <<: {abc: 2}}",
+        "{<<: [{abc: 1}, {abc: 2}]}",
+        "x: &x {abc: 1}\ny: {<<: [*x, *x]}\n",
+        "{<<: {a: 3}, <<: [{a: 1}, {a: 2}]}",
+        "{<<: [{a: 1, bb: 1}, {a: 2, bb: 2, c: 2}], <<: {a: 3, bb: 3, d: 3}}",
+        "{<<: {\u{e9}: 1}, <<: {\u{e9}: 2}}",
+        "{<<: {\u{20ac}: 1}, <<: {\u{20ac}: 2}}",
+        "{<<: {'': 1}, <<: {'': 2}}",
         "{\"<<\": {a: 1}}",
         "{? !!merge \"<<\" : {a: 1}}",
         "{=: 1}",
@@ -1120,7 +1150,7 @@ print(json.dumps(results))
         "a: &anchor\n  b: 1\nc: *anchor\n",
         "!!omap [{a: 1}, {b: 2}]",
         "!!pairs [{a: 1}, {a: 2}]",
-        "a: \"multi\n  line\"\nb: 'it''s'\nc: \"tab\\there \\u00e9\"\n",
+        "a: \"multi\n  line\"\nb: 'it''s'\nc: \"tab\\there \\u{e9}\"\n",
         "a: >-\n  folded\n  text\n\n  para\nb: |+\n  keep\n\nc: x\n",
         "? complex\n: value\n",
         "a: b: c",
@@ -1203,10 +1233,12 @@ print(json.dumps(results))
 
     #[test]
     fn aliases_copy_and_merges_follow_pyyaml() {
+        // PyYAML 6.0.4 merges a list in order; the later `x` is dropped (a shared one-character
+        // string), `y` is overwritten by the own pair.
         let n = one("base: &b {x: 1, y: 2}\ncopy: *b\nm:\n  <<: [{x: 9, z: 3}, *b]\n  y: 5\n");
         assert_eq!(n.get("copy"), n.get("base"));
         let m = n.get("m").unwrap().as_map().unwrap();
-        assert_eq!(m.keys().cloned().collect::<Vec<_>>(), ["x", "y", "z"]);
+        assert_eq!(m.keys().cloned().collect::<Vec<_>>(), ["x", "z", "y"]);
         assert_eq!(m.get("x").unwrap().kind, Kind::Int(9));
         assert_eq!(m.get("y").unwrap().kind, Kind::Int(5));
         let keys = one("{1: a, true: b, ~: c, 1.5: d}");
