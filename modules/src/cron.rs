@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 fn spec() -> Spec {
     Spec::new(vec![
-        s("name"),
+        s("name").required(),
         s("user"),
         s("job").aliases(&["value"]),
         p("cron_file"),
@@ -38,6 +38,8 @@ fn spec() -> Spec {
 const MARK: &str = "#Ansible: ";
 
 struct Tab {
+    /// The table as read, to tell whether it ends with a newline.
+    raw: String,
     lines: Vec<String>,
     file: Option<PathBuf>,
     user: Option<String>,
@@ -55,6 +57,7 @@ impl Tab {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
             return Ok(Tab {
                 lines: text.lines().map(str::to_string).collect(),
+                raw: text,
                 file: Some(path),
                 user,
             });
@@ -78,10 +81,15 @@ impl Tab {
             lines.drain(..lines.len().min(3));
         }
         Ok(Tab {
+            raw: if o.rc == 0 { o.stdout } else { String::new() },
             lines,
             file: None,
             user,
         })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.iter().all(|l| l.trim().is_empty())
     }
 
     fn render(&self) -> String {
@@ -153,38 +161,15 @@ pub fn run_module(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
 
 fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     let present = p.str("state") == Some("present");
-    let name = p.string("name");
-    if name.is_none() && (!p.is_set("cron_file") || present) {
-        return Err(Failure::new(
-            "one of the following is required: name, cron_file",
-        ));
-    }
-    if p.str("cron_file") == Some("/etc/crontab") {
+    let name = p.string("name").unwrap_or_default();
+    let cron_file = p.string("cron_file");
+    if cron_file.as_deref() == Some("/etc/crontab") {
         return Err(Failure::new(
             "Will not manage /etc/crontab via cron_file, see documentation.",
         ));
     }
-    // Ansible's CronTab looks for crontab before anything else is checked.
-    need("crontab")?;
-    let mut tab = Tab::load(p, ctx)?;
-    if p.is_set("special_time")
-        && ["minute", "hour", "day", "month", "weekday"]
-            .iter()
-            .any(|k| p.str(k) != Some("*"))
-    {
-        return Err(Failure::new(
-            "You cannot combine special_time with any of the time or day/date parameters.",
-        ));
-    }
-    if present && p.is_set("cron_file") && !p.is_set("user") {
-        return Err(Failure::new(
-            "To use cron_file=... parameter you must specify user=... as well",
-        ));
-    }
-    let before = tab.render();
-    let mut changed = false;
     let mut warnings: Vec<String> = Vec::new();
-    if let Some(f) = p.str("cron_file") {
+    if let Some(f) = &cron_file {
         let base = f.rsplit('/').next().unwrap_or(f);
         if base.is_empty()
             || !base
@@ -194,24 +179,60 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             warnings.push(format!("Filename portion of cron_file (\"{base}\") should consist solely of upper- and lower-case letters, digits, underscores, and hyphens"));
         }
     }
-    let file_existed = tab.file.as_ref().is_some_and(|f| f.exists());
-    if name.is_none() {
-        // cron_file, state=absent, no name: the whole file goes
-        changed = file_existed;
-        if changed && !ctx.check_mode {
-            if let Some(f) = &tab.file {
-                std::fs::remove_file(f).map_err(|e| {
-                    Failure::new(format!("Failed to remove file {}: {e}", f.display()))
-                })?;
-            }
-        }
-        let mut r = res(changed);
-        r.insert("jobs".into(), json!([]));
-        r.insert("envs".into(), json!([]));
-        return Ok(r);
+    // Ansible's CronTab looks for crontab before anything else is checked.
+    need("crontab")?;
+    let mut tab = Tab::load(p, ctx)?;
+    let before = tab.render();
+    let header = match (&tab.file, &tab.user) {
+        (Some(f), _) => f.display().to_string(),
+        (None, Some(u)) => format!("crontab for user \"{u}\""),
+        (None, None) => "crontab".to_string(),
+    };
+    if p.is_set("special_time")
+        && ["minute", "hour", "day", "month", "weekday"]
+            .iter()
+            .any(|k| p.str(k) != Some("*"))
+    {
+        return Err(Failure::new(
+            "You cannot combine special_time with any of the time or day/date parameters.",
+        ));
     }
-    let name = name.unwrap_or_default();
+    if present {
+        if cron_file.is_some() && !p.is_set("user") {
+            return Err(Failure::new(
+                "To use cron_file=... parameter you must specify user=... as well",
+            ));
+        }
+        if !p.is_set("job") {
+            return Err(Failure::new(
+                "You must specify 'job' to install a new cron job or variable",
+            ));
+        }
+        if (p.is_set("insertafter") || p.is_set("insertbefore")) && !p.bool("env") {
+            return Err(Failure::new(
+                "Insertafter and insertbefore parameters are valid only with env=yes",
+            ));
+        }
+    }
+    // Ansible saves the current table before any change and keeps the copy only if
+    // something changed.
+    let backup = if p.bool("backup") && !ctx.check_mode {
+        let f = tempfile::Builder::new()
+            .prefix("crontab")
+            .tempfile()
+            .and_then(|f| f.keep().map_err(|e| e.error))
+            .map_err(|e| Failure::new(format!("Failed to create a backup of the crontab: {e}")))?;
+        std::fs::write(&f.1, before.as_bytes())
+            .map_err(|e| Failure::new(format!("Failed to write {}: {e}", f.1.display())))?;
+        Some(f.1)
+    } else {
+        None
+    };
+    let mut changed = false;
     if p.bool("env") {
+        if name.contains(' ') {
+            return Err(Failure::new("Invalid name for environment variable"));
+        }
         // Ansible quotes the value of an environment line.
         let decl = format!("{}=\"{}\"", name, p.str("job").unwrap_or(""));
         match (tab.find_env(&name), present) {
@@ -222,11 +243,6 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
                 }
             }
             (None, true) => {
-                if !p.is_set("job") {
-                    return Err(Failure::new(
-                        "You must specify 'job' to install a new cron job or variable",
-                    ));
-                }
                 let idx = if let Some(a) = p.str("insertafter") {
                     tab.find_env(a)
                         .map(|i| i + 1)
@@ -249,6 +265,9 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
     } else {
         let disabled = if p.bool("disabled") { "#" } else { "" };
         let job = p.str("job").unwrap_or("");
+        if job.trim_matches(['\r', '\n']).contains(['\r', '\n']) {
+            warnings.push("Job should not contain line breaks".into());
+        }
         let user_part = if tab.file.is_some() {
             format!("{} ", p.str("user").unwrap_or(""))
         } else {
@@ -268,17 +287,12 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
         };
         match (tab.find_job(&name), present) {
             (Some(i), true) => {
-                if p.is_set("job") && tab.lines[i + 1] != line {
+                if tab.lines[i + 1] != line {
                     tab.lines[i + 1] = line;
                     changed = true;
                 }
             }
             (None, true) => {
-                if !p.is_set("job") {
-                    return Err(Failure::new(
-                        "You must specify 'job' to install a new cron job or variable",
-                    ));
-                }
                 tab.lines.push(format!("{MARK}{name}"));
                 tab.lines.push(line);
                 changed = true;
@@ -286,34 +300,66 @@ fn body(p: &Params, ctx: &ModuleContext) -> MResult<ModuleResult> {
             (Some(i), false) => {
                 tab.lines.drain(i..i + 2);
                 changed = true;
+                // The last job out of a cron_file takes the file with it.
+                if let Some(f) = tab.file.clone().filter(|_| tab.is_empty()) {
+                    let diff = if ctx.diff {
+                        json!({"before": before, "before_header": header, "after": "", "after_header": "/dev/null"})
+                    } else {
+                        json!({})
+                    };
+                    let changed = if ctx.check_mode {
+                        f.is_file()
+                    } else {
+                        std::fs::remove_file(&f).is_ok()
+                    };
+                    let mut r = res(changed);
+                    r.insert("cron_file".into(), json!(cron_file));
+                    r.insert("state".into(), json!("absent"));
+                    r.insert("diff".into(), diff);
+                    if let Some(b) = &backup {
+                        let _ = std::fs::remove_file(b);
+                    }
+                    add_warnings(&mut r, warnings);
+                    return Ok(r);
+                }
             }
             (None, false) => {}
         }
     }
-    if changed && !ctx.check_mode {
-        if p.bool("backup") {
-            if let Some(f) = tab.file.as_ref().filter(|f| f.exists()) {
-                let _ = crate::util::backup_local(f);
-            }
-        }
-        tab.write(ctx)?;
+    // An existing table without a final newline is rewritten with one.
+    if !changed && !tab.raw.is_empty() && !tab.raw.ends_with(['\r', '\n']) {
+        changed = true;
     }
     let mut r = res(changed);
     r.insert("jobs".into(), json!(tab.job_names()));
     r.insert("envs".into(), json!(tab.env_names()));
-    if ctx.diff {
-        let hdr = tab
-            .file
-            .as_ref()
-            .map(|f| f.display().to_string())
-            .unwrap_or_else(|| "crontab".into());
-        r.insert(
-            "diff".into(),
-            json!({"before": before, "after": tab.render(), "before_header": hdr, "after_header": hdr}),
-        );
+    if changed {
+        if !ctx.check_mode {
+            tab.write(ctx)?;
+        }
+        if ctx.diff {
+            r.insert(
+                "diff".into(),
+                json!({"before": before, "before_header": header, "after": tab.render(), "after_header": header}),
+            );
+        }
     }
+    if let Some(b) = backup {
+        if changed {
+            r.insert("backup_file".into(), json!(b.display().to_string()));
+        } else {
+            let _ = std::fs::remove_file(b);
+        }
+    }
+    if let Some(f) = cron_file {
+        r.insert("cron_file".into(), json!(f));
+    }
+    add_warnings(&mut r, warnings);
+    Ok(r)
+}
+
+fn add_warnings(r: &mut ModuleResult, warnings: Vec<String>) {
     if !warnings.is_empty() {
         r.insert("warnings".into(), json!(warnings));
     }
-    Ok(r)
 }
