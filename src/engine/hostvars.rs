@@ -136,6 +136,21 @@ impl PlayCtx {
         v.push_lower(Layer::Nodes(self.play_vars.clone()));
         v.push_lower(Layer::data(fact_layer(facts, &bare_facts)));
         v.push_lower(Layer::Nodes(self.inventory_vars(host)));
+        if self
+            .run
+            .inventory
+            .read()
+            .unwrap()
+            .is_implicit_localhost(host)
+        {
+            // Ansible gives the implicit localhost the controller's own interpreter.
+            let mut m = Map::new();
+            m.insert(
+                "ansible_python_interpreter".into(),
+                json!(crate::engine::playbook_python()),
+            );
+            v.push_lower(Layer::data(m));
+        }
         if let Some(r) = &role {
             v.push_lower(Layer::nodes(r.defaults.clone()));
         }

@@ -332,3 +332,18 @@ pub mod interrupt {
         INTERRUPTED.load(Ordering::SeqCst)
     }
 }
+
+/// What `ansible_playbook_python` names: `play` runs no Python, so it is the python3 a
+/// controller-side command would find on PATH (roles run it for pip and the like).
+pub fn playbook_python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|d| d.join("python3"))
+            .find(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/usr/bin/python3".to_string())
+    })
+}

@@ -284,6 +284,10 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
     magic.insert("ansible_check_mode".into(), json!(check_mode));
     magic.insert("ansible_diff_mode".into(), json!(run.opts.diff));
     magic.insert("ansible_forks".into(), json!(run.opts.forks));
+    magic.insert(
+        "ansible_playbook_python".into(),
+        json!(crate::engine::playbook_python()),
+    );
     magic.insert("ansible_verbosity".into(), json!(run.opts.verbosity));
     magic.insert("ansible_run_tags".into(), json!(run.opts.tags));
     magic.insert("ansible_skip_tags".into(), json!(run.opts.skip_tags));

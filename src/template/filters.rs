@@ -2338,6 +2338,164 @@ fn log(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     ))
 }
 
+/// Ansible's size units: the letter and its power of 1024, largest first.
+const SIZE_RANGES: [(char, u32); 9] = [
+    ('Y', 80),
+    ('Z', 70),
+    ('E', 60),
+    ('P', 50),
+    ('T', 40),
+    ('G', 30),
+    ('M', 20),
+    ('K', 10),
+    ('B', 0),
+];
+
+/// `human_readable(isbits=False, unit=None)`: `10240` -> `"10.00 KB"`.
+fn human_readable(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    let size = match v.kind() {
+        ValueKind::Number | ValueKind::Bool => to_f64(&v).unwrap_or(0.0),
+        _ => {
+            return Err(fail(format!(
+                "human_readable() failed on bad input: '>=' not supported between instances of '{}' and 'int'",
+                type_name(&v)
+            )))
+        }
+    };
+    let isbits = a.flag(0, "isbits", false);
+    let unit = a.str(1, "unit");
+    let wanted = unit
+        .as_ref()
+        .and_then(|u| u.chars().next())
+        .map(|c| c.to_ascii_uppercase());
+    let (suffix, shift) = SIZE_RANGES
+        .iter()
+        .copied()
+        .find(|(c, shift)| match wanted {
+            Some(w) => w == *c,
+            None => size >= (1u128 << shift) as f64,
+        })
+        .unwrap_or(('B', 0));
+    let base = if isbits { "bits" } else { "Bytes" };
+    let suffix = if shift == 0 {
+        base.to_string()
+    } else {
+        format!("{suffix}{}", &base[..1])
+    };
+    Ok(Value::from(format!(
+        "{:.2} {suffix}",
+        size / (1u128 << shift) as f64
+    )))
+}
+
+/// `human_to_bytes(default_unit=None, isbits=False)`: `"10.00 KB"` -> `10240`.
+fn human_to_bytes(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    let text = if v.kind() == ValueKind::String {
+        v.as_str().unwrap_or_default().to_string()
+    } else {
+        pyfmt::to_str(&v)
+    };
+    // Ansible wraps the formatter's ValueError in its own message.
+    let bad = |why: String| fail(format!("human_to_bytes() can't interpret the input: {why}"));
+    let re = regex::Regex::new(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$").expect("regex");
+    let caps = re.captures(&text).ok_or_else(|| {
+        bad(format!(
+            "human_to_bytes() can't interpret following string: {text}"
+        ))
+    })?;
+    let num: f64 = caps[1].parse().unwrap_or(0.0);
+    let isbits = a.flag(1, "isbits", false);
+    let Some(unit) = caps
+        .get(2)
+        .map(|m| m.as_str().to_string())
+        .or_else(|| a.str(0, "default_unit"))
+    else {
+        return Ok(Value::from(py_round_half_even(num) as i64));
+    };
+    let key = unit.chars().next().unwrap_or('B').to_ascii_uppercase();
+    let Some(pos) = SIZE_RANGES.iter().position(|(c, _)| *c == key) else {
+        return Err(bad(format!(
+            "human_to_bytes() failed to convert {text} (unit = {unit}). The suffix must be one of Y, Z, E, P, T, G, M, K, B"
+        )));
+    };
+    let shift = SIZE_RANGES[pos].1;
+    if unit.len() > 1 {
+        let (class, class_name) = if isbits { ('b', "bit") } else { ('B', "byte") };
+        const PREFIXES: [&str; 9] = [
+            "yotta", "zeta", "exa", "peta", "tera", "giga", "mega", "kilo", "",
+        ];
+        let long = format!("{}{class_name}", PREFIXES[pos]);
+        let (short, expect) = if key == 'B' {
+            (class.to_string(), format!("expect {class} or {class_name}"))
+        } else {
+            (
+                format!("{key}{class}"),
+                format!("expect {key}{class} or {key}"),
+            )
+        };
+        if unit.to_lowercase() != long && unit != short {
+            return Err(bad(format!(
+                "human_to_bytes() failed to convert {text}. Value is not a valid string ({expect})"
+            )));
+        }
+    }
+    Ok(Value::from(
+        py_round_half_even(num * (1u128 << shift) as f64) as i64,
+    ))
+}
+
+/// `rekey_on_member(key, duplicates='error')`: a list (or the values of a dict) of dicts
+/// turned into a dict keyed on each item's `key`.
+fn rekey_on_member(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
+    let key = a.get(0, "key").unwrap_or(Value::UNDEFINED);
+    let duplicates = a.get(1, "duplicates").unwrap_or(Value::from("error"));
+    let dup = duplicates.as_str().unwrap_or_default();
+    if dup != "error" && dup != "overwrite" {
+        return Err(fail(format!(
+            "duplicates parameter to rekey_on_member has unknown value {}",
+            pyfmt::repr(&duplicates)
+        )));
+    }
+    let members: Vec<Value> = if is_map(&v) {
+        v.try_iter()?
+            .map(|k| v.get_item(&k).unwrap_or(Value::UNDEFINED))
+            .collect()
+    } else if is_seq(&v) {
+        items(&v)?
+    } else {
+        return Err(fail("Type is not a valid list, set, or dict"));
+    };
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    for item in members {
+        if !is_map(&item) {
+            return Err(fail("List item is not a valid dict"));
+        }
+        let k = item
+            .get_item(&key)
+            .ok()
+            .filter(|k| !k.is_undefined())
+            .ok_or_else(|| fail(format!("Key {} was not found.", pyfmt::repr(&key))))?;
+        if dup == "error" && pairs.iter().any(|(x, _)| *x == k) {
+            return Err(fail(format!(
+                "Key {} is not unique, cannot convert to dict.",
+                pyfmt::repr(&k)
+            )));
+        }
+        set_key(&mut pairs, k, item);
+    }
+    Ok(map_from(pairs))
+}
+
+/// Python's `round()` on a float: halves go to the even neighbour.
+fn py_round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
+}
+
 fn abs(_: &State, v: Value, _: &Args) -> Result<Value, Error> {
     if v.is_integer() {
         if let Some(i) = v.as_i64() {
@@ -2902,6 +3060,9 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["pow"], pow, false);
     add(env, &["root"], root, false);
     add(env, &["log"], log, false);
+    add(env, &["human_readable"], human_readable, false);
+    add(env, &["human_to_bytes"], human_to_bytes, false);
+    add(env, &["rekey_on_member"], rekey_on_member, false);
     add(env, &["abs"], abs, false);
     add(env, &["round"], round, false);
     add(env, &["urlsplit"], urlsplit, false);
