@@ -131,6 +131,55 @@ fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>
     }
 }
 
+/// The key under which the loader keeps `args: '{{ expr }}'` (Ansible's own name for it).
+pub const VARIABLE_PARAMS: &str = "_variable_params";
+
+/// The task's arguments with an `args: '{{ expr }}'` splat templated and merged under the
+/// task's own arguments (which win), as Ansible's task finalization does. The splat must
+/// give a mapping (or omit, for none); its `omit` values are dropped. Its values are data:
+/// strings stay plain text, the way they come out of the template.
+fn merged_args<'a>(task: &'a Task, c: &Arc<Context>) -> Result<std::borrow::Cow<'a, Mapping>> {
+    let Some(expr) = task.args.get(VARIABLE_PARAMS) else {
+        return Ok(std::borrow::Cow::Borrowed(&task.args));
+    };
+    let fail = |why: String| {
+        Error::at(
+            format!(
+                "Finalization of task args for '{}' failed: {why}",
+                qualified(&task.action_written)
+            ),
+            &expr.span,
+        )
+    };
+    let splat = match c.template_node(expr).map_err(|e| fail(e.msg))? {
+        Value::Object(m) => m,
+        Value::String(s) if s == OMIT => Map::new(),
+        other => {
+            return Err(fail(format!(
+                "Task args must resolve to a 'dict' not '{}'.",
+                play_modules::args::py_type(&other)
+            )))
+        }
+    };
+    let mut out = Mapping::default();
+    for (k, v) in splat {
+        if v.as_str() == Some(OMIT) {
+            continue;
+        }
+        let node = match v {
+            Value::String(s) => Node::string(s, expr.span.clone()),
+            other => Node::from_data(&strip_omit(other), &expr.span),
+        };
+        out.insert(k, expr.span.clone(), node);
+    }
+    for (k, e) in &task.args.entries {
+        if k != VARIABLE_PARAMS {
+            out.entries.insert(k.clone(), e.clone());
+        }
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// The task's arguments templated for this host, with `omit` removed.
 pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     if let Some(m) = splat_args(task, c)? {
@@ -140,8 +189,9 @@ pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>
             .map(|(k, v)| (k, strip_omit(v)))
             .collect());
     }
+    let args = merged_args(task, c)?;
     let mut out = Map::new();
-    for (k, v) in task.args.iter() {
+    for (k, v) in args.iter() {
         let val = c.template_node(v).map_err(|e| {
             Error::at(
                 format!("Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}", qualified(&task.action_written), e.msg),
@@ -183,7 +233,11 @@ fn strip_omit(v: Value) -> Value {
 }
 
 fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
-    let verbosity = match task.args.get("verbosity") {
+    let args = merged_args(task, c)?;
+    if args.get("msg").is_some() && args.get("var").is_some() {
+        return Ok(failed(json!("parameters are mutually exclusive: msg|var")));
+    }
+    let verbosity = match args.get("verbosity") {
         Some(n) => c
             .template_node(n)?
             .as_u64()
@@ -200,23 +254,30 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
         r.insert("skipped".into(), json!(true));
         return Ok(r);
     }
-    if let Some(var) = task.args.get("var") {
-        let name = scalar_string(var).unwrap_or_default();
-        if matches!(var.kind, Kind::Unsafe(_)) {
-            // `!unsafe` text is data, never an expression to evaluate.
-            return Ok(failed(json!(format!(
-                "Task failed: Syntax error in template: untrusted template or expression '{name}'"
-            ))));
+    // The argument is templated like any other (its errors fail the task); an omitted one
+    // is no argument at all.
+    let var_arg = match args.get("var") {
+        Some(var) => {
+            if matches!(var.kind, Kind::Unsafe(_)) {
+                // `!unsafe` text is data, never an expression to evaluate.
+                let name = scalar_string(var).unwrap_or_default();
+                return Ok(failed(json!(format!(
+                    "Task failed: Syntax error in template: untrusted template or expression '{name}'"
+                ))));
+            }
+            let value = c.template_node(var).map_err(|e| {
+                Error::at(
+                    format!("Finalization of task args for '{}' failed: Error while resolving value for 'var': {}", qualified(&task.action_written), e.msg),
+                    &var.span,
+                )
+            })?;
+            (value.as_str() != Some(OMIT)).then_some((var, value))
         }
-        // The argument is templated like any other (its errors fail the task), then its
-        // text is evaluated as an expression: an undefined result is shown as a marker with
-        // a warning, any other error fails the task.
-        let var_value = c.template_node(var).map_err(|e| {
-            Error::at(
-                format!("Finalization of task args for '{}' failed: Error while resolving value for 'var': {}", qualified(&task.action_written), e.msg),
-                &var.span,
-            )
-        })?;
+        None => None,
+    };
+    if let Some((var, var_value)) = var_arg {
+        // Its text is then evaluated as an expression: an undefined result is shown as a
+        // marker with a warning, any other error fails the task.
         // `var` must be a string: Ansible's argument check converts nothing.
         let name = match var_value {
             Value::String(s) => s,
@@ -259,9 +320,18 @@ fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String
             Err(e) if is_undefined_message(&e.msg) => undefined_marker(&e.msg, &mut r),
             Err(e) => return Err(var_error(e)),
         };
+        let value = if value.as_str() == Some(OMIT) {
+            r.insert(
+                "warnings".into(),
+                json!(["The result of the `var` expression could not be omitted; a placeholder was used instead."]),
+            );
+            json!("<<Omit>>")
+        } else {
+            value
+        };
         r.insert(name, value);
     } else {
-        let msg = match task.args.get("msg") {
+        let msg = match args.get("msg") {
             Some(n) => c.template_node(n).map_err(|e| {
                 Error::at(
                     format!("Finalization of task args for '{}' failed: Error while resolving value for 'msg': {}", qualified(&task.action_written), e.msg),
@@ -442,7 +512,8 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
         }
         out
     });
-    let args = splat.as_ref().unwrap_or(&task.args);
+    let merged = merged_args(task, c)?;
+    let args = splat.as_ref().unwrap_or(&merged);
     let that = args
         .get("that")
         .ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;

@@ -17,6 +17,7 @@ mod stages;
 mod task;
 mod walk;
 
+pub use actions::VARIABLE_PARAMS;
 pub use play::run_playbooks;
 pub use walk::tags_match;
 

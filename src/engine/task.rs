@@ -548,6 +548,20 @@ fn status_of(r: &Map<String, Value>) -> Status {
     }
 }
 
+/// Ansible warns on every result of a task whose `args` is a template.
+fn warn_args_splat(task: &Task, r: &mut Map<String, Value>) {
+    if task.args.get(actions::VARIABLE_PARAMS).is_none() {
+        return;
+    }
+    const WARNING: &str = "Using a template for task args is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).";
+    match r.get_mut("warnings") {
+        Some(Value::Array(w)) => w.push(json!(WARNING)),
+        _ => {
+            r.insert("warnings".into(), json!([WARNING]));
+        }
+    }
+}
+
 fn task_failed(msg: String) -> Map<String, Value> {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
@@ -1019,8 +1033,13 @@ fn run_once(
 ) -> Map<String, Value> {
     let mut r = match actions::execute(ctx, task, scope, host, c) {
         Ok(r) => r,
-        Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
+        Err(e) => {
+            let mut r = task_failed(format!("Task failed: {}", e.msg));
+            warn_args_splat(task, &mut r);
+            return r;
+        }
     };
+    warn_args_splat(task, &mut r);
     if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
     }

@@ -536,15 +536,31 @@ impl Loader {
             return Err(Error::at(msg, &aspan));
         }
         let mut args = action_args(&short, &raw_args)?;
+        // The `args` keyword lies under the action's own arguments, which win; a template
+        // string is kept to be resolved per host when the task runs.
         if let Some(extra) = map.get("args") {
             match extra.as_map() {
                 Some(m) => {
-                    for (k, e) in &m.entries {
-                        args.entries.insert(k.clone(), e.clone());
+                    let mut merged = m.clone();
+                    for (k, e) in args.entries {
+                        merged.entries.insert(k, e);
                     }
+                    args = merged;
                 }
                 None if extra.is_null() => {}
-                None => return Err(Error::at("args must be a dictionary", &extra.span)),
+                None if extra.as_str().is_some() => {
+                    args.insert(
+                        crate::engine::VARIABLE_PARAMS.to_string(),
+                        extra.span.clone(),
+                        extra.clone(),
+                    );
+                }
+                None => {
+                    return Err(Error::at(
+                        "The value of the task `args` keyword is invalid.",
+                        &extra.span,
+                    ))
+                }
             }
         }
         let mut kw = keywords(map, &node.span)?;
