@@ -698,7 +698,7 @@ fn run_on_host(
         });
     }
     out.ignored = match out.status {
-        Status::Failed => ignore_errors,
+        Status::Failed => ignore_errors || (task.loop_.is_some() && out.ignored),
         Status::Unreachable => ignore_unreachable,
         _ => false,
     };
@@ -884,6 +884,14 @@ fn run_loop(
             r.insert("_ansible_item_label".into(), label.clone());
         }
         let st = status_of(&r);
+        // ignore_errors is decided per item; the task's failure is ignored when any item's
+        // says so (as ansible-core does).
+        out.ignored |= bool_kw(
+            &c,
+            scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+            false,
+        )
+        .unwrap_or(false);
         any_changed |= r.get("changed").map(truthy).unwrap_or(false);
         any_failed |= st == Status::Failed;
         all_skipped &= st == Status::Skipped;

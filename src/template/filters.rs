@@ -2547,7 +2547,7 @@ pub fn version_compare(
     value: &str,
     version: &str,
     op: &str,
-    strict: bool,
+    strict: Option<bool>,
     vtype: Option<&str>,
 ) -> Result<bool, Error> {
     let op = match op {
@@ -2563,7 +2563,8 @@ pub fn version_compare(
             )))
         }
     };
-    if strict && vtype.is_some() {
+    // Giving strict at all (even false) with a version_type is an error, as in Ansible.
+    if strict.is_some() && vtype.is_some() {
         return Err(fail("Cannot specify both 'strict' and 'version_type'"));
     }
     if value.is_empty() {
@@ -2572,7 +2573,7 @@ pub fn version_compare(
     if version.is_empty() {
         return Err(fail("Version parameter to compare against cannot be empty"));
     }
-    let kind = if strict {
+    let kind = if strict == Some(true) {
         "strict"
     } else {
         vtype.unwrap_or("loose")

@@ -63,11 +63,23 @@ fn iterable(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     Ok(is_str(&v) || is_seq(&v) || is_map(&v))
 }
 fn truthy(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
-    Ok(if a.flag(0, "convert_bool", false) {
-        filters::ansible_bool(&v) || (v.is_true() && !is_str(&v) && v.kind() != ValueKind::Number)
-    } else {
-        v.is_true()
-    })
+    // convert_bool reads boolean-like values (yes/no/on/off/1/0, ...) as booleans and
+    // leaves anything else to Python's truthiness.
+    if a.flag(0, "convert_bool", false) {
+        let like = if is_str(&v) {
+            v.as_str().map(|s| s.to_lowercase())
+        } else if matches!(v.kind(), ValueKind::Number | ValueKind::Bool) {
+            filters::to_f64(&v).map(|f| f.to_string())
+        } else {
+            None
+        };
+        match like.as_deref() {
+            Some("y" | "yes" | "on" | "1" | "true" | "t") => return Ok(true),
+            Some("n" | "no" | "off" | "0" | "false" | "f") => return Ok(false),
+            _ => {}
+        }
+    }
+    Ok(v.is_true())
 }
 fn falsy(s: &State, v: Value, a: &Args) -> Result<bool, Error> {
     truthy(s, v, a).map(|t| !t)
@@ -86,7 +98,11 @@ fn regex_test(v: &Value, a: &Args, mode: &str) -> Result<bool, Error> {
         "match" => filters::py_regex(&format!(r"\A(?:{pat})"), ic, ml)?,
         "fullmatch" => filters::py_regex(&format!(r"\A(?:{pat})\z"), ic, ml)?,
         "search" => filters::py_regex(&pat, ic, ml)?,
-        other => return Err(fail(format!("'{other}' is not a valid match_type"))),
+        _ => {
+            return Err(fail(
+                "Invalid match_type specified. Expected one of: search, match, fullmatch.",
+            ))
+        }
     };
     Ok(re.is_match(&s))
 }
@@ -122,6 +138,13 @@ fn in_t(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
 fn contains(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
     py_in(&a.get(0, "value").unwrap_or_default(), &v)
 }
+/// Python's `any()` and `all()` on an iterable, by Python truthiness.
+fn any(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    Ok(filters::items(&v)?.iter().any(|x| x.is_true()))
+}
+fn all(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    Ok(filters::items(&v)?.iter().all(|x| x.is_true()))
+}
 fn subset(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
     let b = filters::items(&a.get(0, "b").unwrap_or_default())?;
     Ok(filters::items(&v)?.iter().all(|x| b.contains(x)))
@@ -138,7 +161,7 @@ fn version(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
         &pyfmt::to_str(&v),
         &version,
         &op,
-        a.flag(2, "strict", false),
+        a.some(2, "strict").map(|s| s.is_true()),
         a.str(3, "version_type").as_deref(),
     )
 }
@@ -262,6 +285,8 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["regex"], regex_t);
     add(env, &["in"], in_t);
     add(env, &["contains"], contains);
+    add(env, &["any"], any);
+    add(env, &["all"], all);
     add(env, &["subset", "issubset"], subset);
     add(env, &["superset", "issuperset"], superset);
     add(env, &["version", "version_compare"], version);
