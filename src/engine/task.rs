@@ -194,9 +194,18 @@ pub fn run_task(
             cb.task_start(&info);
         }
     }
+    // run_once is templated with the first host's variables.
     let run_once = scope
         .keyword(task.kw.run_once.as_ref(), |k| k.run_once.as_ref())
-        .map(|n| truthy(&n.to_json()))
+        .map(|n| {
+            let c = Context::new(Arc::new(ctx.vars_for(
+                &hosts[0],
+                Some(scope),
+                Some(&task.kw.vars),
+                None,
+            )));
+            c.template_node(n).map(|v| truthy(&v)).unwrap_or(false)
+        })
         .unwrap_or(false)
         || matches!(task.action.as_str(), "add_host");
     // add_host bypasses the host loop: it runs once, for the first host.
@@ -1030,6 +1039,30 @@ fn run_with_retries(
     }
 }
 
+/// A task whose action name is a template (`action: {module: "{{ m }}"}`), with the name
+/// resolved for this host. Only modules and the controller actions that run per host
+/// can be chosen this way; includes, imports and meta are decided before any host runs.
+fn resolve_action(task: &Arc<Task>, c: &Arc<Context>) -> std::result::Result<Arc<Task>, String> {
+    let written = match c.template_str(&task.action_written) {
+        Ok(v) => value_str(&v),
+        Err(e) => return Err(e.msg),
+    };
+    let short = crate::playbook::canonical_action(&written).to_string();
+    let per_host = !short.starts_with("include_")
+        && !short.starts_with("import_")
+        && short != "meta"
+        && crate::playbook::action_kind(&short).is_some();
+    if !per_host {
+        return Err(format!(
+            "Cannot resolve '{written}' to an action or module."
+        ));
+    }
+    let mut t = (**task).clone();
+    t.action = short;
+    t.action_written = written;
+    Ok(Arc::new(t))
+}
+
 /// The action, then `failed_when` and `changed_when`.
 fn run_once(
     ctx: &Arc<PlayCtx>,
@@ -1039,6 +1072,18 @@ fn run_once(
     c: &Arc<Context>,
     loop_vars: Option<Map<String, Value>>,
 ) -> Map<String, Value> {
+    let resolved;
+    let task = if crate::template::is_template(&task.action_written) {
+        match resolve_action(task, c) {
+            Ok(t) => {
+                resolved = t;
+                &resolved
+            }
+            Err(msg) => return task_failed(format!("Task failed: {msg}")),
+        }
+    } else {
+        task
+    };
     let mut r = match actions::execute(ctx, task, scope, host, c) {
         Ok(r) => r,
         Err(e) => {

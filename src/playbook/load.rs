@@ -524,7 +524,8 @@ impl Loader {
             return Err(Error::at("no module/action detected in task.", &node.span));
         };
         let short = canonical_action(&written).to_string();
-        if action_kind(&short).is_none() {
+        // A templated action name is resolved per host when the task runs.
+        if action_kind(&short).is_none() && !crate::template::is_template(&written) {
             if short == "include" {
                 return Err(Error::at("'include' is not a valid action: use 'include_tasks' or 'import_tasks' instead.", &aspan));
             }
