@@ -25,6 +25,8 @@ pub struct PlayCtx {
     pub roles: Vec<Arc<Role>>,
     /// Roles brought in by include_role with `public: true`.
     pub dynamic_roles: Mutex<Vec<Arc<Role>>>,
+    /// Roles expanded in this play so far, static and included.
+    pub seen_roles: Mutex<std::collections::HashSet<String>>,
     pub magic_common: Map<String, Value>,
     pub batch: Mutex<Vec<String>>,
     pub inv_vars: Mutex<HashMap<String, Arc<Mapping>>>,
@@ -328,6 +330,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         vars_files,
         roles: play.role_list.clone(),
         dynamic_roles: Mutex::new(Vec::new()),
+        seen_roles: Mutex::new(play.seen_roles.clone()),
         magic_common: magic,
         batch: Mutex::new(hosts.clone()),
         inv_vars: Mutex::new(HashMap::new()),

@@ -13,7 +13,8 @@ pub struct Scope {
     /// Role parameters and include_role vars (precedence above set_fact).
     pub params: Option<Mapping>,
     /// False for the level an `include_*` creates: the include's `when` and `tags` stay on
-    /// the include, only its vars (and `apply`) reach the included tasks.
+    /// the include, only its vars (and `apply`) reach the included tasks; the conditions of
+    /// the levels around it were decided when the include ran.
     pub inherit_conditions: bool,
 }
 
@@ -69,15 +70,12 @@ impl Scope {
         levels.into_iter().rev().flatten().collect()
     }
 
-    /// Tags of every enclosing level that passes them down.
+    /// Tags of every enclosing level. An include's own tags are not among them (they stay
+    /// on the include), but the levels around the include (its blocks, role, play) pass
+    /// theirs on to what it includes.
     pub fn tags(self: &Arc<Self>) -> Vec<Node> {
-        let mut out = Vec::new();
-        for s in self.iter() {
-            out.extend(s.kw.tags.iter().cloned());
-            if !s.inherit_conditions {
-                break;
-            }
-        }
-        out
+        self.iter()
+            .flat_map(|s| s.kw.tags.iter().cloned())
+            .collect()
     }
 }

@@ -541,8 +541,16 @@ fn include_role(
             role: t.role.clone(),
             handlers: false,
         };
-        let mut acc = PlayAcc::default();
-        let item = match ctx.run.loader.role_block(spec, &lctx, &mut acc, false) {
+        let mut acc = PlayAcc {
+            seen_roles: ctx.seen_roles.lock().unwrap().clone(),
+            ..Default::default()
+        };
+        let loaded = ctx.run.loader.role_block(spec, &lctx, &mut acc, false);
+        ctx.seen_roles
+            .lock()
+            .unwrap()
+            .extend(acc.seen_roles.iter().cloned());
+        let item = match loaded {
             Ok(Some(item)) => item,
             Ok(None) => continue,
             Err(e) => {

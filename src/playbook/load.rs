@@ -96,7 +96,9 @@ pub struct Ctx {
 pub struct PlayAcc {
     pub handlers: Vec<Item>,
     pub roles: Vec<Arc<Role>>,
-    seen_roles: HashSet<String>,
+    /// Roles expanded so far (path, tasks_from, params): a dependency met again is not
+    /// repeated unless its role allows duplicates.
+    pub seen_roles: HashSet<String>,
 }
 
 pub struct Loader {
@@ -314,6 +316,7 @@ impl Loader {
             span: node.span.clone(),
             dir: dir.to_path_buf(),
             role_list: acc.roles,
+            seen_roles: acc.seen_roles,
         })
     }
 

@@ -184,6 +184,8 @@ pub struct Play {
     pub dir: PathBuf,
     /// Roles the play imports statically, in order (for their defaults and vars).
     pub role_list: Vec<Arc<Role>>,
+    /// The roles its static expansion met (what include_role's dependencies dedupe against).
+    pub seen_roles: std::collections::HashSet<String>,
 }
 
 #[derive(Clone, Debug)]
