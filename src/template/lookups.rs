@@ -1150,8 +1150,66 @@ fn password(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Erro
 
 fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
+    const OPTIONS: &[&str] = &[
+        "type",
+        "file",
+        "section",
+        "re",
+        "encoding",
+        "default",
+        "case_sensitive",
+        "allow_no_value",
+        "allow_none",
+        "interpolation",
+    ];
     for t in terms {
-        let (free, kv) = parse_kv(&pyfmt::to_str(t));
+        let term = pyfmt::to_str(t);
+        let mut free: Vec<String> = vec![term.clone()];
+        let mut kv: Vec<(String, String)> = Vec::new();
+        if term.contains('=') || term.trim().contains(' ') {
+            // Ansible's own splitting: words run on into the current option (or the key)
+            // until a word names another option with `option=`.
+            let mut params: Vec<(String, String)> = Vec::new();
+            let mut this = "key".to_string();
+            for (i, word) in term.split_whitespace().enumerate() {
+                if word.contains('=') {
+                    if let Some(k) = OPTIONS
+                        .iter()
+                        .rev()
+                        .find(|k| word.contains(&format!("{k}=")))
+                    {
+                        this = k.to_string();
+                    }
+                }
+                match params.iter_mut().find(|(k, _)| *k == this) {
+                    Some((_, v)) if i > 0 && !v.is_empty() => {
+                        v.push(' ');
+                        v.push_str(word);
+                    }
+                    Some((_, v)) => *v = word.to_string(),
+                    None => params.push((this.clone(), word.to_string())),
+                }
+            }
+            free.clear();
+            for (_, param) in params {
+                if let Some((name, value)) = param.split_once('=') {
+                    if !OPTIONS.contains(&name) {
+                        return Err(fail(format!(
+                            "{} is not a valid option.",
+                            pyfmt::str_repr(name)
+                        )));
+                    }
+                    kv.push((name.to_string(), value.to_string()));
+                } else if free.is_empty() {
+                    free.push(param);
+                }
+            }
+            if free.is_empty() {
+                return Err(fail(format!(
+                    "No key to look up was provided as first term within string inline options: {term}"
+                )));
+            }
+        }
         let key = free.join(" ");
         let get = |k: &str, d: &str| opt(&kv, a, k).unwrap_or_else(|| d.to_string());
         let kind = get("type", "ini");
@@ -1185,10 +1243,18 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
         } else {
             section
         };
-        let mut entries: Vec<(String, String)> = Vec::new();
+        let allow_no_value = ["allow_no_value", "allow_none"].iter().any(|o| {
+            opt(&kv, a, o)
+                .is_some_and(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"))
+        });
+        let mut entries: Vec<(String, Option<String>)> = Vec::new();
+        let mut defaults: Vec<(String, String)> = Vec::new();
         let mut cur_section: Option<String> = None;
         let mut found_section = false;
-        for line in text.lines() {
+        // Python's strict configparser refuses an option given twice in a section, in any
+        // section of the file.
+        let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+        for (n, line) in text.lines().enumerate() {
             let l = line.trim();
             if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
                 continue;
@@ -1198,9 +1264,6 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
                 found_section |= cur_section.as_deref() == Some(section.as_str());
                 continue;
             }
-            if cur_section.as_deref() != Some(section.as_str()) {
-                continue;
-            }
             if let Some(i) = l.find(['=', ':']) {
                 let k = l[..i].trim();
                 let k = if case_sensitive {
@@ -1208,39 +1271,150 @@ fn ini(state: &State, terms: &[Value], a: &Args) -> Result<Vec<Value>, Error> {
                 } else {
                     k.to_lowercase()
                 };
+                let sec = cur_section.clone().unwrap_or_default();
+                if !seen.insert((sec.clone(), k.clone())) {
+                    return Err(fail(format!(
+                        "Duplicate option in {}: While reading from '<???>' [line {:2}]: option {} in section {} already exists",
+                        pyfmt::str_repr(&file_name),
+                        n + 1,
+                        pyfmt::str_repr(&k),
+                        pyfmt::str_repr(&sec)
+                    )));
+                }
                 let v = l[i + 1..].trim().to_string();
-                match entries.iter_mut().find(|(x, _)| *x == k) {
-                    Some(e) => e.1 = v,
-                    None => entries.push((k, v)),
+                if cur_section.as_deref() == Some("DEFAULT") {
+                    defaults.push((k.clone(), v.clone()));
+                }
+                if cur_section.as_deref() != Some(section.as_str()) {
+                    continue;
+                }
+                entries.push((k, Some(v)));
+            } else if cur_section.is_some() {
+                // An option without a value: refused unless allowed, as configparser does.
+                if !allow_no_value {
+                    return Err(fail(format!(
+                        "Source contains parsing errors: '<???>'\n\t[line {:2}]: {}",
+                        n + 1,
+                        pyfmt::str_repr(&format!("{line}\n"))
+                    )));
+                }
+                let k = if case_sensitive {
+                    l.to_string()
+                } else {
+                    l.to_lowercase()
+                };
+                if cur_section.as_deref() == Some(section.as_str()) {
+                    entries.push((k, None));
                 }
             }
         }
         if !found_section {
             return Err(fail(format!("No section '{section}' in {file_name}")));
         }
+        let interpolation = opt(&kv, a, "interpolation")
+            .is_none_or(|r| matches!(r.to_lowercase().as_str(), "true" | "yes" | "1"));
+        // Values are interpolated when read, so only the ones returned can fail.
+        let value = |k: &str, v: &str| -> Result<Value, Error> {
+            Ok(Value::from(if interpolation {
+                ini_interpolate(&section, k, v, &entries, &defaults, 1)?
+            } else {
+                v.to_string()
+            }))
+        };
         if is_re {
             let re = filters::py_regex(&key, false, false)?;
-            out.extend(
-                entries
-                    .iter()
-                    .filter(|(k, _)| re.is_match(k))
-                    .map(|(_, v)| Value::from(v.as_str())),
-            );
+            for (k, v) in entries.iter().filter(|(k, _)| re.is_match(k)) {
+                if let Some(v) = v {
+                    out.push(value(k, v)?);
+                }
+            }
         } else {
             let k = if case_sensitive {
                 key.clone()
             } else {
                 key.to_lowercase()
             };
-            out.push(
-                entries
-                    .iter()
-                    .find(|(x, _)| *x == k)
-                    .map(|(_, v)| Value::from(v.as_str()))
-                    .unwrap_or(default.clone()),
-            );
+            // An option without a value gives nothing, as Ansible's lookup drops None.
+            match entries.iter().find(|(x, _)| *x == k) {
+                Some((k, Some(v))) => out.push(value(k, v)?),
+                Some((_, None)) => {}
+                None => out.push(default.clone()),
+            }
         }
     }
+    Ok(out)
+}
+
+/// configparser's BasicInterpolation: `%(name)s` is another option of the section (or of
+/// DEFAULT), `%%` a percent sign.
+fn ini_interpolate(
+    section: &str,
+    option: &str,
+    value: &str,
+    entries: &[(String, Option<String>)],
+    defaults: &[(String, String)],
+    depth: usize,
+) -> Result<String, Error> {
+    if depth > 10 {
+        return Err(fail(format!(
+            "Recursion limit exceeded in value substitution: option {} in section {} contains an interpolation key which cannot be substituted in 10 steps. Raw value: {}",
+            pyfmt::str_repr(option),
+            pyfmt::str_repr(section),
+            pyfmt::str_repr(value)
+        )));
+    }
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if let Some(r) = rest.strip_prefix("%%") {
+            out.push('%');
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("%(") {
+            let Some(end) = r.find(")s") else {
+                return Err(fail(format!(
+                    "bad interpolation variable reference {}",
+                    pyfmt::str_repr(rest)
+                )));
+            };
+            let name = r[..end].to_lowercase();
+            let found = entries
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone().unwrap_or_default())
+                .or_else(|| {
+                    defaults
+                        .iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| v.clone())
+                });
+            let Some(sub) = found else {
+                return Err(fail(format!(
+                    "Bad value substitution: option {} in section {} contains an interpolation key {} which is not a valid option name. Raw value: {}",
+                    pyfmt::str_repr(option),
+                    pyfmt::str_repr(section),
+                    pyfmt::str_repr(&name),
+                    pyfmt::str_repr(value)
+                )));
+            };
+            out.push_str(&ini_interpolate(
+                section,
+                option,
+                &sub,
+                entries,
+                defaults,
+                depth + 1,
+            )?);
+            rest = &r[end + 2..];
+        } else {
+            return Err(fail(format!(
+                "'%' must be followed by '%' or '(', found: {}",
+                pyfmt::str_repr(rest)
+            )));
+        }
+    }
+    out.push_str(rest);
     Ok(out)
 }
 
