@@ -823,21 +823,33 @@ fn add_host(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<Str
         vars.insert(k.clone(), task.span.clone(), Node::from_data(v, &task.span));
         shown.insert(k.clone(), v.clone());
     }
+    // Ansible's add_host gives a `host:port` name the port as ansible_ssh_port.
     if let Some(p) = port {
         vars.insert(
-            "ansible_port".into(),
+            "ansible_ssh_port".into(),
             task.span.clone(),
             Node::from_data(&json!(p.parse::<i64>().unwrap_or(22)), &task.span),
         );
-        shown.insert("ansible_port".into(), json!(p.parse::<i64>().unwrap_or(22)));
+        shown.insert(
+            "ansible_ssh_port".into(),
+            json!(p.parse::<i64>().unwrap_or(22)),
+        );
     }
-    let existed = ctx
-        .run
-        .inventory
-        .read()
-        .unwrap()
-        .hosts
-        .contains_key(&host_name);
+    // Changed when the host is new, joins a group, or gets a variable's value changed.
+    let changed = {
+        let inv = ctx.run.inventory.read().unwrap();
+        match inv.hosts.get(&host_name) {
+            None => true,
+            Some(h) => {
+                groups
+                    .iter()
+                    .any(|g| !inv.group_hosts(g).contains(&host_name))
+                    || shown
+                        .iter()
+                        .any(|(k, v)| h.vars.get(k).map(|n| n.to_json()).as_ref() != Some(v))
+            }
+        }
+    };
     ctx.run
         .inventory
         .write()
@@ -849,7 +861,7 @@ fn add_host(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<Str
         "add_host".into(),
         json!({"groups": groups, "host_name": host_name, "host_vars": shown}),
     );
-    r.insert("changed".into(), json!(!existed));
+    r.insert("changed".into(), json!(changed));
     Ok(r)
 }
 

@@ -31,6 +31,15 @@ impl PlayCtx {
         let mut magic = self.magic_common.clone();
         let (groups, inv_dir, inv_file) = {
             let inv = run.inventory.read().unwrap();
+            // `groups` follows the inventory as add_host and group_by change it.
+            let all_groups = {
+                let mut cached = self.groups.lock().unwrap();
+                if cached.0 != inv.generation {
+                    *cached = (inv.generation, Arc::new(json!(inv.groups_map())));
+                }
+                cached.1.clone()
+            };
+            magic.insert("groups".into(), (*all_groups).clone());
             let h = inv.hosts.get(host);
             let src = h.and_then(|h| h.source.clone());
             (

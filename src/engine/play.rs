@@ -28,6 +28,8 @@ pub struct PlayCtx {
     /// Roles expanded in this play so far, static and included.
     pub seen_roles: Mutex<std::collections::HashSet<String>>,
     pub magic_common: Map<String, Value>,
+    /// The `groups` magic variable and the inventory generation it was made from.
+    pub groups: Mutex<(u64, Arc<Value>)>,
     pub batch: Mutex<Vec<String>>,
     pub inv_vars: Mutex<HashMap<String, Arc<Mapping>>>,
     pub me: Mutex<Weak<PlayCtx>>,
@@ -313,10 +315,6 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
             json!(cfg.display().to_string()),
         );
     }
-    magic.insert(
-        "groups".into(),
-        json!(run.inventory.read().unwrap().groups_map()),
-    );
 
     let mut root_kw = play.kw.clone();
     root_kw.vars = Mapping::default();
@@ -332,6 +330,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         dynamic_roles: Mutex::new(Vec::new()),
         seen_roles: Mutex::new(play.seen_roles.clone()),
         magic_common: magic,
+        groups: Mutex::new((u64::MAX, Arc::new(Value::Null))),
         batch: Mutex::new(hosts.clone()),
         inv_vars: Mutex::new(HashMap::new()),
         me: Mutex::new(Weak::new()),

@@ -61,6 +61,9 @@ impl Default for Group {
 
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
+    /// Bumped by every change after loading (add_host, group_by, refresh), so that what is
+    /// derived from the inventory can tell it is stale.
+    pub generation: u64,
     /// Every host in definition order (the implicit localhost is not here).
     pub hosts: IndexMap<String, Host>,
     pub groups: IndexMap<String, Group>,
@@ -516,6 +519,7 @@ impl Inventory {
     }
 
     fn reconcile_with(&mut self, warn: bool) {
+        self.generation += 1;
         let names: Vec<String> = self.groups.keys().cloned().collect();
         for g in &names {
             if g != "all" && self.parents(g).is_empty() {
