@@ -89,6 +89,16 @@ const SETTINGS: &[(&str, &str, &str)] = &[
     ),
     ("ANSIBLE_SHOW_CUSTOM_STATS", "defaults", "show_custom_stats"),
     ("ANSIBLE_PIPELINING", "ssh_connection", "pipelining"),
+    (
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED",
+        "inventory",
+        "unparsed_is_failed",
+    ),
+    (
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED",
+        "inventory",
+        "any_unparsed_is_failed",
+    ),
 ];
 
 impl Config {

@@ -109,7 +109,14 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     };
 
     // Inventory.
-    let (inventory, warnings) = Inventory::load(&opts.inventory_sources)
+    let load_opts = crate::inventory::LoadOptions {
+        hash_merge: opts.hash_merge,
+        unparsed_is_failed: cfg.bool("inventory", "unparsed_is_failed").unwrap_or(false),
+        any_unparsed_is_failed: cfg
+            .bool("inventory", "any_unparsed_is_failed")
+            .unwrap_or(false),
+    };
+    let (inventory, warnings) = Inventory::load_with(&opts.inventory_sources, &load_opts)
         .map_err(|e| (Error::new(e.to_string()), exit::ERROR))?;
     for w in warnings {
         crate::diag::warn(w);
