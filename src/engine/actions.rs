@@ -675,65 +675,193 @@ fn include_vars(
 ) -> Result<Map<String, Value>> {
     let args = template_args(task, c)?;
     let name = args.get("name").map(value_str);
-    let mut files = Vec::new();
+    const FILE_ARGS: &[&str] = &["file", "_raw_params"];
+    const DIR_ARGS: &[&str] = &[
+        "dir",
+        "depth",
+        "files_matching",
+        "ignore_files",
+        "extensions",
+        "ignore_unknown_extensions",
+    ];
+    let (mut dirs, mut file_args) = (0, 0);
+    for k in args.keys() {
+        if DIR_ARGS.contains(&k.as_str()) {
+            dirs += 1;
+        } else if FILE_ARGS.contains(&k.as_str()) {
+            file_args += 1;
+        } else if k != "name" && k != "hash_behaviour" {
+            return Err(Error::new(format!(
+                "{k} is not a valid option in include_vars"
+            )));
+        }
+    }
+    if dirs > 0 && file_args > 0 {
+        return Err(Error::new(
+            "You are mixing file only and dir only arguments, these are incompatible",
+        ));
+    }
+    let list_option = |key: &str, default: Vec<String>| -> Result<Vec<String>> {
+        match args.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::Array(a)) => Ok(a.iter().map(value_str).collect()),
+            // A string is split on whitespace (deprecated upstream, still accepted).
+            Some(Value::String(s)) if key == "ignore_files" => {
+                Ok(s.split_whitespace().map(str::to_string).collect())
+            }
+            Some(_) => Err(Error::new(format!("The '{key}' option must be a list."))),
+        }
+    };
+    let exts = list_option(
+        "extensions",
+        vec!["yaml".into(), "yml".into(), "json".into()],
+    )?;
+    let ignore = list_option("ignore_files", Vec::new())?;
+    // Failures past the argument checks are results: `message` says what went wrong.
+    let mut files: Vec<PathBuf> = Vec::new();
+    let failure = |message: String, files: &[PathBuf]| {
+        let mut r = Map::new();
+        r.insert("ansible_facts".into(), json!({}));
+        r.insert(
+            "ansible_included_var_files".into(),
+            json!(files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()),
+        );
+        r.insert("changed".into(), json!(false));
+        r.insert("failed".into(), json!(true));
+        r.insert("message".into(), json!(message));
+        r.insert(
+            "msg".into(),
+            json!("Task failed: Action failed: Unknown error."),
+        );
+        r
+    };
     if let Some(dir) = args.get("dir").map(value_str) {
-        let d = find_file(ctx, task, "vars", &dir)
-            .ok_or_else(|| Error::at(format!("{dir} directory does not exist"), &task.span))?;
+        // A relative dir is the role's vars/ (or below it), else next to the task's file.
+        let d = match &task.role {
+            Some(r) if dir.split('/').next() == Some("vars") && r.path.join(&dir).exists() => {
+                r.path.join(&dir)
+            }
+            Some(r) if !dir.starts_with('/') => r.path.join("vars").join(&dir),
+            _ => {
+                let base = task
+                    .span
+                    .file
+                    .rsplit_once('/')
+                    .map(|(d, _)| PathBuf::from(d))
+                    .unwrap_or_else(|| ctx.play.dir.clone());
+                base.join(&dir)
+            }
+        };
+        if !d.exists() {
+            return Ok(failure(
+                format!("{} directory does not exist", d.display()),
+                &[],
+            ));
+        }
+        if !d.is_dir() {
+            return Ok(failure(format!("{} is not a directory", d.display()), &[]));
+        }
         let matcher = args
             .get("files_matching")
             .map(value_str)
             .map(|p| regex::Regex::new(&p))
             .transpose()
             .map_err(|e| Error::new(e.to_string()))?;
-        let ignore: Vec<String> = match args.get("ignore_files") {
-            Some(Value::Array(a)) => a.iter().map(value_str).collect(),
-            Some(v) => vec![value_str(v)],
-            None => Vec::new(),
-        };
-        let exts: Vec<String> = match args.get("extensions") {
-            Some(Value::Array(a)) => a.iter().map(value_str).collect(),
-            _ => vec!["yml".into(), "yaml".into(), "json".into()],
-        };
-        let mut stack = vec![d];
-        while let Some(dir) = stack.pop() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        let depth = args
+            .get("depth")
+            .and_then(|v| v.as_u64().or_else(|| value_str(v).parse().ok()))
+            .unwrap_or(0) as usize;
+        let ignore_unknown = args
+            .get("ignore_unknown_extensions")
+            .map(truthy)
+            .unwrap_or(false);
+        // os.walk sorted by directory path, files sorted within each directory.
+        let mut walk: Vec<(PathBuf, usize)> = vec![(d.clone(), 1)];
+        let mut i = 0;
+        while i < walk.len() {
+            let (dir, level) = walk[i].clone();
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for e in rd.flatten() {
+                    if e.path().is_dir() {
+                        walk.push((e.path(), level + 1));
+                    }
+                }
+            }
+            i += 1;
+        }
+        walk.sort();
+        for (dir, level) in walk {
+            if depth != 0 && level > depth {
+                continue;
+            }
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
                 .map_err(|e| Error::new(e.to_string()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
+                .flatten()
+                .filter(|e| !e.path().is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
                 .collect();
-            entries.sort();
-            for p in entries {
-                if p.is_dir() {
-                    stack.push(p);
-                    continue;
-                }
-                let fname = p
-                    .file_name()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_default();
-                let ext = p
-                    .extension()
-                    .map(|s| s.to_string_lossy().to_string())
-                    .unwrap_or_default();
-                if !exts.contains(&ext) || ignore.contains(&fname) {
-                    continue;
-                }
+            names.sort();
+            for fname in names {
                 if let Some(m) = &matcher {
                     if !m.is_match(&fname) {
                         continue;
                     }
                 }
+                // Each ignore_files entry is a regular expression matched at the name's end.
+                let mut ignored = false;
+                for g in &ignore {
+                    let re = crate::template::filters::py_regex(&format!("(?:{g})$"), false, false)
+                        .map_err(|_| Error::new(format!("Invalid regular expression: '{g}'")))?;
+                    ignored |= re.is_match(&fname);
+                }
+                if ignored {
+                    continue;
+                }
+                let p = dir.join(&fname);
+                // Python's os.path.splitext: leading dots are not an extension.
+                let ext = match fname.rfind('.') {
+                    Some(i) if !fname[..i].trim_start_matches('.').is_empty() => &fname[i + 1..],
+                    _ => "",
+                };
+                let valid = exts.iter().any(|x| x == ext);
+                if !valid {
+                    if ignore_unknown {
+                        continue;
+                    }
+                    return Ok(failure(
+                        format!(
+                            "'{}' does not have a valid extension: {}",
+                            p.display(),
+                            exts.join(", ")
+                        ),
+                        &files,
+                    ));
+                }
                 files.push(p);
             }
         }
     } else {
-        let f = args
-            .get("file")
-            .or_else(|| args.get("_raw_params"))
-            .map(value_str)
-            .ok_or_else(|| Error::at("No file specified for include_vars", &task.span))?;
-        let p = find_file(ctx, task, "vars", &f)
-            .ok_or_else(|| Error::at(format!("Could not find or access '{f}'"), &task.span))?;
-        files.push(p);
+        // Free-form text loses its trailing newlines (a `>` block).
+        let f = match (args.get("file"), args.get("_raw_params")) {
+            (Some(v), _) if !v.is_null() => value_str(v),
+            (_, Some(v)) if !v.is_null() => value_str(v).trim_end_matches('\n').to_string(),
+            _ => String::new(),
+        };
+        if f.is_empty() {
+            let mut r = failure("Could not find file on the Ansible Controller.".into(), &[]);
+            r.insert(
+                "warnings".into(),
+                json!(["Invalid request to find a file that matches a \"null\" value"]),
+            );
+            return Ok(r);
+        }
+        match find_file(ctx, task, "vars", &f) {
+            Some(p) => files.push(p),
+            None => return Ok(failure(not_found_msg(ctx, task, "vars", &f), &[])),
+        }
     }
     let mut loaded = Mapping::default();
     for f in &files {
@@ -741,6 +869,22 @@ fn include_vars(
         for (k, e) in m.entries {
             loaded.entries.insert(k, e);
         }
+    }
+    // hash_behaviour: merge combines what is loaded into the variables it replaces.
+    let merge_arg = args.get("hash_behaviour").map(value_str);
+    if merge_arg.as_deref() == Some("merge") && !ctx.run.opts.hash_merge {
+        let mut existing = Mapping::default();
+        for k in loaded.keys() {
+            if let Some(v) = c.resolve(k).and_then(|v| crate::template::from_mj(&v).ok()) {
+                existing.insert(
+                    k.clone(),
+                    task.span.clone(),
+                    Node::from_data(&v, &task.span),
+                );
+            }
+        }
+        crate::inventory::combine_vars(&mut existing, &loaded, true);
+        loaded = existing;
     }
     let facts_json: Map<String, Value> = loaded
         .iter()

@@ -46,7 +46,7 @@ impl RoleSearch {
                 playbook_dir.join(direct)
             };
             if p.is_dir() {
-                return Ok(p);
+                return Ok(real_path(p));
             }
         }
         // Collection-qualified role names resolve to their last component.
@@ -67,7 +67,7 @@ impl RoleSearch {
         for dir in candidates {
             let p = dir.join(short);
             if p.is_dir() {
-                return Ok(p);
+                return Ok(real_path(p));
             }
             tried.push(dir.display().to_string());
         }
@@ -80,6 +80,11 @@ impl RoleSearch {
 }
 
 /// The first existing `<dir>/<base>{,.yml,.yaml,.json}`, or the files of `<dir>/<base>/`.
+/// A role's path as Ansible keeps it (`role_path`): absolute, with symlinks resolved.
+fn real_path(p: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&p).unwrap_or(p)
+}
+
 pub fn find_vars_file(dir: &Path, base: &str) -> Vec<PathBuf> {
     for ext in ["", ".yml", ".yaml", ".json"] {
         let p = dir.join(format!("{base}{ext}"));
