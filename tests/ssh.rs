@@ -624,3 +624,119 @@ fn round_trip_timing() {
     eprintln!("connect with the agent in place: {:?}", t.elapsed());
     c2.close();
 }
+
+#[test]
+fn a_target_the_agent_cannot_run_on_gets_modules_through_plain_commands() {
+    let fleet = sshd::Fleet::start_foreign(1);
+    let p = params(&fleet, 0, "foreign");
+    let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("connect: {e}"));
+    assert!(!c.uploaded_agent());
+    // Nothing was written: the platform check comes before the upload.
+    assert!(
+        !std::path::Path::new(&c.agent_dir()).exists(),
+        "{}",
+        c.agent_dir()
+    );
+    let ctx = ModuleContext::default();
+    let r = c.run_module("ping", &Map::new(), &ctx).unwrap();
+    assert_eq!(r["ping"], "pong");
+    let warning = r["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("cannot run on host0 (FreeBSD arm64)")
+            && warning.contains("plain remote commands"),
+        "{r:?}"
+    );
+    // Later results carry no warning.
+    let file = fleet.dir().join("data file");
+    std::fs::write(&file, b"\x00\x01 bytes\n").unwrap();
+    let r = c
+        .run_module(
+            "shell",
+            &args(json!({
+                "_raw_params": "cat \"$F\"; echo \"$PWD\" >&2; exit 3",
+                "chdir": fleet.dir(),
+                "stdin": "ignored",
+            })),
+            &ModuleContext {
+                environment: vec![("F".into(), file.display().to_string())],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(r.get("warnings").is_none(), "{r:?}");
+    assert_eq!(
+        (r["rc"].as_i64(), r["failed"].as_bool()),
+        (Some(3), Some(true)),
+        "{r:?}"
+    );
+    assert_eq!(r["stdout"], "\u{0}\u{1} bytes");
+    assert_eq!(r["stderr"], fleet.dir().display().to_string());
+    let r = c
+        .run_module(
+            "command",
+            &args(json!({"argv": ["cat"], "stdin": "fed in", "creates": "/no/such/*"})),
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(
+        (r["stdout"].as_str(), r["changed"].as_bool()),
+        (Some("fed in"), Some(true))
+    );
+    let r = c
+        .run_module(
+            "command",
+            &args(json!({"_raw_params": "echo not run", "creates": format!("{}/data*", fleet.dir().display())})),
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(r["changed"], false, "{r:?}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Did not run command since"),
+        "{r:?}"
+    );
+    let r = c
+        .run_module(
+            "command",
+            &args(json!({"_raw_params": "/no/such/program"})),
+            &ctx,
+        )
+        .unwrap();
+    assert_eq!(
+        (r["rc"].as_i64(), r["msg"].as_str()),
+        (Some(2), Some("Error executing command."))
+    );
+    let r = c
+        .run_module("slurp", &args(json!({"src": file})), &ctx)
+        .unwrap();
+    assert_eq!(r["content"], "AAEgYnl0ZXMK", "{r:?}");
+    let r = c
+        .run_module("slurp", &args(json!({"src": fleet.dir()})), &ctx)
+        .unwrap();
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Source is a directory"),
+        "{r:?}"
+    );
+    // A module that needs the agent fails the task, naming itself, the host and why.
+    let e = c
+        .run_module(
+            "file",
+            &args(json!({"path": file, "state": "absent"})),
+            &ctx,
+        )
+        .expect_err("file without the agent");
+    assert!(!e.is_unreachable());
+    assert!(
+        e.msg.starts_with(
+            "The module file needs the play agent, which cannot run on host0 (FreeBSD arm64"
+        ),
+        "{e}"
+    );
+    assert!(file.exists());
+    c.close();
+}

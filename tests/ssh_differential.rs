@@ -15,7 +15,9 @@
 //!     `@KNOWN_HOSTS@`, `@CHANGED_KNOWN_HOSTS@` (other keys for every host),
 //!     `@EMPTY_KNOWN_HOSTS@`, `@SUDO_USER@`/`@SUDO_PASSWORD@` (a user whose sudo asks
 //!     for its password), `@TTY_USER@` (a user whose sudo wants a TTY),
-//!     `@SU_USER@`/`@SU_PASSWORD@` (a user to `su` to), `@FLEET@` (the fleet's directory).
+//!     `@SU_USER@`/`@SU_PASSWORD@` (a user to `su` to), `@FLEET@` (the fleet's directory),
+//!     `@FOREIGN0@` (the connection variables of a host whose `uname` says FreeBSD arm64,
+//!     which the agent refuses).
 //!
 //! The users exist only while the test runs: made at its start, removed at its end.
 //! tests/diff_ssh/KNOWN_GAPS lists the cases (of both directories) that differ today.
@@ -181,6 +183,7 @@ fn ssh_differential() {
         return;
     }
     let fleet = sshd::Fleet::start(3);
+    let foreign = sshd::Fleet::start_foreign(1);
     let _users = Users::create();
     let fleet_dir = fleet.dir().to_path_buf();
     // sshd reads the authorized keys as the logging-in user: the test users need to reach
@@ -212,8 +215,17 @@ fn ssh_differential() {
             fleet.known_hosts.display()
         )
     };
+    let foreign_vars = format!(
+        "ansible_connection=ssh ansible_host={} ansible_port={} ansible_user={} \
+         ansible_ssh_private_key_file={} ansible_ssh_common_args='-o UserKnownHostsFile={}'",
+        foreign.hosts[0].addr,
+        foreign.hosts[0].port,
+        foreign.user,
+        foreign.client_key.display(),
+        foreign.known_hosts.display()
+    );
     let fill = |text: &str| -> String {
-        let mut t = text.to_string();
+        let mut t = text.replace("@FOREIGN0@", &foreign_vars);
         for i in 0..fleet.hosts.len() {
             t = t
                 .replace(&format!("@SSH{i}@"), &host_vars(i))
@@ -301,4 +313,5 @@ fn ssh_differential() {
         scrub: vec![(fleet_dir.display().to_string(), "<fleet>".into())],
     });
     drop(fleet);
+    drop(foreign);
 }

@@ -182,6 +182,17 @@ impl Spec {
     /// parameters for (...)" message (e.g. `ansible.legacy.copy`). On error returns the
     /// message Ansible's module would fail with.
     pub fn validate(&self, module: &str, args: &Map<String, Value>) -> Result<Params, String> {
+        self.validate_on(&crate::host::Local, module, args)
+    }
+
+    /// [`Spec::validate`] for a module working on `host`: paths expand `~` and `$VAR` as
+    /// that machine's user and environment do.
+    pub fn validate_on(
+        &self,
+        host: &dyn crate::host::Host,
+        module: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Params, String> {
         let mut params: Map<String, Value> = Map::new();
         let mut unsupported: Vec<String> = Vec::new();
         let mut warnings: Vec<String> = Vec::new();
@@ -263,11 +274,11 @@ impl Spec {
             if v.is_null() && !o.required && o.default.as_ref().is_none_or(|d| d.is_null()) {
                 continue;
             }
-            let converted = convert(o.ty, v).and_then(|c| match (o.elements, c) {
+            let converted = convert(host, o.ty, v).and_then(|c| match (o.elements, c) {
                 (Some(et), Value::Array(items)) => {
                     let mut out = Vec::new();
                     for it in items {
-                        match convert(et, &it) {
+                        match convert(host, et, &it) {
                             Ok(x) => out.push(x),
                             Err(e) => {
                                 return Err(format!(
@@ -511,6 +522,12 @@ pub fn to_bool(v: &Value) -> Result<bool, String> {
 
 /// Expand `~`, `~user` and `$VAR`/`${VAR}` as Python's expanduser(expandvars(p)).
 pub fn expand_path(p: &str) -> String {
+    expand_path_on(&crate::host::Local, p)
+}
+
+/// `$VAR`, `${VAR}` and a leading `~`/`~user` expanded as on `host` (Python's
+/// `expandvars(expanduser(p))`: unknown variables stay as written).
+pub fn expand_path_on(host: &dyn crate::host::Host, p: &str) -> String {
     let mut out = String::new();
     let bytes: Vec<char> = p.chars().collect();
     let mut idx = 0;
@@ -533,7 +550,7 @@ pub fn expand_path(p: &str) -> String {
                 (bytes[idx + 1..e].iter().collect::<String>(), e)
             };
             if !name.is_empty() {
-                if let Ok(val) = std::env::var(&name) {
+                if let Some(val) = host.env_var(&name) {
                     out.push_str(&val);
                     idx = end;
                     continue;
@@ -543,10 +560,14 @@ pub fn expand_path(p: &str) -> String {
         out.push(c);
         idx += 1;
     }
-    expand_user(&out)
+    expand_user_on(host, &out)
 }
 
 pub(crate) fn expand_user(p: &str) -> String {
+    expand_user_on(&crate::host::Local, p)
+}
+
+fn expand_user_on(host: &dyn crate::host::Host, p: &str) -> String {
     if !p.starts_with('~') {
         return p.to_string();
     }
@@ -554,13 +575,7 @@ pub(crate) fn expand_user(p: &str) -> String {
         Some(i) => (&p[1..i], &p[i..]),
         None => (&p[1..], ""),
     };
-    let home = if user.is_empty() {
-        std::env::var("HOME")
-            .ok()
-            .or_else(|| crate::util::user_home_by_uid(unsafe { libc::getuid() }))
-    } else {
-        crate::util::user_home_by_name(user)
-    };
+    let home = host.home_dir(Some(user).filter(|u| !u.is_empty()));
     match home {
         Some(h) => {
             let h = if h.len() > 1 {
@@ -574,7 +589,7 @@ pub(crate) fn expand_user(p: &str) -> String {
     }
 }
 
-fn convert(ty: Type, v: &Value) -> Result<Value, String> {
+fn convert(host: &dyn crate::host::Host, ty: Type, v: &Value) -> Result<Value, String> {
     match ty {
         Type::Raw => Ok(v.clone()),
         Type::Str => Ok(Value::String(match v {
@@ -588,7 +603,7 @@ fn convert(ty: Type, v: &Value) -> Result<Value, String> {
                 Value::Null => String::new(),
                 other => py_str(other),
             };
-            Ok(Value::String(expand_path(&s)))
+            Ok(Value::String(expand_path_on(host, &s)))
         }
         Type::Bool => to_bool(v).map(Value::Bool),
         Type::Int => match v {

@@ -1,11 +1,10 @@
 //! `command`, `shell` and `raw`.
 
 use crate::args::{b, l, p, s, Spec, Type};
+use crate::host::Host;
 use crate::util::{shlex_split, splitlines, timedelta_str, LocalTime};
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn spec() -> Spec {
     Spec::new(vec![
@@ -32,13 +31,6 @@ enum Cmd {
     Shell(String),
 }
 
-/// Output of a finished process.
-pub struct Output {
-    pub rc: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
 fn quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
@@ -50,65 +42,15 @@ fn quote(s: &str) -> String {
     }
 }
 
-fn spawn(
-    argv: &[String],
-    stdin: Option<&[u8]>,
-    chdir: Option<&str>,
-    ctx: &ModuleContext,
-) -> std::io::Result<Output> {
-    let mut c = Command::new(&argv[0]);
-    c.args(&argv[1..]);
-    for (k, v) in &ctx.environment {
-        c.env(k, v);
-    }
-    if let Some(d) = chdir {
-        c.current_dir(d);
-    }
-    c.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn()?;
-    if let Some(data) = stdin {
-        let mut si = child.stdin.take().expect("piped stdin");
-        let data = data.to_vec();
-        std::thread::spawn(move || {
-            let _ = si.write_all(&data);
-        });
-    }
-    let out = child.wait_with_output()?;
-    use std::os::unix::process::ExitStatusExt;
-    let rc = match out.status.code() {
-        Some(c) => c as i64,
-        None => -(out.status.signal().unwrap_or(0) as i64),
-    };
-    Ok(Output {
-        rc,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
-}
-
-fn glob_exists(pattern: &str) -> bool {
-    if !pattern.contains(['*', '?', '[']) {
-        return std::fs::symlink_metadata(pattern).is_ok();
-    }
-    let c = match std::ffi::CString::new(pattern) {
-        Ok(c) => c,
-        Err(_) => return false,
-    };
-    let mut g: libc::glob_t = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::glob(c.as_ptr(), 0, None, &mut g) };
-    let found = rc == 0 && g.gl_pathc > 0;
-    unsafe { libc::globfree(&mut g) };
-    found
-}
-
 /// `command` (and `shell`, which is `command` with `_uses_shell=true`).
-pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool) -> ModuleResult {
-    let params = match spec().validate(module, args) {
+pub fn command(
+    host: &dyn Host,
+    args: &Args,
+    ctx: &ModuleContext,
+    module: &str,
+    force_shell: bool,
+) -> ModuleResult {
+    let params = match spec().validate_on(host, module, args) {
         Ok(p) => p,
         Err(e) => return crate::util::Failure::new(e).into_result(),
     };
@@ -157,7 +99,7 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
     );
     let chdir = params.string("chdir");
     if let Some(d) = &chdir {
-        if !std::path::Path::new(d).is_dir() {
+        if !host.is_dir(d) {
             r.insert(
                 "msg".into(),
                 json!("Unable to change directory before execution."),
@@ -174,7 +116,7 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
     };
     let shoulda = if ctx.check_mode { "Would" } else { "Did" };
     if let Some(c) = params.string("creates") {
-        if glob_exists(&base(&c)) {
+        if host.exists(&base(&c)) {
             r.insert(
                 "msg".into(),
                 json!(format!("{shoulda} not run command since '{c}' exists")),
@@ -185,7 +127,7 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
         }
     }
     if let Some(c) = params.string("removes") {
-        if !glob_exists(&base(&c)) {
+        if !host.exists(&base(&c)) {
             r.insert(
                 "msg".into(),
                 json!(format!(
@@ -221,7 +163,9 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
         ],
         Cmd::Argv(v) => {
             if params.bool("expand_argument_vars") {
-                v.iter().map(|a| crate::args::expand_path(a)).collect()
+                v.iter()
+                    .map(|a| crate::args::expand_path_on(host, a))
+                    .collect()
             } else {
                 v.clone()
             }
@@ -243,11 +187,11 @@ pub fn command(args: &Args, ctx: &ModuleContext, module: &str, force_shell: bool
     });
     let t0 = std::time::Instant::now();
     let start = LocalTime::now();
-    match spawn(
+    match host.exec(
         &argv,
         stdin.as_deref().map(|s| s.as_bytes()),
         chdir.as_deref(),
-        ctx,
+        &ctx.environment,
     ) {
         Ok(out) => {
             let dt = t0.elapsed();
@@ -312,9 +256,9 @@ fn finish(mut r: ModuleResult, strip: bool) -> ModuleResult {
 }
 
 /// `raw`: run the string through the shell with no module trimmings.
-pub fn raw(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
+pub fn raw(host: &dyn Host, args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     let spec = Spec::new(vec![s("_raw_params"), s("executable")]).one_of(&["_raw_params"]);
-    let params = match spec.validate(module, args) {
+    let params = match spec.validate_on(host, module, args) {
         Ok(p) => p,
         Err(e) => return crate::util::Failure::new(e).into_result(),
     };
@@ -328,7 +272,7 @@ pub fn raw(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     let exe = params
         .string("executable")
         .unwrap_or_else(|| "/bin/sh".into());
-    match spawn(&[exe, "-c".into(), cmd], None, None, ctx) {
+    match host.exec(&[exe, "-c".into(), cmd], None, None, &ctx.environment) {
         Ok(out) => {
             r.insert("changed".into(), json!(true));
             r.insert("rc".into(), json!(out.rc));

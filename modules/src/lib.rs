@@ -26,6 +26,7 @@ pub mod args;
 pub mod command;
 pub mod copy;
 pub mod file;
+pub mod host;
 pub mod lineinfile;
 pub mod ping;
 pub mod setup;
@@ -108,7 +109,7 @@ impl ModuleContext {
     /// The name in "Unsupported parameters for (NAME) module": modules behind an action
     /// plugin are run as `ansible.legacy.<module>` (shell runs command); the others under
     /// the name the task used.
-    fn display_name(&self, name: &str) -> String {
+    pub(crate) fn display_name(&self, name: &str) -> String {
         match name {
             "copy" => "ansible.legacy.copy".into(),
             "assemble" => "ansible.legacy.assemble".into(),
@@ -120,23 +121,28 @@ impl ModuleContext {
     }
 }
 
+/// A module name without the `ansible.builtin.`/`ansible.legacy.` prefix.
+pub fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
 /// Run a module by its short name (`copy`, not `ansible.builtin.copy`).
 /// Unknown names give a failed result, never a panic.
 pub fn run(name: &str, args: &Args, ctx: &ModuleContext) -> ModuleResult {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
+    let short = short_name(name);
     let m = ctx.display_name(short);
+    let local = &host::Local;
     let mut r = match short {
-        "command" => command::command(args, ctx, &m, false),
-        "shell" => command::command(args, ctx, &m, true),
-        "raw" => command::raw(args, ctx, &m),
+        "command" => command::command(local, args, ctx, &m, false),
+        "shell" => command::command(local, args, ctx, &m, true),
+        "raw" => command::raw(local, args, ctx, &m),
         "stat" => stat::run(args, ctx, &m),
         "file" => file::run(args, ctx, &m),
         "copy" => copy::run(args, ctx, &m),
         "lineinfile" => lineinfile::run(args, ctx, &m),
-        "slurp" => slurp::run(args, ctx, &m),
+        "slurp" => slurp::run(local, args, ctx, &m),
         "async_status" => async_job::status(args, ctx, &m),
         "expect" => expect::run(args, ctx, &m),
         "async_wrapper" => async_job::wrapper(args, ctx),

@@ -1,22 +1,23 @@
 //! `slurp`: a file's content, base64-encoded.
 
 use crate::args::{b, p, Spec};
+use crate::host::Host;
 use crate::util::Failure;
 use crate::{Args, ModuleContext, ModuleResult};
 use base64::Engine;
 use serde_json::json;
 
-pub fn run(args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
+pub fn run(host: &dyn Host, args: &Args, _ctx: &ModuleContext, module: &str) -> ModuleResult {
     let spec = Spec::new(vec![
         p("src").required().aliases(&["path"]),
         b("armor").default(true),
     ]);
-    let params = match spec.validate(module, args) {
+    let params = match spec.validate_on(host, module, args) {
         Ok(p) => p,
         Err(e) => return Failure::new(e).into_result(),
     };
     let src = params.string("src").unwrap_or_default();
-    let data = match std::fs::read(&src) {
+    let data = match host.read(&src) {
         Ok(d) => d,
         Err(e) => {
             let msg = match e.raw_os_error() {

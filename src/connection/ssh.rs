@@ -36,19 +36,19 @@ pub struct ConnError {
 }
 
 impl ConnError {
-    fn unreachable(msg: impl Into<String>) -> ConnError {
+    pub(crate) fn unreachable(msg: impl Into<String>) -> ConnError {
         ConnError {
             kind: ConnErrorKind::Unreachable,
             msg: msg.into(),
         }
     }
-    fn ssh(msg: impl AsRef<str>) -> ConnError {
+    pub(crate) fn ssh(msg: impl AsRef<str>) -> ConnError {
         ConnError::unreachable(format!(
             "Failed to connect to the host via ssh: {}",
             msg.as_ref()
         ))
     }
-    fn failed(msg: impl Into<String>) -> ConnError {
+    pub(crate) fn failed(msg: impl Into<String>) -> ConnError {
         ConnError {
             kind: ConnErrorKind::Failed,
             msg: msg.into(),
@@ -69,7 +69,7 @@ impl std::fmt::Display for ConnError {
 impl std::error::Error for ConnError {}
 
 /// The runtime every connection runs on.
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -215,7 +215,7 @@ fn key_type_name(key: &PublicKey) -> &'static str {
     }
 }
 
-struct ClientHandler {
+pub(crate) struct ClientHandler {
     host: String,
     port: u16,
     checking: bool,
@@ -514,7 +514,7 @@ pub(crate) fn asks_password(text: &str, method: &str, prompt: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // sessions
 
-type Session = Handle<ClientHandler>;
+pub(crate) type Session = Handle<ClientHandler>;
 
 fn tcp_error(host: &str, port: u16, e: &std::io::Error) -> ConnError {
     let why = match e.kind() {
@@ -979,6 +979,9 @@ struct Inner {
     agents: HashMap<Option<BecomeKey>, AgentChan>,
     /// Where the login user's agent runs from (its hello says), for become agents.
     login_agent_path: Option<String>,
+    /// The target's `uname -sm` when the agent cannot run there: modules then run from the
+    /// controller through plain commands (connection::agentless).
+    foreign: Option<String>,
 }
 
 /// One SSH session to one host, with its agent(s).
@@ -988,6 +991,8 @@ pub struct SshConnection {
     agent_hash: String,
     inner: Mutex<Inner>,
     uploaded: std::sync::atomic::AtomicBool,
+    /// Whether the warning about running without the agent was given.
+    warned_agentless: std::sync::atomic::AtomicBool,
 }
 
 impl SshConnection {
@@ -1013,8 +1018,10 @@ impl SshConnection {
                 session: None,
                 agents: HashMap::new(),
                 login_agent_path: None,
+                foreign: None,
             }),
             uploaded: false.into(),
+            warned_agentless: false.into(),
         };
         {
             let mut inner = c.inner.lock().unwrap();
@@ -1152,7 +1159,7 @@ impl SshConnection {
         become_as: Option<&BecomeParams>,
     ) -> Result<(), ConnError> {
         let key = become_key(become_as);
-        if inner.agents.get(&key).is_some_and(|a| a.dead.is_none()) {
+        if inner.foreign.is_some() || inner.agents.get(&key).is_some_and(|a| a.dead.is_none()) {
             return Ok(());
         }
         inner.agents.remove(&key);
@@ -1192,7 +1199,10 @@ impl SshConnection {
                 Ok(Err(AgentEnd::Ended(why))) => {
                     let err = agent.stderr_text();
                     if err.contains("PLAY_AGENT_MISSING") && attempt == 0 {
-                        self.upload(session).await?;
+                        if let Some(uname) = self.upload(session).await? {
+                            inner.foreign = Some(uname);
+                            return Ok(());
+                        }
                         continue;
                     }
                     return Err(ConnError::unreachable(format!(
@@ -1344,7 +1354,9 @@ impl SshConnection {
         Ok(agent)
     }
 
-    async fn upload(&self, session: &Session) -> Result<(), ConnError> {
+    /// Put the agent on the target. `Some(uname)` when the target is not one the agent can
+    /// run on (its `uname -sm`).
+    async fn upload(&self, session: &Session) -> Result<Option<String>, ConnError> {
         let bytes = agent_bytes(&self.agent_binary).map_err(|e| {
             ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
         })?;
@@ -1378,13 +1390,11 @@ impl SshConnection {
         match code {
             Some(0) => {
                 self.uploaded.store(true, std::sync::atomic::Ordering::Relaxed);
-                Ok(())
+                Ok(None)
             }
-            Some(96) => Err(ConnError::unreachable(format!(
-                "The play agent ({}) cannot run on this target ({}); it needs a target of the same OS and CPU architecture",
-                local_uname(),
-                err.trim_start_matches("PLAY_AGENT_ARCH ").trim()
-            ))),
+            Some(96) => Ok(Some(
+                err.trim_start_matches("PLAY_AGENT_ARCH ").trim().to_string(),
+            )),
             Some(95) => Err(ConnError::unreachable(format!(
                 "The agent uploaded to {} does not have the expected sha256 {} ({err})",
                 self.agent_dir(),
@@ -1410,6 +1420,12 @@ impl SshConnection {
         runtime().block_on(async {
             self.reopen_if_dropped(&mut inner).await?;
             self.ensure_agent(&mut inner, become_as).await?;
+            if let Some(uname) = &inner.foreign {
+                return Err(ConnError::failed(format!(
+                    "This needs the play agent, which cannot run on {} ({uname})",
+                    self.params.inventory_name
+                )));
+            }
             let agent = inner
                 .agents
                 .get_mut(&become_key(become_as))
@@ -1478,12 +1494,67 @@ impl SshConnection {
         args: &Args,
         ctx: &ModuleContext,
     ) -> Result<ModuleResult, ConnError> {
+        if let Some(r) = self.run_agentless(become_as, name, args, ctx)? {
+            return Ok(r);
+        }
         self.request(become_as, |id| Request::Run {
             id,
             module: name.to_string(),
             args: args.clone(),
             ctx: ctx.clone(),
         })
+    }
+
+    /// On a target the agent cannot run on, run the module from here through plain remote
+    /// commands (`None`: the target has the agent). A module that needs the agent fails,
+    /// saying so; the first result on the host carries a warning about the fallback.
+    fn run_agentless(
+        &self,
+        become_as: Option<&BecomeParams>,
+        name: &str,
+        args: &Args,
+        ctx: &ModuleContext,
+    ) -> Result<Option<ModuleResult>, ConnError> {
+        let mut inner = self.inner.lock().unwrap();
+        runtime().block_on(async {
+            self.reopen_if_dropped(&mut inner).await?;
+            self.ensure_agent(&mut inner, None).await
+        })?;
+        let Some(uname) = inner.foreign.clone() else {
+            return Ok(None);
+        };
+        let session = open_session_of(&inner, &self.params)?;
+        let host = super::agentless::RemoteHost::new(session, &self.params, become_as);
+        let Some(mut r) = play_modules::host::run_on(&host, name, args, ctx) else {
+            return Err(ConnError::failed(format!(
+                "The module {name} needs the play agent, which cannot run on {} ({uname}; the agent is built for {}). \
+                 Without it, play runs only {} (and fetch, through slurp) besides the tasks the controller runs itself.",
+                self.params.inventory_name,
+                local_uname(),
+                play_modules::host::AGENTLESS.join(", ")
+            )));
+        };
+        if let Some(e) = host.lost.into_inner() {
+            return Err(e);
+        }
+        if !self
+            .warned_agentless
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            let warning = format!(
+                "The play agent ({}) cannot run on {} ({uname}): modules run from the controller through plain remote commands instead, which only {} (and fetch) can do.",
+                local_uname(),
+                self.params.inventory_name,
+                play_modules::host::AGENTLESS.join(", ")
+            );
+            match r.get_mut("warnings").and_then(|w| w.as_array_mut()) {
+                Some(list) => list.push(warning.into()),
+                None => {
+                    r.insert("warnings".into(), serde_json::json!([warning]));
+                }
+            }
+        }
+        Ok(Some(r))
     }
 
     /// Write a file on the target atomically.

@@ -722,13 +722,7 @@ fn include_vars(
     let failure = |message: String, files: &[PathBuf]| {
         let mut r = Map::new();
         r.insert("ansible_facts".into(), json!({}));
-        r.insert(
-            "ansible_included_var_files".into(),
-            json!(files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()),
-        );
+        r.insert("ansible_included_var_files".into(), path_list(files));
         r.insert("changed".into(), json!(false));
         r.insert("failed".into(), json!(true));
         r.insert("message".into(), json!(message));
@@ -912,15 +906,17 @@ fn include_vars(
     });
     let mut r = Map::new();
     r.insert("ansible_facts".into(), Value::Object(shown));
-    r.insert(
-        "ansible_included_var_files".into(),
-        json!(files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()),
-    );
+    r.insert("ansible_included_var_files".into(), path_list(&files));
     r.insert("changed".into(), json!(false));
     Ok(r)
+}
+
+/// Paths as the JSON list of strings a result carries.
+fn path_list(files: &[PathBuf]) -> Value {
+    json!(files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>())
 }
 
 fn list_arg(v: Option<&Value>) -> Vec<String> {

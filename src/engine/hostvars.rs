@@ -29,7 +29,7 @@ impl PlayCtx {
 
         // Magic variables.
         let mut magic = self.magic_common.clone();
-        let (groups, inv_dir, inv_file) = {
+        let (groups, inv_dir, inv_file, implicit_localhost) = {
             let inv = run.inventory.read().unwrap();
             // `groups` follows the inventory as add_host and group_by change it.
             let all_groups = {
@@ -47,6 +47,7 @@ impl PlayCtx {
                 src.as_ref()
                     .and_then(|p| p.parent().map(|d| d.display().to_string())),
                 src.as_ref().map(|p| p.display().to_string()),
+                inv.is_implicit_localhost(host),
             )
         };
         magic.insert("inventory_hostname".into(), json!(host));
@@ -145,13 +146,7 @@ impl PlayCtx {
         v.push_lower(Layer::Nodes(self.play_vars.clone()));
         v.push_lower(Layer::data(fact_layer(facts, &bare_facts)));
         v.push_lower(Layer::Nodes(self.inventory_vars(host)));
-        if self
-            .run
-            .inventory
-            .read()
-            .unwrap()
-            .is_implicit_localhost(host)
-        {
+        if implicit_localhost {
             // Ansible gives the implicit localhost the controller's own interpreter.
             let mut m = Map::new();
             m.insert(

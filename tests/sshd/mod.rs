@@ -219,6 +219,33 @@ static NEXT: AtomicU32 = AtomicU32::new(2);
 impl Fleet {
     /// Start `n` sshd hosts. Panics with sshd's own message if one cannot start.
     pub fn start(n: usize) -> Fleet {
+        Fleet::start_with(n, |_| String::new())
+    }
+
+    /// Start `n` hosts whose sessions see a `uname` that reports FreeBSD on arm64: targets
+    /// the agent refuses to run on, for the controller-side fallback.
+    #[allow(dead_code)]
+    pub fn start_foreign(n: usize) -> Fleet {
+        Fleet::start_with(n, |dir| {
+            let bin = dir.join("foreign-bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            let uname = bin.join("uname");
+            std::fs::write(
+                &uname,
+                "#!/bin/sh\nif [ \"$1\" = -sm ]; then echo 'FreeBSD arm64'; else exec /bin/uname \"$@\"; fi\n",
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&uname, std::fs::Permissions::from_mode(0o755)).unwrap();
+            format!(
+                "SetEnv PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
+                bin.display()
+            )
+        })
+    }
+
+    /// Start `n` hosts with `extra` (given the fleet's directory) added to each sshd_config.
+    fn start_with(n: usize, extra: impl Fn(&Path) -> String) -> Fleet {
         ensure_sshd();
         let tmp = tempfile::Builder::new()
             .prefix("play-sshd-")
@@ -239,6 +266,7 @@ impl Fleet {
         }
         // .with_extension on "id_ed25519" gives "id_ed25519.pub".
         std::fs::write(d.join("authorized_keys"), auth).unwrap();
+        let extra = extra(d);
 
         let mut hosts = Vec::new();
         while hosts.len() < n {
@@ -249,7 +277,7 @@ impl Fleet {
             if std::net::TcpListener::bind((addr.as_str(), PORT)).is_err() {
                 continue;
             }
-            if let Some(h) = Sshd::start(d, &addr, PORT) {
+            if let Some(h) = Sshd::start(d, &addr, PORT, &extra) {
                 hosts.push(h);
             }
         }
@@ -292,7 +320,7 @@ impl Fleet {
 }
 
 impl Sshd {
-    fn start(root: &Path, addr: &str, port: u16) -> Option<Sshd> {
+    fn start(root: &Path, addr: &str, port: u16, extra: &str) -> Option<Sshd> {
         let dir = root.join(addr);
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("ssh_host_ed25519_key");
@@ -310,7 +338,7 @@ impl Sshd {
                 "ListenAddress {addr}:{port}\nHostKey {}\nPidFile none\nAuthorizedKeysFile {}\n\
                  StrictModes no\nUsePAM no\nPermitRootLogin yes\nPasswordAuthentication yes\n\
                  KbdInteractiveAuthentication no\nLogLevel ERROR\nMaxStartups 200\nMaxSessions 100\n\
-                 Subsystem sftp internal-sftp\n",
+                 Subsystem sftp internal-sftp\n{extra}",
                 key.display(),
                 root.join("authorized_keys").display()
             ),

@@ -1,0 +1,159 @@
+//! The machine a module works on.
+//!
+//! Modules normally run inside the agent on the target, where the machine is this process's
+//! own ([`Local`]). For a target the agent cannot run on (another OS or CPU architecture),
+//! the controller runs the modules whose work is no more than the operations below and
+//! carries each one out with a plain remote command; [`run_on`] is that entry point and
+//! [`AGENTLESS`] lists those modules.
+
+use crate::{Args, ModuleContext, ModuleResult};
+use std::io;
+
+/// A finished process.
+pub struct Output {
+    pub rc: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// What a module may ask of the machine it manages.
+pub trait Host {
+    /// Run `argv` (no shell) in `chdir` with `env` added to the environment, feeding
+    /// `stdin`. An error is the spawn's own (no such program: ENOENT; not executable:
+    /// EACCES), as `execve` reports it.
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: Option<&[u8]>,
+        chdir: Option<&str>,
+        env: &[(String, String)],
+    ) -> io::Result<Output>;
+    /// Whether a path names anything (a dangling link counts); a pattern with `*`, `?`
+    /// or `[` is a glob that must match at least one path.
+    fn exists(&self, pattern: &str) -> bool;
+    fn is_dir(&self, path: &str) -> bool;
+    /// A file's bytes; errors carry the OS error (ENOENT, EACCES, EISDIR).
+    fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+    /// An environment variable of the process running the module.
+    fn env_var(&self, name: &str) -> Option<String>;
+    /// A user's home directory (`None`: the current user's).
+    fn home_dir(&self, user: Option<&str>) -> Option<String>;
+}
+
+/// This machine.
+pub struct Local;
+
+impl Host for Local {
+    fn exec(
+        &self,
+        argv: &[String],
+        stdin: Option<&[u8]>,
+        chdir: Option<&str>,
+        env: &[(String, String)],
+    ) -> io::Result<Output> {
+        use std::io::Write;
+        use std::os::unix::process::ExitStatusExt;
+        use std::process::{Command, Stdio};
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        if let Some(d) = chdir {
+            c.current_dir(d);
+        }
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn()?;
+        if let Some(data) = stdin {
+            let mut si = child.stdin.take().expect("piped stdin");
+            let data = data.to_vec();
+            std::thread::spawn(move || {
+                let _ = si.write_all(&data);
+            });
+        }
+        let out = child.wait_with_output()?;
+        let rc = match out.status.code() {
+            Some(c) => c as i64,
+            None => -(out.status.signal().unwrap_or(0) as i64),
+        };
+        Ok(Output {
+            rc,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    fn exists(&self, pattern: &str) -> bool {
+        if !is_glob(pattern) {
+            return std::fs::symlink_metadata(pattern).is_ok();
+        }
+        let c = match std::ffi::CString::new(pattern) {
+            Ok(c) => c,
+            Err(_) => return false,
+        };
+        // SAFETY: glob fills `g`, which globfree releases; no pointer outlives the call.
+        let mut g: libc::glob_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::glob(c.as_ptr(), 0, None, &mut g) };
+        let found = rc == 0 && g.gl_pathc > 0;
+        unsafe { libc::globfree(&mut g) };
+        found
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        std::path::Path::new(path).is_dir()
+    }
+
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn home_dir(&self, user: Option<&str>) -> Option<String> {
+        match user {
+            None => std::env::var("HOME")
+                .ok()
+                .or_else(|| crate::util::user_home_by_uid(unsafe { libc::getuid() })),
+            Some(u) => crate::util::user_home_by_name(u),
+        }
+    }
+}
+
+/// Whether a path is a glob pattern for [`Host::exists`].
+pub fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+/// The modules [`run_on`] runs on any [`Host`].
+pub const AGENTLESS: &[&str] = &["command", "shell", "raw", "slurp", "ping"];
+
+/// Run a module against `host`, for the modules of [`AGENTLESS`] (`None` for any other).
+/// `name` may be the FQCN form.
+pub fn run_on(
+    host: &dyn Host,
+    name: &str,
+    args: &Args,
+    ctx: &ModuleContext,
+) -> Option<ModuleResult> {
+    let short = crate::short_name(name);
+    let m = ctx.display_name(short);
+    let mut r = match short {
+        "command" => crate::command::command(host, args, ctx, &m, false),
+        "shell" => crate::command::command(host, args, ctx, &m, true),
+        "raw" => crate::command::raw(host, args, ctx, &m),
+        "slurp" => crate::slurp::run(host, args, ctx, &m),
+        "ping" => crate::ping::run(args, ctx, &m),
+        _ => return None,
+    };
+    // As `crate::run` does; none of these modules' failures names a `path` or `dest` for
+    // its path description.
+    r.entry("changed").or_insert(serde_json::Value::Bool(false));
+    Some(r)
+}
