@@ -1,6 +1,6 @@
 //! The SSH transport against real sshd hosts (tests/sshd): connect, run modules through the
-//! agent, reuse of the uploaded agent, host key checking, unreachable hosts, bad keys and an
-//! agent killed mid-session.
+//! agent, reuse of the uploaded agent, host key checking, unreachable hosts, bad keys, an
+//! agent killed mid-session, and a remote_tmp that is unwritable or full.
 
 mod sshd;
 
@@ -600,6 +600,68 @@ fn an_unwritable_remote_tmp_is_reported() {
         "{e}"
     );
     assert!(e.msg.contains("/proc/play-remote-tmp"), "{e}");
+}
+
+/// A small tmpfs mounted for one test, unmounted (lazily, in case a process still has it
+/// open) however the test ends.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    /// None where mounting is not allowed (not root, or no CAP_SYS_ADMIN in a container).
+    fn mount(at: std::path::PathBuf, size: &str) -> Option<SmallFs> {
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallFs(at))
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_remote_tmp_is_reported_and_leaves_no_partial_agent() {
+    let fleet = sshd::Fleet::start(1);
+    let root = fleet.dir().join("full-remote-tmp");
+    let Some(fs) = SmallFs::mount(root.clone(), "256k") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let mut p = params(&fleet, 0, "full");
+    p.remote_tmp = root.join("tmp").to_string_lossy().into_owned();
+    let t = Instant::now();
+    let e = SshConnection::connect(&p).expect_err("the agent does not fit in 256 KiB");
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    assert!(e.is_unreachable(), "{e}");
+    assert!(e.msg.starts_with("Failed to write the play agent"), "{e}");
+    assert!(e.msg.contains("No space left on device"), "{e}");
+    assert!(e.msg.contains("host0"), "{e}");
+    // Nothing half-written stays behind: the agent directory holds no file at all.
+    let left: Vec<_> = walkdir(&fs.0);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Every regular file under `dir`.
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]

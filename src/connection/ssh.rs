@@ -377,6 +377,9 @@ const SHA_CMD: &str = "(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\") | 
 const MISSING: u32 = 97;
 /// The upload's exit status when the target has no gzip.
 const NO_GZIP: u32 = 94;
+/// The upload's exit status when the agent could not be written in full (a full or
+/// read-only file system under remote_tmp): the partial file is already removed.
+const WRITE_FAILED: u32 = 93;
 /// How many times a dropped session is opened again before the host is unreachable.
 pub const REOPEN_TRIES: u32 = 2;
 
@@ -408,7 +411,7 @@ fn upload_command(dir: &str, hash: &str, gzipped: bool) -> String {
     let script = format!(
         "umask 077; d={dir}; u=$(uname -sm); if [ \"$u\" != {} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit 96; fi; {need}\
          mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; \
-         if ! {receive} > \"$t\"; then rm -f \"$t\"; exit 1; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
+         if ! {receive} > \"$t\"; then rm -f \"$t\"; exit {WRITE_FAILED}; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
          if [ \"$h\" = {hash} ]; then mv -f \"$t\" \"$d/play\"; else rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi",
         shell_quote(&uname)
     );
@@ -1368,6 +1371,7 @@ impl SshConnection {
                 self.agent_hash
             )));
         }
+        let size = bytes.len();
         let dir = remote_path_expr(&self.agent_dir());
         let gzipped = agent_gzipped(&self.agent_binary, &bytes).map_err(|e| {
             ConnError::unreachable(format!(
@@ -1395,6 +1399,13 @@ impl SshConnection {
             Some(96) => Ok(Some(
                 err.trim_start_matches("PLAY_AGENT_ARCH ").trim().to_string(),
             )),
+            Some(WRITE_FAILED) => Err(ConnError::unreachable(format!(
+                "Failed to write the play agent ({} bytes) to {} on {}: {err}. Free some space there or point \
+                 remote_tmp (ansible.cfg, ANSIBLE_REMOTE_TMP or ansible_remote_tmp) at a file system with room",
+                size,
+                self.agent_dir(),
+                self.params.inventory_name
+            ))),
             Some(95) => Err(ConnError::unreachable(format!(
                 "The agent uploaded to {} does not have the expected sha256 {} ({err})",
                 self.agent_dir(),
