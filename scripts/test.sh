@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README: "Testing"). Works as root on a fresh
 # Debian 12 machine with Rust installed; safe to re-run (every step is skipped when done).
-#   1. system packages the tests need (openssh-server for the SSH tests)
+#   1. system packages the tests need (openssh-server for the SSH tests, sudo for become)
 #   2. ./.venv with ansible==14.5.0 (the oracle for the differential tests)
 #   3. cargo test --workspace
 #   4. the ansible-core integration targets that pass with play (a regression guard);
@@ -32,8 +32,9 @@ trap 'exit 143' TERM
 
 # 1. packages (only what is missing; apt-get update at most once)
 need=()
-# cron: the cron module needs crontab, as Ansible's does
-for pkg in openssh-server openssh-client git cron; do
+# cron: the cron module needs crontab, as Ansible's does; sudo and acl: become tests
+# (Ansible hands module files to an unprivileged become user through ACLs)
+for pkg in openssh-server openssh-client git cron sudo acl; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -144,3 +144,103 @@ fn async_jobs_run_in_the_agent_on_the_target() {
         "{r}"
     );
 }
+
+/// The processes whose command line mentions `dir`: the run's agents (under a remote_tmp
+/// there) and the commands its tasks started (they name files there). Orphans count: a
+/// process whose session has gone is still found.
+fn processes_of(dir: &std::path::Path) -> Vec<(u32, String)> {
+    let mark = dir.display().to_string();
+    let me = std::process::id();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|&p| p != me)
+        .filter_map(|p| {
+            let cmd = fs::read_to_string(format!("/proc/{p}/cmdline"))
+                .ok()?
+                .replace('\0', " ");
+            cmd.contains(&mark).then_some((p, cmd))
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_c_mid_task_stops_the_run_and_leaves_nothing_on_the_targets() {
+    let fleet = sshd::Fleet::start(2);
+    let d = tempfile::tempdir().unwrap();
+    let mut lines = String::new();
+    for i in 0..2 {
+        let mut line = fleet.inventory_line(i, &format!("target{i}"));
+        let remote_tmp = d.path().join(format!("remote-tmp-{i}"));
+        line.push_str(&format!(" ansible_remote_tmp={}\n", remote_tmp.display()));
+        lines.push_str(&line);
+    }
+    let inv = d.path().join("hosts.ini");
+    fs::write(&inv, lines).unwrap();
+    fs::write(
+        d.path().join("site.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: sleep 300; touch {{ out }}/{{ inventory_hostname }}.late
+    - file: { path: "{{ out }}/{{ inventory_hostname }}.next", state: touch }
+"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_play"))
+        .current_dir(d.path())
+        .arg("-i")
+        .arg(&inv)
+        .args(["site.yml", "-e"])
+        .arg(format!("out={}", d.path().display()))
+        .env_remove("ANSIBLE_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until both hosts run the long command.
+    let t = std::time::Instant::now();
+    let long_commands = || {
+        processes_of(d.path())
+            .iter()
+            .filter(|(_, c)| c.contains("sleep 300;"))
+            .count()
+    };
+    while long_commands() < 2 {
+        assert!(t.elapsed().as_secs() < 60, "{:?}", processes_of(d.path()));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed().as_secs() > 20 {
+            let _ = child.kill();
+            panic!("play still running 20 s after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(99), "{text}");
+    assert!(text.contains("User interrupted execution"), "{text}");
+    // Nothing of the run stays on the targets: no agent, no command it started.
+    let t = std::time::Instant::now();
+    while !processes_of(d.path()).is_empty() && t.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        processes_of(d.path()).is_empty(),
+        "{:?}",
+        processes_of(d.path())
+    );
+    assert!(!d.path().join("target0.next").exists(), "{text}");
+}

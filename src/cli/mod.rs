@@ -180,6 +180,7 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     }
     crate::engine::interrupt::install();
     let run = Run::new(opts, inventory, callback, loader);
+    crate::engine::interrupt::watch(&run);
     Ok(crate::engine::run_playbooks(&run, &playbooks))
 }
 

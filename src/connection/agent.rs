@@ -266,12 +266,38 @@ pub fn serve() -> i32 {
             return 1;
         }
     };
-    serve_on(input, output)
+    let own_group = super::agent_orphan::lead_group();
+    // Requests are read on a thread of their own so that the end of the stream is seen
+    // while a module runs: the controller is gone and the module is stopped.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut input = std::io::BufReader::new(input);
+        loop {
+            let next = read_frame(&mut input);
+            let end = !matches!(next, Ok(Some(_)));
+            if end {
+                super::agent_orphan::controller_gone(own_group);
+            }
+            if tx.send(next).is_err() || end {
+                return;
+            }
+        }
+    });
+    serve_frames(rx.into_iter(), output)
 }
 
-/// The loop itself, on any reader and writer (tests drive it through pipes).
+/// The loop on any reader and writer (tests drive it through pipes).
 pub fn serve_on<R: Read, W: Write>(input: R, output: W) -> i32 {
     let mut input = std::io::BufReader::new(input);
+    let frames = std::iter::from_fn(move || Some(read_frame(&mut input)));
+    serve_frames(frames, output)
+}
+
+/// Answer each request frame until the stream ends (`Ok(None)`).
+fn serve_frames<W: Write>(
+    frames: impl Iterator<Item = std::io::Result<Option<Vec<u8>>>>,
+    output: W,
+) -> i32 {
     let mut output = std::io::BufWriter::new(output);
     let hello = serde_json::json!({
         "hello": "play-agent",
@@ -286,8 +312,8 @@ pub fn serve_on<R: Read, W: Write>(input: R, output: W) -> i32 {
     if write_frame(&mut output, hello.to_string().as_bytes()).is_err() {
         return 1;
     }
-    loop {
-        let frame = match read_frame(&mut input) {
+    for next in frames {
+        let frame = match next {
             Ok(Some(f)) => f,
             Ok(None) => return 0,
             Err(e) => {
@@ -295,23 +321,31 @@ pub fn serve_on<R: Read, W: Write>(input: R, output: W) -> i32 {
                 return 1;
             }
         };
-        let resp = match serde_json::from_slice::<Request>(&frame) {
-            Ok(req) => handle(req),
-            Err(e) => {
-                let id = serde_json::from_slice::<Value>(&frame)
-                    .ok()
-                    .and_then(|v| v.get("id").and_then(Value::as_u64))
-                    .unwrap_or(0);
-                Response {
-                    id,
-                    result: failed(format!("The agent could not read the request: {e}")),
-                }
-            }
+        let Some(resp) = super::agent_orphan::serving(|| respond(&frame)) else {
+            return 0;
         };
         let bytes = serde_json::to_vec(&resp)
             .unwrap_or_else(|_| b"{\"id\":0,\"result\":{\"failed\":true}}".to_vec());
         if write_frame(&mut output, &bytes).is_err() {
             return 1;
+        }
+    }
+    0
+}
+
+/// The response to one request frame.
+fn respond(frame: &[u8]) -> Response {
+    match serde_json::from_slice::<Request>(frame) {
+        Ok(req) => handle(req),
+        Err(e) => {
+            let id = serde_json::from_slice::<Value>(frame)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_u64))
+                .unwrap_or(0);
+            Response {
+                id,
+                result: failed(format!("The agent could not read the request: {e}")),
+            }
         }
     }
 }

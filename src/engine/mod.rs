@@ -310,7 +310,7 @@ pub mod exit {
     pub const UNEXPECTED: i32 = 250;
 }
 
-/// Ctrl-C: the run stops at the next task boundary and exits as ansible-playbook does.
+/// Ctrl-C (SIGINT) and SIGTERM: the run stops at once and exits as ansible-playbook does.
 pub mod interrupt {
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -331,6 +331,26 @@ pub mod interrupt {
 
     pub fn requested() -> bool {
         INTERRUPTED.load(Ordering::SeqCst)
+    }
+
+    /// Stop the run at once when interrupted, as ansible-playbook does: say so and exit
+    /// with 99 without waiting for the tasks under way (no recap). Exiting closes every SSH
+    /// session and agent pipe, and an agent whose controller is gone stops the module it
+    /// was running (connection::agent), so nothing of the run goes on on the targets.
+    pub fn watch(run: &std::sync::Arc<super::Run>) {
+        let run = std::sync::Arc::downgrade(run);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let Some(run) = run.upgrade() else { return };
+            if requested() {
+                crate::output::status::finish();
+                run.cb().error("User interrupted execution");
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                let _ = std::io::stderr().flush();
+                std::process::exit(super::exit::INTERRUPTED);
+            }
+        });
     }
 }
 
