@@ -20,12 +20,13 @@ static BUSY: AtomicBool = AtomicBool::new(false);
 static GONE: AtomicBool = AtomicBool::new(false);
 
 /// SIGTERM: the one the agent sends its own group passes over it; from anyone else it
-/// ends the agent as the default action would.
+/// ends the agent, and takes the module's processes with it.
 extern "C" fn on_term(_: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo with SA_SIGINFO; getpid and _exit are
-    // async-signal-safe.
+    // SAFETY: the kernel passes a valid siginfo with SA_SIGINFO; getpid, kill and _exit are
+    // async-signal-safe, and the group is the agent's own (lead_group installs this).
     unsafe {
         if info.is_null() || (*info).si_pid() != libc::getpid() {
+            libc::kill(0, libc::SIGTERM);
             libc::_exit(128 + libc::SIGTERM);
         }
     }

@@ -333,6 +333,47 @@ pub mod interrupt {
         INTERRUPTED.load(Ordering::SeqCst)
     }
 
+    /// SIGTERM to the processes the run started here (the commands of local tasks, the
+    /// local become agents), as a terminal's Ctrl-C would reach them; a signal sent to
+    /// `play` alone must not leave them running. Processes in a session of their own (async
+    /// jobs, meant to outlive the run) are left alone.
+    fn stop_descendants() {
+        let me = std::process::id();
+        // pid -> (parent, session), from /proc/<pid>/stat: "pid (comm) state ppid pgrp session ..."
+        let mut procs = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // comm may hold spaces and parentheses: the fields start after the last ')'
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|x| x.1.split_whitespace().collect())
+                .unwrap_or_default();
+            if let (Some(ppid), Some(sid)) = (fields.get(1), fields.get(3)) {
+                if let (Ok(ppid), Ok(sid)) = (ppid.parse::<u32>(), sid.parse::<u32>()) {
+                    procs.insert(pid, (ppid, sid));
+                }
+            }
+        }
+        let Some(&(_, my_session)) = procs.get(&me) else {
+            return;
+        };
+        let mut frontier = vec![me];
+        while let Some(parent) = frontier.pop() {
+            for (&pid, &(ppid, sid)) in &procs {
+                if ppid == parent && sid == my_session {
+                    frontier.push(pid);
+                    // SAFETY: a signal to a process this run started.
+                    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+                }
+            }
+        }
+    }
+
     /// Stop the run at once when interrupted, as ansible-playbook does: say so and exit
     /// with 99 without waiting for the tasks under way (no recap). Exiting closes every SSH
     /// session and agent pipe, and an agent whose controller is gone stops the module it
@@ -343,6 +384,7 @@ pub mod interrupt {
             std::thread::sleep(std::time::Duration::from_millis(50));
             let Some(run) = run.upgrade() else { return };
             if requested() {
+                stop_descendants();
                 crate::output::status::finish();
                 run.cb().error("User interrupted execution");
                 use std::io::Write;
