@@ -604,13 +604,13 @@ fn include_role(
 /// Run every notified handler, in the order handlers are defined, for the hosts that
 /// notified it.
 pub fn flush_handlers(ctx: &Arc<PlayCtx>, hosts: &[String]) -> Result<()> {
-    let force = ctx.run.opts.force_handlers
-        || ctx
-            .play
-            .force_handlers
-            .as_ref()
-            .map(|n| task::truthy(&n.to_json()))
-            .unwrap_or(false);
+    // The play keyword, when set, overrides --force-handlers and the configuration.
+    let force = ctx
+        .play
+        .force_handlers
+        .as_ref()
+        .map(|n| task::truthy(&n.to_json()))
+        .unwrap_or(ctx.run.opts.force_handlers);
     let handlers = ctx.handlers.lock().unwrap().clone();
     for (i, (handler, scope)) in handlers.iter().enumerate() {
         let notified: Vec<String> = {
