@@ -499,40 +499,83 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         Some(&task.kw.vars),
         None,
     )));
+    let handlers = ctx.handlers.lock().unwrap().clone();
     for n in &task.notify {
         let name = match c.template_node(n) {
             Ok(v) => value_str(&v),
             Err(_) => scalar_string(n).unwrap_or_default(),
         };
-        let mut found = false;
-        let handlers = ctx.handlers.lock().unwrap().clone();
-        for (i, (h, hscope)) in handlers.iter().enumerate() {
-            let hname = h.name.as_ref().and_then(scalar_string).unwrap_or_default();
-            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, hname));
-            let listens = h
-                .listen
-                .iter()
-                .any(|l| scalar_string(l).as_deref() == Some(name.as_str()));
-            let _ = hscope;
-            if hname == name || role_name.as_deref() == Some(name.as_str()) || listens {
-                found = true;
-                let mut n = ctx.notified.lock().unwrap();
-                let list = n.entry(i).or_default();
-                if !list.iter().any(|x| x == host) {
-                    list.push(host.to_string());
-                }
-                if !listens && !h.listen.is_empty() {
-                    continue;
-                }
-            }
-        }
-        if !found {
+        let chosen = handlers_for(&handlers, &name);
+        if chosen.is_empty() {
             return Err(Error::new(format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
             )));
         }
+        let mut notified = ctx.notified.lock().unwrap();
+        for i in chosen {
+            let list = notified.entry(i).or_default();
+            if !list.iter().any(|x| x == host) {
+                list.push(host.to_string());
+            }
+        }
     }
     Ok(())
+}
+
+/// The handlers a notification reaches, as indexes into `handlers`, as Ansible searches
+/// them: the handlers of the last role (or of the play, which comes after its roles) win
+/// over earlier ones; one handler by name (the first of that group, also as `role :
+/// name`), then every handler listening to it, one per name.
+fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec<usize> {
+    // Groups of consecutive handlers of one role (or of the play), last group first.
+    let mut order: Vec<usize> = Vec::with_capacity(handlers.len());
+    let same_group = |a: &Task, b: &Task| match (&a.role, &b.role) {
+        (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    let mut end = handlers.len();
+    while end > 0 {
+        let mut start = end - 1;
+        while start > 0 && same_group(&handlers[start - 1].0, &handlers[end - 1].0) {
+            start -= 1;
+        }
+        order.extend(start..end);
+        end = start;
+    }
+    let name_of = |h: &Task| h.name.as_ref().and_then(scalar_string);
+    let mut chosen = Vec::new();
+    if let Some(&i) = order.iter().find(|&&i| {
+        let h = &handlers[i].0;
+        name_of(h).is_some_and(|hname| {
+            hname == notification
+                || h.role
+                    .as_ref()
+                    .is_some_and(|r| format!("{} : {hname}", r.name) == notification)
+        })
+    }) {
+        chosen.push(i);
+    }
+    let mut seen_names = std::collections::HashSet::new();
+    for &i in &order {
+        let h = &handlers[i].0;
+        if !h
+            .listen
+            .iter()
+            .any(|l| scalar_string(l).as_deref() == Some(notification))
+        {
+            continue;
+        }
+        if let Some(hname) = name_of(h) {
+            if !seen_names.insert(hname) {
+                continue;
+            }
+        }
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    chosen
 }
 
 /// Remove Ansible's internal keys before a result is registered.

@@ -279,7 +279,10 @@ impl Loader {
         }
         let tasks = section("tasks", &mut acc)?;
         let post_tasks = section("post_tasks", &mut acc)?;
-        let mut handlers = match map.get("handlers") {
+        // Role handlers come before the play's own, as Ansible lists them: they run first,
+        // and a play handler of the same name wins a notification (the last one loaded).
+        let mut handlers = std::mem::take(&mut acc.handlers);
+        let play_handlers = match map.get("handlers") {
             Some(h) => self.load_items(
                 h,
                 &Ctx {
@@ -290,9 +293,9 @@ impl Loader {
             )?,
             None => Vec::new(),
         };
-        // Role handlers come after the play's own: a play handler of the same name wins.
-        let role_handlers = std::mem::take(&mut acc.handlers);
-        handlers.extend(role_handlers);
+        handlers.extend(play_handlers);
+        // Roles imported from the handlers section bring their handlers last.
+        handlers.append(&mut acc.handlers);
         let vars_files = map.get("vars_files").map(as_list).unwrap_or_default();
         Ok(Play {
             name: map.get("name").cloned(),
