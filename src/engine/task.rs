@@ -559,11 +559,14 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
     let mut seen_names = std::collections::HashSet::new();
     for &i in &order {
         let h = &handlers[i].0;
-        if !h
-            .listen
-            .iter()
-            .any(|l| scalar_string(l).as_deref() == Some(notification))
-        {
+        // A role's handler also listens as `role : topic`.
+        let listens = h.listen.iter().filter_map(scalar_string).any(|topic| {
+            topic == notification
+                || h.role
+                    .as_ref()
+                    .is_some_and(|r| format!("{} : {topic}", r.name) == notification)
+        });
+        if !listens {
             continue;
         }
         if let Some(hname) = name_of(h) {
