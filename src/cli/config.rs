@@ -14,6 +14,8 @@ pub struct Config {
 const SETTINGS: &[(&str, &str, &str)] = &[
     ("ANSIBLE_INVENTORY", "defaults", "inventory"),
     ("ANSIBLE_ROLES_PATH", "defaults", "roles_path"),
+    ("ANSIBLE_COLLECTIONS_PATH", "defaults", "collections_path"),
+    ("ANSIBLE_COLLECTIONS_PATHS", "defaults", "collections_paths"),
     ("ANSIBLE_FORKS", "defaults", "forks"),
     ("ANSIBLE_REMOTE_USER", "defaults", "remote_user"),
     ("ANSIBLE_HOST_KEY_CHECKING", "defaults", "host_key_checking"),

@@ -129,6 +129,7 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
     let loader = Loader::new(
         RoleSearch {
             roles_path: opts.roles_path.clone(),
+            collections_path: opts.collections_path.clone(),
         },
         opts.extra_vars.clone(),
     );
@@ -423,6 +424,19 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
                 PathBuf::from(format!("{home}/.ansible/roles")),
                 PathBuf::from("/usr/share/ansible/roles"),
                 PathBuf::from("/etc/ansible/roles"),
+            ]
+        }
+    };
+    o.collections_path = match cfg
+        .defaults("collections_path")
+        .or_else(|| cfg.defaults("collections_paths"))
+    {
+        Some(p) => cfg.path_list(&p),
+        None => {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            vec![
+                PathBuf::from(format!("{home}/.ansible/collections")),
+                PathBuf::from("/usr/share/ansible/collections"),
             ]
         }
     };

@@ -56,6 +56,8 @@ pub struct Options {
     pub fact_path: Option<PathBuf>,
     pub hash_merge: bool,
     pub roles_path: Vec<PathBuf>,
+    /// Where collections are installed (each holds `ansible_collections/<ns>/<name>/`).
+    pub collections_path: Vec<PathBuf>,
     pub step: bool,
     pub flush_cache: bool,
     /// The `jsonfile` fact cache; `None` keeps facts in memory for the run only.
@@ -98,6 +100,7 @@ impl Default for Options {
             fact_path: None,
             hash_merge: false,
             roles_path: Vec::new(),
+            collections_path: Vec::new(),
             step: false,
             flush_cache: false,
             fact_cache: None,

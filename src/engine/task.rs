@@ -551,7 +551,7 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
             hname == notification
                 || h.role
                     .as_ref()
-                    .is_some_and(|r| format!("{} : {hname}", r.name) == notification)
+                    .is_some_and(|r| role_prefixed(r, &hname, notification))
         })
     }) {
         chosen.push(i);
@@ -564,7 +564,7 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
             topic == notification
                 || h.role
                     .as_ref()
-                    .is_some_and(|r| format!("{} : {topic}", r.name) == notification)
+                    .is_some_and(|r| role_prefixed(r, &topic, notification))
         });
         if !listens {
             continue;
@@ -579,6 +579,14 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
         }
     }
     chosen
+}
+
+/// Whether `notification` is `role : what`, the role named with or without its collection.
+fn role_prefixed(role: &crate::playbook::Role, what: &str, notification: &str) -> bool {
+    notification
+        .strip_suffix(what)
+        .and_then(|head| head.strip_suffix(" : "))
+        .is_some_and(|r| r == role.name || r == role.short_name())
 }
 
 /// Remove Ansible's internal keys before a result is registered.

@@ -28,6 +28,7 @@ pub struct Role {
 #[derive(Clone, Debug, Default)]
 pub struct RoleSearch {
     pub roles_path: Vec<PathBuf>,
+    pub collections_path: Vec<PathBuf>,
 }
 
 impl RoleSearch {
@@ -49,7 +50,11 @@ impl RoleSearch {
                 return Ok(real_path(p));
             }
         }
-        // Collection-qualified role names resolve to their last component.
+        if let Some(p) = self.collection_role(name, playbook_dir) {
+            return Ok(real_path(p));
+        }
+        // A collection-qualified name whose collection is not installed resolves to its
+        // last component in the role search path.
         let short = name
             .rsplit('.')
             .next()
@@ -77,14 +82,34 @@ impl RoleSearch {
         )
         .general())
     }
+
+    /// `ns.collection.role` in an installed collection: the playbook's own `collections/`
+    /// directory first, then the collections path.
+    fn collection_role(&self, name: &str, playbook_dir: &Path) -> Option<PathBuf> {
+        let mut parts = name.splitn(3, '.');
+        let (ns, coll, role) = (parts.next()?, parts.next()?, parts.next()?);
+        if name.contains('/') || role.contains('.') {
+            return None;
+        }
+        std::iter::once(playbook_dir.join("collections"))
+            .chain(self.collections_path.iter().cloned())
+            .map(|base| {
+                base.join("ansible_collections")
+                    .join(ns)
+                    .join(coll)
+                    .join("roles")
+                    .join(role)
+            })
+            .find(|p| p.is_dir())
+    }
 }
 
-/// The first existing `<dir>/<base>{,.yml,.yaml,.json}`, or the files of `<dir>/<base>/`.
 /// A role's path as Ansible keeps it (`role_path`): absolute, with symlinks resolved.
 fn real_path(p: PathBuf) -> PathBuf {
     std::fs::canonicalize(&p).unwrap_or(p)
 }
 
+/// The first existing `<dir>/<base>{,.yml,.yaml,.json}`, or the files of `<dir>/<base>/`.
 pub fn find_vars_file(dir: &Path, base: &str) -> Vec<PathBuf> {
     for ext in ["", ".yml", ".yaml", ".json"] {
         let p = dir.join(format!("{base}{ext}"));
@@ -171,6 +196,15 @@ impl Role {
             dependencies,
             public,
         }))
+    }
+
+    /// The name without its collection (`ns.coll.role` is `role`), as Ansible also
+    /// matches a collection role's handlers and listen topics.
+    pub fn short_name(&self) -> &str {
+        match self.name.splitn(3, '.').nth(2) {
+            Some(role) if !self.name.contains('/') && !role.contains('.') => role,
+            _ => &self.name,
+        }
     }
 
     /// `tasks/<base>` (main by default) if it exists.
