@@ -34,6 +34,11 @@ const SETTINGS: &[(&str, &str, &str)] = &[
     ("ANSIBLE_ANY_ERRORS_FATAL", "defaults", "any_errors_fatal"),
     ("ANSIBLE_FORCE_HANDLERS", "defaults", "force_handlers"),
     (
+        "ANSIBLE_ERROR_ON_MISSING_HANDLER",
+        "defaults",
+        "error_on_missing_handler",
+    ),
+    (
         "ANSIBLE_DISPLAY_SKIPPED_HOSTS",
         "defaults",
         "display_skipped_hosts",

@@ -389,6 +389,9 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     o.start_at_task = args.start_at_task.clone();
     o.force_handlers =
         args.force_handlers || cfg.bool("defaults", "force_handlers").unwrap_or(false);
+    o.error_on_missing_handler = cfg
+        .bool("defaults", "error_on_missing_handler")
+        .unwrap_or(true);
     o.connection = args
         .connection
         .clone()

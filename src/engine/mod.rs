@@ -42,6 +42,8 @@ pub struct Options {
     pub extra_vars: Mapping,
     pub start_at_task: Option<String>,
     pub force_handlers: bool,
+    /// Notifying a handler that does not exist stops the run (else: a warning).
+    pub error_on_missing_handler: bool,
     pub connection: Option<String>,
     pub remote_user: Option<String>,
     pub become_: bool,
@@ -88,6 +90,7 @@ impl Default for Options {
             extra_vars: Mapping::default(),
             start_at_task: None,
             force_handlers: false,
+            error_on_missing_handler: true,
             connection: None,
             remote_user: None,
             become_: false,

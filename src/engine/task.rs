@@ -507,9 +507,13 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         };
         let chosen = handlers_for(&handlers, &name);
         if chosen.is_empty() {
-            return Err(Error::new(format!(
+            let msg = format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
-            )));
+            );
+            if ctx.run.opts.error_on_missing_handler {
+                return Err(Error::new(msg));
+            }
+            crate::diag::warn(msg);
         }
         let mut notified = ctx.notified.lock().unwrap();
         for i in chosen {
