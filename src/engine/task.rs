@@ -500,12 +500,35 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         None,
     )));
     let handlers = ctx.handlers.lock().unwrap().clone();
+    // Handler names may be templates (listen topics may not): resolved for this host.
+    let names: Vec<Option<String>> = handlers
+        .iter()
+        .map(|(h, hscope)| {
+            let raw = h.name.as_ref()?;
+            let name = scalar_string(raw)?;
+            if !crate::template::is_template(&name) {
+                return Some(name);
+            }
+            let hc = Context::new(Arc::new(ctx.vars_for(
+                host,
+                Some(hscope),
+                Some(&h.kw.vars),
+                None,
+            )));
+            hc.template_node(raw).ok().map(|v| value_str(&v))
+        })
+        .collect();
+    // A notify entry may template to a list of names.
+    let mut notifications = Vec::new();
     for n in &task.notify {
-        let name = match c.template_node(n) {
-            Ok(v) => value_str(&v),
-            Err(_) => scalar_string(n).unwrap_or_default(),
-        };
-        let chosen = handlers_for(&handlers, &name);
+        match c.template_node(n) {
+            Ok(Value::Array(items)) => notifications.extend(items.iter().map(value_str)),
+            Ok(v) => notifications.push(value_str(&v)),
+            Err(_) => notifications.push(scalar_string(n).unwrap_or_default()),
+        }
+    }
+    for name in notifications {
+        let chosen = handlers_for(&handlers, &names, &name);
         if chosen.is_empty() {
             let msg = format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
@@ -530,7 +553,11 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
 /// them: the handlers of the last role (or of the play, which comes after its roles) win
 /// over earlier ones; one handler by name (the first of that group, also as `role :
 /// name`), then every handler listening to it, one per name.
-fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec<usize> {
+fn handlers_for(
+    handlers: &[(Arc<Task>, Arc<Scope>)],
+    names: &[Option<String>],
+    notification: &str,
+) -> Vec<usize> {
     // Groups of consecutive handlers of one role (or of the play), last group first.
     let mut order: Vec<usize> = Vec::with_capacity(handlers.len());
     let same_group = |a: &Task, b: &Task| match (&a.role, &b.role) {
@@ -547,11 +574,10 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
         order.extend(start..end);
         end = start;
     }
-    let name_of = |h: &Task| h.name.as_ref().and_then(scalar_string);
     let mut chosen = Vec::new();
     if let Some(&i) = order.iter().find(|&&i| {
         let h = &handlers[i].0;
-        name_of(h).is_some_and(|hname| {
+        names[i].as_ref().is_some_and(|hname| {
             hname == notification
                 || h.role
                     .as_ref()
@@ -573,7 +599,7 @@ fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], notification: &str) -> Vec
         if !listens {
             continue;
         }
-        if let Some(hname) = name_of(h) {
+        if let Some(hname) = &names[i] {
             if !seen_names.insert(hname) {
                 continue;
             }
