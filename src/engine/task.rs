@@ -515,7 +515,18 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
                 Some(&h.kw.vars),
                 None,
             )));
-            hc.template_node(raw).ok().map(|v| value_str(&v))
+            match hc.template_node(raw) {
+                Ok(v) => Some(value_str(&v)),
+                Err(e) => {
+                    if h.listen.is_empty() {
+                        crate::diag::warn(format!(
+                            "Handler '{name}' is unusable because it has no listen topics and the name could not be templated (host-specific variables are not supported in handler names). The error: {}",
+                            e.msg
+                        ));
+                    }
+                    None
+                }
+            }
         })
         .collect();
     // A notify entry may template to a list of names.
