@@ -58,6 +58,15 @@ impl std::fmt::Debug for Run {
 }
 
 impl PlayCtx {
+    /// Whether `t` is one of the play's handlers.
+    pub fn is_handler(&self, t: &Task) -> bool {
+        self.handlers
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(h, _)| std::ptr::eq(Arc::as_ptr(h), t))
+    }
+
     /// Hosts of the batch still running: not failed, unreachable or ended.
     pub fn active(&self, hosts: &[String]) -> Vec<String> {
         let failed = self.run.failed.lock().unwrap();

@@ -84,6 +84,7 @@ fn run_stage_block(
         play_dir: ctx.play.dir.clone(),
         role: Some(sref.role.clone()),
         handlers: false,
+        in_handler: false,
     };
     match ctx
         .run
@@ -474,7 +475,10 @@ pub fn include_ctx(ctx: &Arc<PlayCtx>, t: &Task) -> Ctx {
             .unwrap_or_default(),
         play_dir: ctx.play.dir.clone(),
         role: t.role.clone(),
-        handlers: false,
+        // A handler's include is read as a handlers list (its role's handlers/ directory
+        // first; blocks only at the top).
+        handlers: ctx.is_handler(t),
+        in_handler: false,
     }
 }
 
@@ -540,6 +544,7 @@ fn include_role(
             play_dir: ctx.play.dir.clone(),
             role: t.role.clone(),
             handlers: false,
+            in_handler: ctx.is_handler(t),
         };
         let mut acc = PlayAcc {
             seen_roles: ctx.seen_roles.lock().unwrap().clone(),

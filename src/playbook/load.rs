@@ -89,6 +89,9 @@ pub struct Ctx {
     pub play_dir: PathBuf,
     pub role: Option<Arc<Role>>,
     pub handlers: bool,
+    /// Inside one handler (a handler block's tasks, a file it imports or includes):
+    /// blocks and roles are not allowed there.
+    pub in_handler: bool,
 }
 
 /// Roles and handlers gathered while a play's sections are expanded.
@@ -255,6 +258,7 @@ impl Loader {
             play_dir: dir.to_path_buf(),
             role: None,
             handlers: false,
+            in_handler: false,
         };
         let mut acc = PlayAcc::default();
         let section = |name: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
@@ -376,11 +380,29 @@ impl Loader {
         };
         if map.get("block").is_some() || map.get("rescue").is_some() || map.get("always").is_some()
         {
+            // A handlers list may hold blocks, but a handler may not.
+            if ctx.in_handler {
+                return Err(Error::at(
+                    "Using a block as a handler is not supported.",
+                    &node.span,
+                ));
+            }
             return Ok(vec![Item::Block(Arc::new(
                 self.load_block(node, map, ctx, acc)?,
             ))]);
         }
         let task = self.load_task(node, map, ctx)?;
+        if (ctx.handlers || ctx.in_handler)
+            && matches!(task.action.as_str(), "import_role" | "include_role")
+        {
+            return Err(Error::at(
+                format!(
+                    "Using '{}' as a handler is not supported.",
+                    task.action_written
+                ),
+                &node.span,
+            ));
+        }
         match task.action.as_str() {
             "import_tasks" => {
                 let file = task
@@ -397,9 +419,13 @@ impl Loader {
                 kw.vars = task.kw.vars.clone();
                 // A role's stage file is read when its stage runs, not now.
                 let stage = stage_boundary(&path, &task.span, ctx);
+                let inner = Ctx {
+                    in_handler: ctx.handlers || ctx.in_handler,
+                    ..ctx.clone()
+                };
                 let items = match stage {
                     Some(_) => Vec::new(),
-                    None => self.load_task_file(&path, ctx, acc, &file.span)?,
+                    None => self.load_task_file(&path, &inner, acc, &file.span)?,
                 };
                 Ok(vec![Item::Block(Arc::new(Block {
                     name: None,
@@ -421,8 +447,9 @@ impl Loader {
         }
     }
 
-    /// Where a task file named in an include/import is: the role's tasks/ directory, the
-    /// including file's directory, then the playbook directory.
+    /// Where a task file named in an include/import is: the role's tasks/ directory (its
+    /// handlers/ directory first for a handler), the including file's directory, then the
+    /// playbook directory.
     pub fn task_file_path(&self, name: &str, ctx: &Ctx) -> PathBuf {
         let p = Path::new(name);
         if p.is_absolute() {
@@ -430,8 +457,11 @@ impl Loader {
         }
         let mut candidates = Vec::new();
         if let Some(role) = &ctx.role {
-            let sub = if ctx.handlers { "handlers" } else { "tasks" };
-            candidates.push(role.path.join(sub).join(name));
+            if ctx.handlers {
+                // A handler's file: the role's handlers/, then its tasks/.
+                candidates.push(role.path.join("handlers").join(name));
+            }
+            candidates.push(role.path.join("tasks").join(name));
         }
         candidates.push(ctx.dir.join(name));
         if let Some(role) = &ctx.role {
@@ -460,9 +490,13 @@ impl Loader {
                 ));
             }
         }
+        let inner = Ctx {
+            in_handler: ctx.handlers || ctx.in_handler,
+            ..ctx.clone()
+        };
         let list = |k: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
             match map.get(k) {
-                Some(n) => self.load_items(n, ctx, acc),
+                Some(n) => self.load_items(n, &inner, acc),
                 None => Ok(Vec::new()),
             }
         };
@@ -731,6 +765,7 @@ impl Loader {
             play_dir: ctx.play_dir.clone(),
             role: Some(role.clone()),
             handlers: false,
+            in_handler: false,
         };
         let mut items = Vec::new();
         for dep in &role.dependencies {
@@ -803,6 +838,7 @@ pub fn load_task_file(path: &Path) -> Result<Vec<Item>> {
         play_dir: dir,
         role: None,
         handlers: false,
+        in_handler: false,
     };
     loader.load_task_file(
         path,
