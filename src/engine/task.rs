@@ -592,7 +592,7 @@ fn handlers_for(
             hname == notification
                 || h.role
                     .as_ref()
-                    .is_some_and(|r| role_prefixed(r, &hname, notification))
+                    .is_some_and(|r| role_prefixed(r, hname, notification))
         })
     }) {
         chosen.push(i);
