@@ -11,7 +11,7 @@ use crate::vars::{Layer, Vars};
 use crate::yaml::{Kind, Mapping, Node};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Everything a play's tasks share.
@@ -49,6 +49,12 @@ pub struct PlayCtx {
     pub pattern_hosts: Vec<String>,
     /// The last failed task and result of each host, for `ansible_failed_task`/`_result`.
     pub failures: Mutex<HashMap<String, (Value, Value)>>,
+    /// How many times `meta: clear_host_errors` has run: a block's `always` that saw it
+    /// must not put its hosts' earlier failures back.
+    pub errors_cleared: AtomicU64,
+    /// Hosts failed because another host failed (any_errors_fatal, run_once): they enter
+    /// rescue without counting as failed or rescued.
+    pub failed_by_others: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Run {
@@ -68,6 +74,17 @@ impl PlayCtx {
             .filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h))
             .cloned()
             .collect()
+    }
+
+    /// Fail hosts on another host's behalf: no result, no count in the recap.
+    pub fn fail_quietly(&self, hosts: &[String]) {
+        let mut failed = self.run.failed.lock().unwrap();
+        let mut by_others = self.failed_by_others.lock().unwrap();
+        for h in hosts {
+            if failed.insert(h.clone()) {
+                by_others.insert(h.clone());
+            }
+        }
     }
 
     pub fn record_failure(&self, host: &str, task: &Task, result: &Map<String, Value>) {
@@ -342,6 +359,8 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         root: root.clone(),
         starting: AtomicBool::new(run.opts.start_at_task.is_some()),
         failures: Mutex::new(HashMap::new()),
+        errors_cleared: AtomicU64::new(0),
+        failed_by_others: Mutex::new(HashSet::new()),
         pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);

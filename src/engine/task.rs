@@ -301,21 +301,22 @@ pub fn run_task(
     for o in outcomes {
         account(ctx, task, scope, &info, o)?;
     }
-    // any_errors_fatal: one failure ends the play for every host.
+    // any_errors_fatal (and a failed run_once task): one failure fails every host of the
+    // batch, which then leaves through its blocks' rescue and always sections.
     let aef = scope
         .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
             k.any_errors_fatal.as_ref()
         })
         .map(|n| truthy(&n.to_json()))
         .unwrap_or(ctx.run.opts.any_errors_fatal);
-    if aef {
-        let failed = ctx.run.failed.lock().unwrap().clone();
-        if hosts.iter().any(|h| failed.contains(h)) {
+    if aef || run_once {
+        let failed_now = {
+            let failed = ctx.run.failed.lock().unwrap();
+            hosts.iter().any(|h| failed.contains(h))
+        };
+        if failed_now {
             let batch = ctx.batch.lock().unwrap().clone();
-            let mut ended = ctx.ended.lock().unwrap();
-            for h in batch {
-                ended.insert(h);
-            }
+            ctx.fail_quietly(&ctx.active(&batch));
         }
     }
     if let Some(mfp) = &ctx.play.max_fail_percentage {
@@ -490,16 +491,25 @@ fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
 }
 
 fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Result<()> {
-    if task.notify.is_empty() {
-        return Ok(());
-    }
+    let inherited;
+    let names: &[Node] = if task.notify.is_empty() {
+        match scope.keyword(None, |k| k.notify.as_ref()) {
+            Some(n) => {
+                inherited = crate::playbook::as_list(n);
+                &inherited
+            }
+            None => return Ok(()),
+        }
+    } else {
+        &task.notify
+    };
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
         Some(&task.kw.vars),
         None,
     )));
-    for n in &task.notify {
+    for n in names {
         let name = match c.template_node(n) {
             Ok(v) => value_str(&v),
             Err(_) => scalar_string(n).unwrap_or_default(),

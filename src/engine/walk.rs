@@ -134,6 +134,9 @@ fn run_block_sections(
     if !b.rescue.is_empty() && !failed_now.is_empty() {
         for h in &failed_now {
             run.failed.lock().unwrap().remove(h);
+            if ctx.failed_by_others.lock().unwrap().remove(h) {
+                continue;
+            }
             run.stat(h, |st| {
                 st.failures = st.failures.saturating_sub(1);
                 st.rescued += 1;
@@ -160,10 +163,13 @@ fn run_block_sections(
         for h in &still_failed {
             run.failed.lock().unwrap().remove(h);
         }
+        let cleared = ctx.errors_cleared.load(Ordering::SeqCst);
         let r = run_items(ctx, &b.always, &s, hosts);
-        let mut failed = run.failed.lock().unwrap();
-        for h in still_failed {
-            failed.insert(h);
+        if ctx.errors_cleared.load(Ordering::SeqCst) == cleared {
+            let mut failed = run.failed.lock().unwrap();
+            for h in still_failed {
+                failed.insert(h);
+            }
         }
         r?;
     }
@@ -321,6 +327,7 @@ fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Stri
             }
         }
         "clear_host_errors" => {
+            ctx.errors_cleared.fetch_add(1, Ordering::SeqCst);
             let mut failed = run.failed.lock().unwrap();
             for h in selected.iter().chain(ctx.pattern_hosts.iter()) {
                 failed.remove(h);

@@ -59,7 +59,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "retries",
     "until",
 ];
-const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always"];
+const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always", "notify"];
 const PLAY_KEYWORDS: &[&str] = &[
     "hosts",
     "vars_files",
@@ -977,6 +977,7 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         collections: g("collections"),
         timeout: g("timeout"),
         debugger: g("debugger"),
+        notify: g("notify"),
     })
 }
 

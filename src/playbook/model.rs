@@ -35,6 +35,8 @@ pub struct Keywords {
     pub collections: Option<Node>,
     pub timeout: Option<Node>,
     pub debugger: Option<Node>,
+    /// A block's `notify`, inherited by its tasks that name no handlers of their own.
+    pub notify: Option<Node>,
 }
 
 /// Where a task or block sits: the role it came from, if any.
