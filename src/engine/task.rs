@@ -301,24 +301,7 @@ pub fn run_task(
     for o in outcomes {
         account(ctx, task, scope, &info, o)?;
     }
-    // any_errors_fatal (and a failed run_once task): one failure fails every host of the
-    // batch, which then leaves through its blocks' rescue and always sections.
-    let aef = scope
-        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
-            k.any_errors_fatal.as_ref()
-        })
-        .map(|n| truthy(&n.to_json()))
-        .unwrap_or(ctx.run.opts.any_errors_fatal);
-    if aef || run_once {
-        let failed_now = {
-            let failed = ctx.run.failed.lock().unwrap();
-            hosts.iter().any(|h| failed.contains(h))
-        };
-        if failed_now {
-            let batch = ctx.batch.lock().unwrap().clone();
-            ctx.fail_quietly(&ctx.active(&batch));
-        }
-    }
+    fail_batch_if_fatal(ctx, task, scope, &hosts, run_once);
     if let Some(mfp) = &ctx.play.max_fail_percentage {
         if let Some(pct) = mfp
             .to_json()
@@ -338,6 +321,34 @@ pub fn run_task(
         }
     }
     Ok(())
+}
+
+/// any_errors_fatal (and a failed run_once task): when one of `hosts` failed this task,
+/// every host of the batch fails, and leaves through its blocks' rescue and always.
+pub fn fail_batch_if_fatal(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+    run_once: bool,
+) {
+    let aef = scope
+        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
+            k.any_errors_fatal.as_ref()
+        })
+        .map(|n| truthy(&n.to_json()))
+        .unwrap_or(ctx.run.opts.any_errors_fatal);
+    if !(aef || run_once) {
+        return;
+    }
+    let failed_now = {
+        let failed = ctx.run.failed.lock().unwrap();
+        hosts.iter().any(|h| failed.contains(h))
+    };
+    if failed_now {
+        let batch = ctx.batch.lock().unwrap().clone();
+        ctx.fail_quietly(&ctx.active(&batch));
+    }
 }
 
 /// Run `f` for every host with at most `limit` at once; results in host order.
@@ -1300,10 +1311,33 @@ pub fn report_single(
     result: Map<String, Value>,
     _skipped: bool,
 ) {
+    report_result(ctx, t, scope, host, result, true);
+}
+
+/// A failure the task's `ignore_errors` cannot ignore (an include that could not be
+/// loaded), as in Ansible, where it fails the host outside the task's own result.
+pub fn report_unignorable(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    result: Map<String, Value>,
+) {
+    report_result(ctx, t, scope, host, result, false);
+}
+
+fn report_result(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    result: Map<String, Value>,
+    ignorable: bool,
+) {
     let info = task_info(ctx, t, scope, Some(host), false);
     let status = status_of(&result);
     let ignore = match status {
-        Status::Failed => {
+        Status::Failed if ignorable => {
             let c = Context::new(Arc::new(ctx.vars_for(
                 host,
                 Some(scope),
