@@ -55,6 +55,9 @@ pub struct PlayCtx {
     /// Hosts failed because another host failed (any_errors_fatal, run_once): they enter
     /// rescue without counting as failed or rescued.
     pub failed_by_others: Mutex<HashSet<String>>,
+    /// `meta: end_role`: host -> the roles it left early (by identity); the rest of such a
+    /// role is skipped for the host until the role's block ends.
+    pub ended_roles: Mutex<HashMap<String, Vec<usize>>>,
 }
 
 impl std::fmt::Debug for Run {
@@ -69,11 +72,32 @@ impl PlayCtx {
         let failed = self.run.failed.lock().unwrap();
         let unreachable = self.run.unreachable.lock().unwrap();
         let ended = self.ended.lock().unwrap();
+        let ended_roles = self.ended_roles.lock().unwrap();
         hosts
             .iter()
             .filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h))
+            .filter(|h| ended_roles.get(*h).is_none_or(|r| r.is_empty()))
             .cloned()
             .collect()
+    }
+
+    /// `meta: end_role` for a host: the rest of this role is skipped there.
+    pub fn end_role(&self, host: &str, role: &Arc<Role>) {
+        let id = Arc::as_ptr(role) as usize;
+        self.ended_roles
+            .lock()
+            .unwrap()
+            .entry(host.to_string())
+            .or_default()
+            .push(id);
+    }
+
+    /// A role's block finished: hosts that ended it early go on after it.
+    pub fn role_done(&self, role: &Arc<Role>) {
+        let id = Arc::as_ptr(role) as usize;
+        for ids in self.ended_roles.lock().unwrap().values_mut() {
+            ids.retain(|r| *r != id);
+        }
     }
 
     /// Fail hosts on another host's behalf: no result, no count in the recap.
@@ -361,6 +385,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         failures: Mutex::new(HashMap::new()),
         errors_cleared: AtomicU64::new(0),
         failed_by_others: Mutex::new(HashSet::new()),
+        ended_roles: Mutex::new(HashMap::new()),
         pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);

@@ -50,6 +50,7 @@ fn run_block(
     }
     let r = run_block_sections(ctx, b, scope, hosts);
     if let (Some(role), true) = (&b.role, b.is_role) {
+        ctx.role_done(role);
         super::stages::close_role(ctx, role, hosts)?;
     }
     r
@@ -265,86 +266,9 @@ fn run_task_item(
     }
     match t.action.as_str() {
         "include_tasks" | "include_role" => include(ctx, t, scope, hosts),
-        "meta" => run_meta(ctx, t, scope, hosts),
+        "meta" => super::meta::run_meta(ctx, t, scope, hosts),
         _ => run_task(ctx, t, scope, hosts, false),
     }
-}
-
-/// `meta` actions act on the play rather than a host: no banner, no result line.
-fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
-    let action = meta_name(t).unwrap_or_default();
-    if action == "flush_handlers" {
-        let active = ctx.active(hosts);
-        return flush_handlers(ctx, &active);
-    }
-    let mut conds = scope.conditions();
-    conds.extend(t.kw.when.iter().cloned());
-    let mut selected = Vec::new();
-    for h in hosts {
-        let c = Context::new(Arc::new(ctx.vars_for(
-            h,
-            Some(scope),
-            Some(&t.kw.vars),
-            None,
-        )));
-        match task::eval_conditions(&c, &conds, "when") {
-            Ok(None) => selected.push(h.clone()),
-            Ok(Some(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let run = &ctx.run;
-    match action.as_str() {
-        "reset_connection" => {
-            for h in &selected {
-                super::connect::forget(ctx, h);
-            }
-        }
-        "noop" | "role_complete" | "refresh_inventory" => {}
-        "end_play" => {
-            if !selected.is_empty() {
-                ctx.end_play.store(true, Ordering::SeqCst);
-            }
-        }
-        "end_batch" => {
-            if !selected.is_empty() {
-                ctx.end_batch.store(true, Ordering::SeqCst);
-            }
-        }
-        "end_host" => {
-            let mut ended = ctx.ended.lock().unwrap();
-            for h in selected {
-                ended.insert(h);
-            }
-        }
-        "clear_facts" => {
-            // Decided once, by the first host's condition, and then for every host of
-            // the play (the fact cache entries included), as Ansible does.
-            if hosts.first().is_some_and(|h| selected.contains(h)) {
-                for h in &ctx.pattern_hosts {
-                    run.clear_facts(h);
-                }
-            }
-        }
-        "clear_host_errors" => {
-            ctx.errors_cleared.fetch_add(1, Ordering::SeqCst);
-            let mut failed = run.failed.lock().unwrap();
-            for h in selected.iter().chain(ctx.pattern_hosts.iter()) {
-                failed.remove(h);
-            }
-        }
-        other => {
-            return Err(Error::at(
-                format!("invalid meta action requested: {other}"),
-                &t.span,
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn meta_name(t: &Task) -> Option<String> {
-    t.args.get("_raw_params").and_then(scalar_string)
 }
 
 /// What an include resolved to for one host (and loop item).
