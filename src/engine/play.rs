@@ -58,6 +58,10 @@ pub struct PlayCtx {
     /// `meta: end_role`: host -> the roles it left early (by identity); the rest of such a
     /// role is skipped for the host until the role's block ends.
     pub ended_roles: Mutex<HashMap<String, Vec<usize>>>,
+    /// (role identity, host) for roles in which a task ran (ok, changed or failed).
+    pub role_ran: Mutex<HashSet<(usize, String)>>,
+    /// (role dedupe key, host) for roles that completed on a host: not run there again.
+    pub roles_completed: Mutex<HashSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Run {
@@ -97,6 +101,34 @@ impl PlayCtx {
         let id = Arc::as_ptr(role) as usize;
         for ids in self.ended_roles.lock().unwrap().values_mut() {
             ids.retain(|r| *r != id);
+        }
+    }
+
+    /// A task of this role ran on the host (not skipped, not unreachable).
+    pub fn mark_role_ran(&self, role: &Arc<Role>, host: &str) {
+        let id = Arc::as_ptr(role) as usize;
+        self.role_ran.lock().unwrap().insert((id, host.to_string()));
+    }
+
+    /// Of these hosts, those where a role with this key has not completed yet.
+    pub fn role_pending(&self, key: &str, hosts: &[String]) -> Vec<String> {
+        let done = self.roles_completed.lock().unwrap();
+        hosts
+            .iter()
+            .filter(|h| !done.contains(&(key.to_string(), h.to_string())))
+            .cloned()
+            .collect()
+    }
+
+    /// The role's block was walked: hosts where one of its tasks ran have completed it.
+    pub fn role_completed(&self, role: &Arc<Role>, key: &str, hosts: &[String]) {
+        let id = Arc::as_ptr(role) as usize;
+        let ran = self.role_ran.lock().unwrap();
+        let mut done = self.roles_completed.lock().unwrap();
+        for h in hosts {
+            if ran.contains(&(id, h.clone())) {
+                done.insert((key.to_string(), h.clone()));
+            }
         }
     }
 
@@ -386,6 +418,8 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         errors_cleared: AtomicU64::new(0),
         failed_by_others: Mutex::new(HashSet::new()),
         ended_roles: Mutex::new(HashMap::new()),
+        role_ran: Mutex::new(HashSet::new()),
+        roles_completed: Mutex::new(HashSet::new()),
         pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);

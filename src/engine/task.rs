@@ -386,6 +386,11 @@ fn account(
     o: HostOutcome,
 ) -> Result<()> {
     let run = &ctx.run;
+    if let Some(role) = &task.role {
+        if !matches!(o.status, Status::Skipped | Status::Unreachable) {
+            ctx.mark_role_ran(role, &o.host);
+        }
+    }
     let changed = o.result.get("changed").map(truthy).unwrap_or(false);
     if changed && matches!(o.status, Status::Changed | Status::Ok) {
         notify(ctx, task, scope, &o.host)?;

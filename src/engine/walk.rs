@@ -48,9 +48,24 @@ fn run_block(
     if let Some(sref) = &b.stage {
         return run_stage_block(ctx, b, sref, scope, hosts);
     }
+    // A role that already completed on a host is not run there again.
+    let pending;
+    let hosts = match &b.dedupe_key {
+        Some(key) => {
+            pending = ctx.role_pending(key, hosts);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            &pending[..]
+        }
+        None => hosts,
+    };
     let r = run_block_sections(ctx, b, scope, hosts);
     if let (Some(role), true) = (&b.role, b.is_role) {
         ctx.role_done(role);
+        if let Some(key) = &b.dedupe_key {
+            ctx.role_completed(role, key, hosts);
+        }
         super::stages::close_role(ctx, role, hosts)?;
     }
     r

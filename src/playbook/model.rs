@@ -75,6 +75,10 @@ pub struct Block {
     /// Set for a role's import of a stage file: the block's tasks are read from the file
     /// only when the stage runs on some host.
     pub stage: Option<Arc<StageRef>>,
+    /// For a role of `roles:` or a dependency (without allow_duplicates): its identity
+    /// (path, tasks file, parameters). It runs for a host only until it has completed
+    /// there once in the play, as Ansible deduplicates roles.
+    pub dedupe_key: Option<String>,
 }
 
 /// A stage boundary: where a role imports or includes one of its stage files.
