@@ -143,7 +143,7 @@ impl PlayCtx {
         }
         // The task's role, then the roles it sits in (that depend on it or include it),
         // innermost first: Ansible's dependency chain.
-        let chain = scope.map(|s| role_chain(s)).unwrap_or_default();
+        let chain = scope.map(role_chain).unwrap_or_default();
         for r in &chain {
             v.push_lower(Layer::nodes(r.vars.clone()));
         }
