@@ -28,7 +28,8 @@
 //! Normalisation (the whole list): in JSON, the values of the keys start, end, delta,
 //! atime, mtime, ctime, inode and dev become "<volatile>" and `invocation` is dropped; in every string the working
 //! copy path becomes <work>, out_dir becomes <out>, and paths under ~/.ansible/tmp become
-//! <ansible-tmp>.
+//! <ansible-tmp>. Stdout drops warnings, the -vv version banner and "Skipping callback"
+//! lines.
 //!
 //! tests/diff/KNOWN_GAPS lists `name: reason` for cases that fail today. The test fails
 //! when an unlisted case fails or a listed case passes. Environment knobs:

@@ -3,6 +3,7 @@
 
 use super::play::PlayCtx;
 use super::scope::Scope;
+use crate::playbook::Role;
 use crate::vars::{HostVarsSource, Layer, Vars};
 use crate::yaml::Mapping;
 use serde_json::{json, Map, Value};
@@ -11,6 +12,19 @@ use std::sync::Arc;
 
 /// The value of `omit`: arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__5b3fd3fb8f4dd3b0d6c3c2c2b5a5f3d9ee1b4b77";
+
+/// The distinct roles of a scope's levels, innermost first.
+fn role_chain(scope: &Arc<Scope>) -> Vec<Arc<Role>> {
+    let mut out: Vec<Arc<Role>> = Vec::new();
+    for frame in scope.iter() {
+        if let Some(r) = &frame.role {
+            if !out.iter().any(|x| Arc::ptr_eq(x, r)) {
+                out.push(r.clone());
+            }
+        }
+    }
+    out
+}
 
 impl PlayCtx {
     /// Variables for `host` at a task inside `scope`, with the task's own vars and the
@@ -127,7 +141,10 @@ impl PlayCtx {
                 }
             }
         }
-        if let Some(r) = &role {
+        // The task's role, then the roles it sits in (that depend on it or include it),
+        // innermost first: Ansible's dependency chain.
+        let chain = scope.map(role_chain).unwrap_or_default();
+        for r in &chain {
             v.push_lower(Layer::nodes(r.vars.clone()));
         }
         for r in self.roles.iter().rev() {
@@ -155,7 +172,7 @@ impl PlayCtx {
             );
             v.push_lower(Layer::data(m));
         }
-        if let Some(r) = &role {
+        for r in &chain {
             v.push_lower(Layer::nodes(r.defaults.clone()));
         }
         for r in self.roles.iter().rev() {

@@ -8,6 +8,7 @@ mod connect;
 pub mod fact_cache;
 mod hostvars;
 mod loops;
+mod meta;
 mod play;
 mod reconnect;
 mod scope;

@@ -11,7 +11,7 @@ use crate::vars::{Layer, Vars};
 use crate::yaml::{Kind, Mapping, Node};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 /// Everything a play's tasks share.
@@ -49,6 +49,19 @@ pub struct PlayCtx {
     pub pattern_hosts: Vec<String>,
     /// The last failed task and result of each host, for `ansible_failed_task`/`_result`.
     pub failures: Mutex<HashMap<String, (Value, Value)>>,
+    /// How many times `meta: clear_host_errors` has run: a block's `always` that saw it
+    /// must not put its hosts' earlier failures back.
+    pub errors_cleared: AtomicU64,
+    /// Hosts failed because another host failed (any_errors_fatal, run_once): they enter
+    /// rescue without counting as failed or rescued.
+    pub failed_by_others: Mutex<HashSet<String>>,
+    /// `meta: end_role`: host -> the roles it left early (by identity); the rest of such a
+    /// role is skipped for the host until the role's block ends.
+    pub ended_roles: Mutex<HashMap<String, Vec<usize>>>,
+    /// (role identity, host) for roles in which a task ran (ok, changed or failed).
+    pub role_ran: Mutex<HashSet<(usize, String)>>,
+    /// (role dedupe key, host) for roles that completed on a host: not run there again.
+    pub roles_completed: Mutex<HashSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Run {
@@ -72,11 +85,71 @@ impl PlayCtx {
         let failed = self.run.failed.lock().unwrap();
         let unreachable = self.run.unreachable.lock().unwrap();
         let ended = self.ended.lock().unwrap();
+        let ended_roles = self.ended_roles.lock().unwrap();
         hosts
             .iter()
             .filter(|h| !failed.contains(*h) && !unreachable.contains(*h) && !ended.contains(*h))
+            .filter(|h| ended_roles.get(*h).is_none_or(|r| r.is_empty()))
             .cloned()
             .collect()
+    }
+
+    /// `meta: end_role` for a host: the rest of this role is skipped there.
+    pub fn end_role(&self, host: &str, role: &Arc<Role>) {
+        let id = Arc::as_ptr(role) as usize;
+        self.ended_roles
+            .lock()
+            .unwrap()
+            .entry(host.to_string())
+            .or_default()
+            .push(id);
+    }
+
+    /// A role's block finished: hosts that ended it early go on after it.
+    pub fn role_done(&self, role: &Arc<Role>) {
+        let id = Arc::as_ptr(role) as usize;
+        for ids in self.ended_roles.lock().unwrap().values_mut() {
+            ids.retain(|r| *r != id);
+        }
+    }
+
+    /// A task of this role ran on the host (not skipped, not unreachable).
+    pub fn mark_role_ran(&self, role: &Arc<Role>, host: &str) {
+        let id = Arc::as_ptr(role) as usize;
+        self.role_ran.lock().unwrap().insert((id, host.to_string()));
+    }
+
+    /// Of these hosts, those where a role with this key has not completed yet.
+    pub fn role_pending(&self, key: &str, hosts: &[String]) -> Vec<String> {
+        let done = self.roles_completed.lock().unwrap();
+        hosts
+            .iter()
+            .filter(|h| !done.contains(&(key.to_string(), h.to_string())))
+            .cloned()
+            .collect()
+    }
+
+    /// The role's block was walked: hosts where one of its tasks ran have completed it.
+    pub fn role_completed(&self, role: &Arc<Role>, key: &str, hosts: &[String]) {
+        let id = Arc::as_ptr(role) as usize;
+        let ran = self.role_ran.lock().unwrap();
+        let mut done = self.roles_completed.lock().unwrap();
+        for h in hosts {
+            if ran.contains(&(id, h.clone())) {
+                done.insert((key.to_string(), h.clone()));
+            }
+        }
+    }
+
+    /// Fail hosts on another host's behalf: no result, no count in the recap.
+    pub fn fail_quietly(&self, hosts: &[String]) {
+        let mut failed = self.run.failed.lock().unwrap();
+        let mut by_others = self.failed_by_others.lock().unwrap();
+        for h in hosts {
+            if failed.insert(h.clone()) {
+                by_others.insert(h.clone());
+            }
+        }
     }
 
     pub fn record_failure(&self, host: &str, task: &Task, result: &Map<String, Value>) {
@@ -351,6 +424,11 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         root: root.clone(),
         starting: AtomicBool::new(run.opts.start_at_task.is_some()),
         failures: Mutex::new(HashMap::new()),
+        errors_cleared: AtomicU64::new(0),
+        failed_by_others: Mutex::new(HashSet::new()),
+        ended_roles: Mutex::new(HashMap::new()),
+        role_ran: Mutex::new(HashSet::new()),
+        roles_completed: Mutex::new(HashSet::new()),
         pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);

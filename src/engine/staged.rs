@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::playbook::{Block, Item};
 use crate::stages::{names, Stage};
 use crate::yaml::Node;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Whether the play runs by stage.
@@ -79,12 +80,15 @@ fn configure_serial(ctx: &Arc<PlayCtx>, host: &str) -> Node {
 }
 
 /// The section's items by stage, in play order within each stage.
+/// A role repeated in the play runs once here (its parts run stage by stage, so whether
+/// it completed cannot be decided per part).
 pub fn split(items: &[Item]) -> [Vec<Item>; 4] {
     let mut out: [Vec<Item>; 4] = Default::default();
+    let mut seen = HashSet::new();
     for item in items {
         match item {
             Item::Block(b) if b.is_role => {
-                for (i, part) in split_role(b).into_iter().enumerate() {
+                for (i, part) in split_role(b, &mut seen).into_iter().enumerate() {
                     out[i].extend(part);
                 }
             }
@@ -96,14 +100,19 @@ pub fn split(items: &[Item]) -> [Vec<Item>; 4] {
 
 /// A role block cut into its stages, each part still a block of the role (so its keywords,
 /// variables and checkpoint closing apply to each part). Dependencies are cut the same way.
-fn split_role(b: &Arc<Block>) -> [Vec<Item>; 4] {
+fn split_role(b: &Arc<Block>, seen: &mut HashSet<String>) -> [Vec<Item>; 4] {
     let mut parts: [Vec<Item>; 4] = Default::default();
+    if let Some(key) = &b.dedupe_key {
+        if !seen.insert(key.clone()) {
+            return parts;
+        }
+    }
     let mut pending = Vec::new();
     let mut current: Option<Stage> = None;
     for item in &b.block {
         if let Item::Block(dep) = item {
             if dep.is_role {
-                for (i, part) in split_role(dep).into_iter().enumerate() {
+                for (i, part) in split_role(dep, seen).into_iter().enumerate() {
                     parts[i].extend(part);
                 }
                 continue;
@@ -128,6 +137,7 @@ fn split_role(b: &Arc<Block>) -> [Vec<Item>; 4] {
         }
         vec![Item::Block(Arc::new(Block {
             block: items,
+            dedupe_key: None,
             ..(**b).clone()
         }))]
     })

@@ -301,23 +301,7 @@ pub fn run_task(
     for o in outcomes {
         account(ctx, task, scope, &info, o)?;
     }
-    // any_errors_fatal: one failure ends the play for every host.
-    let aef = scope
-        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
-            k.any_errors_fatal.as_ref()
-        })
-        .map(|n| truthy(&n.to_json()))
-        .unwrap_or(ctx.run.opts.any_errors_fatal);
-    if aef {
-        let failed = ctx.run.failed.lock().unwrap().clone();
-        if hosts.iter().any(|h| failed.contains(h)) {
-            let batch = ctx.batch.lock().unwrap().clone();
-            let mut ended = ctx.ended.lock().unwrap();
-            for h in batch {
-                ended.insert(h);
-            }
-        }
-    }
+    fail_batch_if_fatal(ctx, task, scope, &hosts, run_once);
     if let Some(mfp) = &ctx.play.max_fail_percentage {
         if let Some(pct) = mfp
             .to_json()
@@ -337,6 +321,34 @@ pub fn run_task(
         }
     }
     Ok(())
+}
+
+/// any_errors_fatal (and a failed run_once task): when one of `hosts` failed this task,
+/// every host of the batch fails, and leaves through its blocks' rescue and always.
+pub fn fail_batch_if_fatal(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    hosts: &[String],
+    run_once: bool,
+) {
+    let aef = scope
+        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
+            k.any_errors_fatal.as_ref()
+        })
+        .map(|n| truthy(&n.to_json()))
+        .unwrap_or(ctx.run.opts.any_errors_fatal);
+    if !(aef || run_once) {
+        return;
+    }
+    let failed_now = {
+        let failed = ctx.run.failed.lock().unwrap();
+        hosts.iter().any(|h| failed.contains(h))
+    };
+    if failed_now {
+        let batch = ctx.batch.lock().unwrap().clone();
+        ctx.fail_quietly(&ctx.active(&batch));
+    }
 }
 
 /// Run `f` for every host with at most `limit` at once; results in host order.
@@ -374,6 +386,11 @@ fn account(
     o: HostOutcome,
 ) -> Result<()> {
     let run = &ctx.run;
+    if let Some(role) = &task.role {
+        if !matches!(o.status, Status::Skipped | Status::Unreachable) {
+            ctx.mark_role_ran(role, &o.host);
+        }
+    }
     let changed = o.result.get("changed").map(truthy).unwrap_or(false);
     if changed && matches!(o.status, Status::Changed | Status::Ok) {
         notify(ctx, task, scope, &o.host)?;
@@ -490,9 +507,18 @@ fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
 }
 
 fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Result<()> {
-    if task.notify.is_empty() {
-        return Ok(());
-    }
+    let inherited;
+    let names: &[Node] = if task.notify.is_empty() {
+        match scope.keyword(None, |k| k.notify.as_ref()) {
+            Some(n) => {
+                inherited = crate::playbook::as_list(n);
+                &inherited
+            }
+            None => return Ok(()),
+        }
+    } else {
+        &task.notify
+    };
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
@@ -501,7 +527,7 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
     )));
     let handlers = ctx.handlers.lock().unwrap().clone();
     // Handler names may be templates (listen topics may not): resolved for this host.
-    let names: Vec<Option<String>> = handlers
+    let handler_names: Vec<Option<String>> = handlers
         .iter()
         .map(|(h, hscope)| {
             let raw = h.name.as_ref()?;
@@ -531,7 +557,7 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         .collect();
     // A notify entry may template to a list of names.
     let mut notifications = Vec::new();
-    for n in &task.notify {
+    for n in names {
         match c.template_node(n) {
             Ok(Value::Array(items)) => notifications.extend(items.iter().map(value_str)),
             Ok(v) => notifications.push(value_str(&v)),
@@ -539,7 +565,7 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         }
     }
     for name in notifications {
-        let chosen = handlers_for(&handlers, &names, &name);
+        let chosen = handlers_for(&handlers, &handler_names, &name);
         if chosen.is_empty() {
             let msg = format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
@@ -1385,10 +1411,33 @@ pub fn report_single(
     result: Map<String, Value>,
     _skipped: bool,
 ) {
+    report_result(ctx, t, scope, host, result, true);
+}
+
+/// A failure the task's `ignore_errors` cannot ignore (an include that could not be
+/// loaded), as in Ansible, where it fails the host outside the task's own result.
+pub fn report_unignorable(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    result: Map<String, Value>,
+) {
+    report_result(ctx, t, scope, host, result, false);
+}
+
+fn report_result(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    result: Map<String, Value>,
+    ignorable: bool,
+) {
     let info = task_info(ctx, t, scope, Some(host), false);
     let status = status_of(&result);
     let ignore = match status {
-        Status::Failed => {
+        Status::Failed if ignorable => {
             let c = Context::new(Arc::new(ctx.vars_for(
                 host,
                 Some(scope),

@@ -5,6 +5,7 @@ use super::play::PlayCtx;
 use super::scope::Scope;
 use super::task::{self, run_task};
 use crate::error::{Error, Result};
+use crate::output::ERROR_TEXT_KEY;
 use crate::playbook::{scalar_string, Block, Ctx, Item, Keywords, PlayAcc, RoleSpec, Task};
 use crate::template::Context;
 use crate::yaml::{Mapping, Node};
@@ -47,8 +48,24 @@ fn run_block(
     if let Some(sref) = &b.stage {
         return run_stage_block(ctx, b, sref, scope, hosts);
     }
+    // A role that already completed on a host is not run there again.
+    let pending;
+    let hosts = match &b.dedupe_key {
+        Some(key) => {
+            pending = ctx.role_pending(key, hosts);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            &pending[..]
+        }
+        None => hosts,
+    };
     let r = run_block_sections(ctx, b, scope, hosts);
     if let (Some(role), true) = (&b.role, b.is_role) {
+        ctx.role_done(role);
+        if let Some(key) = &b.dedupe_key {
+            ctx.role_completed(role, key, hosts);
+        }
         super::stages::close_role(ctx, role, hosts)?;
     }
     r
@@ -135,6 +152,9 @@ fn run_block_sections(
     if !b.rescue.is_empty() && !failed_now.is_empty() {
         for h in &failed_now {
             run.failed.lock().unwrap().remove(h);
+            if ctx.failed_by_others.lock().unwrap().remove(h) {
+                continue;
+            }
             run.stat(h, |st| {
                 st.failures = st.failures.saturating_sub(1);
                 st.rescued += 1;
@@ -161,10 +181,13 @@ fn run_block_sections(
         for h in &still_failed {
             run.failed.lock().unwrap().remove(h);
         }
+        let cleared = ctx.errors_cleared.load(Ordering::SeqCst);
         let r = run_items(ctx, &b.always, &s, hosts);
-        let mut failed = run.failed.lock().unwrap();
-        for h in still_failed {
-            failed.insert(h);
+        if ctx.errors_cleared.load(Ordering::SeqCst) == cleared {
+            let mut failed = run.failed.lock().unwrap();
+            for h in still_failed {
+                failed.insert(h);
+            }
         }
         r?;
     }
@@ -258,87 +281,10 @@ fn run_task_item(
         ctx.starting.store(false, Ordering::SeqCst);
     }
     match t.action.as_str() {
-        "include_tasks" => include_tasks(ctx, t, scope, hosts),
-        "include_role" => include_role(ctx, t, scope, hosts),
-        "meta" => run_meta(ctx, t, scope, hosts),
+        "include_tasks" | "include_role" => include(ctx, t, scope, hosts),
+        "meta" => super::meta::run_meta(ctx, t, scope, hosts),
         _ => run_task(ctx, t, scope, hosts, false),
     }
-}
-
-/// `meta` actions act on the play rather than a host: no banner, no result line.
-fn run_meta(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
-    let action = meta_name(t).unwrap_or_default();
-    if action == "flush_handlers" {
-        let active = ctx.active(hosts);
-        return flush_handlers(ctx, &active);
-    }
-    let mut conds = scope.conditions();
-    conds.extend(t.kw.when.iter().cloned());
-    let mut selected = Vec::new();
-    for h in hosts {
-        let c = Context::new(Arc::new(ctx.vars_for(
-            h,
-            Some(scope),
-            Some(&t.kw.vars),
-            None,
-        )));
-        match task::eval_conditions(&c, &conds, "when") {
-            Ok(None) => selected.push(h.clone()),
-            Ok(Some(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let run = &ctx.run;
-    match action.as_str() {
-        "reset_connection" => {
-            for h in &selected {
-                super::connect::forget(ctx, h);
-            }
-        }
-        "noop" | "role_complete" | "refresh_inventory" => {}
-        "end_play" => {
-            if !selected.is_empty() {
-                ctx.end_play.store(true, Ordering::SeqCst);
-            }
-        }
-        "end_batch" => {
-            if !selected.is_empty() {
-                ctx.end_batch.store(true, Ordering::SeqCst);
-            }
-        }
-        "end_host" => {
-            let mut ended = ctx.ended.lock().unwrap();
-            for h in selected {
-                ended.insert(h);
-            }
-        }
-        "clear_facts" => {
-            // Decided once, by the first host's condition, and then for every host of
-            // the play (the fact cache entries included), as Ansible does.
-            if hosts.first().is_some_and(|h| selected.contains(h)) {
-                for h in &ctx.pattern_hosts {
-                    run.clear_facts(h);
-                }
-            }
-        }
-        "clear_host_errors" => {
-            let mut failed = run.failed.lock().unwrap();
-            for h in selected.iter().chain(ctx.pattern_hosts.iter()) {
-                failed.remove(h);
-            }
-        }
-        other => {
-            return Err(Error::at(
-                format!("invalid meta action requested: {other}"),
-                &t.span,
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn meta_name(t: &Task) -> Option<String> {
-    t.args.get("_raw_params").and_then(scalar_string)
 }
 
 /// What an include resolved to for one host (and loop item).
@@ -399,68 +345,175 @@ fn resolve_include(
     Ok(groups)
 }
 
-fn include_tasks(
+/// An include decided for some hosts, with what it brings in: a task file (read now, or
+/// when its stage runs for a stage file) or a role's block.
+struct LoadedInclude {
+    target: IncludeTarget,
+    body: IncludeBody,
+}
+
+enum IncludeBody {
+    Tasks {
+        path: std::path::PathBuf,
+        lctx: Ctx,
+        boundary: Option<Arc<crate::playbook::StageRef>>,
+        items: Option<Vec<Item>>,
+    },
+    Role {
+        item: Item,
+        role: Option<Arc<crate::playbook::Role>>,
+    },
+}
+
+/// `include_tasks` / `include_role`: decide it per host, read what it brings in (a file
+/// that fails to load fails its hosts, and under any_errors_fatal the batch, before any
+/// included task runs), then run the included tasks.
+fn include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) -> Result<()> {
+    let groups = resolve_include(ctx, t, scope, hosts)?;
+    let mut loaded = Vec::new();
+    for (target, args) in groups {
+        let body = if t.action == "include_role" {
+            load_included_role(ctx, t, scope, &target, &args)?
+        } else {
+            load_included_tasks(ctx, t, scope, &target, &args)
+        };
+        if let Some(body) = body {
+            loaded.push(LoadedInclude { target, body });
+        }
+    }
+    task::fail_batch_if_fatal(ctx, t, scope, hosts, false);
+    for inc in loaded {
+        let hosts = ctx.active(&inc.target.hosts);
+        if hosts.is_empty() {
+            continue;
+        }
+        let target = IncludeTarget {
+            hosts,
+            ..inc.target
+        };
+        match inc.body {
+            IncludeBody::Tasks {
+                path,
+                lctx,
+                boundary,
+                items,
+            } => run_included_tasks(ctx, t, scope, target, &path, &lctx, boundary, items)?,
+            IncludeBody::Role { item, role } => {
+                run_included_role(ctx, t, scope, target, item, role)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fail the hosts of an include whose file or role could not be loaded: the result
+/// carries the loader's message (the [ERROR] line adds where it happened).
+fn report_load_error(
     ctx: &Arc<PlayCtx>,
     t: &Arc<Task>,
     scope: &Arc<Scope>,
     hosts: &[String],
-) -> Result<()> {
-    let groups = resolve_include(ctx, t, scope, hosts)?;
-    for (target, args) in groups {
-        let file = args
-            .get("file")
-            .or_else(|| args.get("_raw_params"))
-            .map(task::value_str)
-            .unwrap_or_default();
-        let lctx = include_ctx(ctx, t);
-        let path = ctx.run.loader.task_file_path(&file, &lctx);
-        let mut hosts = target.hosts.clone();
-        let boundary = crate::playbook::stage_boundary(&path, &t.span, &lctx);
-        if let Some(sref) = &boundary {
-            hosts = super::stages::enter(ctx, sref, scope, &hosts, Some(t))?;
-            if hosts.is_empty() {
-                continue;
-            }
-        }
-        let target = IncludeTarget { hosts, ..target };
-        let item_label = target
-            .item_vars
-            .as_ref()
-            .and_then(|m| m.get("__label").cloned());
-        let loaded = ctx
+    e: &Error,
+) {
+    for h in hosts {
+        let mut r = serde_json::Map::new();
+        r.insert("changed".into(), json!(false));
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!(e.msg));
+        r.insert(ERROR_TEXT_KEY.into(), json!(e.report().trim_end()));
+        task::report_unignorable(ctx, t, scope, h, r);
+    }
+}
+
+/// Read an included task file, unless it is a stage file (read when its stage runs).
+fn load_included_tasks(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    target: &IncludeTarget,
+    args: &serde_json::Map<String, Value>,
+) -> Option<IncludeBody> {
+    let file = args
+        .get("file")
+        .or_else(|| args.get("_raw_params"))
+        .map(task::value_str)
+        .unwrap_or_default();
+    let lctx = include_ctx(ctx, t);
+    let path = ctx.run.loader.task_file_path(&file, &lctx);
+    let boundary = crate::playbook::stage_boundary(&path, &t.span, &lctx);
+    let items = if boundary.is_some() {
+        None
+    } else {
+        match ctx
             .run
             .loader
-            .load_task_file(&path, &lctx, &mut PlayAcc::default(), &t.span);
-        let items = match loaded {
+            .load_task_file(&path, &lctx, &mut PlayAcc::default(), &t.span)
+        {
+            Ok(items) => Some(items),
+            Err(e) => {
+                report_load_error(ctx, t, scope, &target.hosts, &e);
+                return None;
+            }
+        }
+    };
+    Some(IncludeBody::Tasks {
+        path,
+        lctx,
+        boundary,
+        items,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_included_tasks(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    target: IncludeTarget,
+    path: &std::path::Path,
+    lctx: &Ctx,
+    boundary: Option<Arc<crate::playbook::StageRef>>,
+    items: Option<Vec<Item>>,
+) -> Result<()> {
+    let mut target = target;
+    if let Some(sref) = &boundary {
+        target.hosts = super::stages::enter(ctx, sref, scope, &target.hosts, Some(t))?;
+        if target.hosts.is_empty() {
+            return Ok(());
+        }
+    }
+    let leave = |ctx: &Arc<PlayCtx>| match &boundary {
+        Some(sref) => super::stages::leave(ctx, sref),
+        None => Ok(()),
+    };
+    let items = match items {
+        Some(items) => items,
+        None => match ctx
+            .run
+            .loader
+            .load_task_file(path, lctx, &mut PlayAcc::default(), &t.span)
+        {
             Ok(items) => items,
             Err(e) => {
-                for h in &target.hosts {
-                    let mut r = serde_json::Map::new();
-                    r.insert("failed".into(), json!(true));
-                    r.insert("msg".into(), json!(e.report().trim_end()));
-                    r.insert("reason".into(), json!(e.report().trim_end()));
-                    task::report_single(ctx, t, scope, h, r, false);
-                }
-                if let Some(sref) = &boundary {
-                    super::stages::leave(ctx, sref)?;
-                }
-                continue;
+                report_load_error(ctx, t, scope, &target.hosts, &e);
+                return leave(ctx);
             }
-        };
-        ctx.run.cb().include(
-            &path.display().to_string(),
-            &target.hosts,
-            item_label.as_ref(),
-        );
-        task::count_included(ctx, &target.hosts);
-        let child = include_scope(scope, t, target.item_vars, None);
-        let r = run_items(ctx, &items, &child, &target.hosts);
-        if let Some(sref) = &boundary {
-            super::stages::leave(ctx, sref)?;
-        }
-        r?;
-    }
-    Ok(())
+        },
+    };
+    let item_label = target
+        .item_vars
+        .as_ref()
+        .and_then(|m| m.get("__label").cloned());
+    ctx.run.cb().include(
+        &path.display().to_string(),
+        &target.hosts,
+        item_label.as_ref(),
+    );
+    task::count_included(ctx, &target.hosts);
+    let child = include_scope(scope, t, target.item_vars, None);
+    let r = run_items(ctx, &items, &child, &target.hosts);
+    leave(ctx)?;
+    r
 }
 
 /// What the loader needs to find and read an include's file: relative to the including
@@ -512,98 +565,102 @@ fn include_scope(
     })
 }
 
-fn include_role(
+/// Load an included role's block; its handlers join the play's.
+fn load_included_role(
     ctx: &Arc<PlayCtx>,
     t: &Arc<Task>,
     scope: &Arc<Scope>,
-    hosts: &[String],
-) -> Result<()> {
-    let groups = resolve_include(ctx, t, scope, hosts)?;
-    for (target, args) in groups {
-        let get = |k: &str| args.get(k).map(task::value_str);
-        let Some(name) = get("name").or_else(|| get("role")) else {
-            return Err(Error::at(
-                "'name' is a required field for include_role.",
-                &t.span,
-            ));
-        };
-        let public = args.get("public").map(task::truthy).unwrap_or(false);
-        let spec = RoleSpec {
-            name,
-            params: Mapping::default(),
-            tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
-            vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
-            defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
-            handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
-            public,
-            kw: Keywords::default(),
-            span: t.span.clone(),
-        };
-        let lctx = Ctx {
-            dir: ctx.play.dir.clone(),
-            play_dir: ctx.play.dir.clone(),
-            role: t.role.clone(),
-            handlers: false,
-            in_handler: ctx.is_handler(t),
-        };
-        let mut acc = PlayAcc {
-            seen_roles: ctx.seen_roles.lock().unwrap().clone(),
-            ..Default::default()
-        };
-        let loaded = ctx.run.loader.role_block(spec, &lctx, &mut acc, false);
-        ctx.seen_roles
+    target: &IncludeTarget,
+    args: &serde_json::Map<String, Value>,
+) -> Result<Option<IncludeBody>> {
+    let get = |k: &str| args.get(k).map(task::value_str);
+    let Some(name) = get("name").or_else(|| get("role")) else {
+        return Err(Error::at(
+            "'name' is a required field for include_role.",
+            &t.span,
+        ));
+    };
+    let public = args.get("public").map(task::truthy).unwrap_or(false);
+    let spec = RoleSpec {
+        name,
+        params: Mapping::default(),
+        tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
+        vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
+        defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
+        handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
+        public,
+        kw: Keywords::default(),
+        span: t.span.clone(),
+    };
+    let lctx = Ctx {
+        dir: ctx.play.dir.clone(),
+        play_dir: ctx.play.dir.clone(),
+        role: t.role.clone(),
+        handlers: false,
+        in_handler: ctx.is_handler(t),
+    };
+    let mut acc = PlayAcc {
+        seen_roles: ctx.seen_roles.lock().unwrap().clone(),
+        ..Default::default()
+    };
+    let loaded = ctx.run.loader.role_block(spec, &lctx, &mut acc, false);
+    ctx.seen_roles
+        .lock()
+        .unwrap()
+        .extend(acc.seen_roles.iter().cloned());
+    let item = match loaded {
+        Ok(Some(item)) => item,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            report_load_error(ctx, t, scope, &target.hosts, &e);
+            return Ok(None);
+        }
+    };
+    if public {
+        ctx.dynamic_roles
             .lock()
             .unwrap()
-            .extend(acc.seen_roles.iter().cloned());
-        let item = match loaded {
-            Ok(Some(item)) => item,
-            Ok(None) => continue,
-            Err(e) => {
-                for h in &target.hosts {
-                    let mut r = serde_json::Map::new();
-                    r.insert("failed".into(), json!(true));
-                    r.insert("msg".into(), json!(e.report().trim_end()));
-                    task::report_single(ctx, t, scope, h, r, false);
-                }
-                continue;
-            }
-        };
-        if public {
-            ctx.dynamic_roles
-                .lock()
-                .unwrap()
-                .extend(acc.roles.iter().cloned());
-        }
-        // The included role's handlers join the play's, in its role's scope.
-        if !acc.handlers.is_empty() {
-            let mut hs = ctx.handlers.lock().unwrap();
-            for h in &acc.handlers {
-                if let crate::playbook::Item::Task(t) = h {
-                    if hs.iter().any(|(x, _)| x.span == t.span) {
-                        continue;
-                    }
-                    let s = ctx.root.child(Default::default(), t.role.clone());
-                    hs.push((t.clone(), s));
-                }
-            }
-        }
-        let role = match &item {
-            Item::Block(b) => b.role.clone(),
-            _ => None,
-        };
-        let role_name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-        let item_label = target
-            .item_vars
-            .as_ref()
-            .and_then(|m| m.get("__label").cloned());
-        ctx.run
-            .cb()
-            .include(&role_name, &target.hosts, item_label.as_ref());
-        task::count_included(ctx, &target.hosts);
-        let child = include_scope(scope, t, target.item_vars, role);
-        run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)?;
+            .extend(acc.roles.iter().cloned());
     }
-    Ok(())
+    // The included role's handlers join the play's, in its role's scope.
+    if !acc.handlers.is_empty() {
+        let mut hs = ctx.handlers.lock().unwrap();
+        for h in &acc.handlers {
+            if let crate::playbook::Item::Task(t) = h {
+                if hs.iter().any(|(x, _)| x.span == t.span) {
+                    continue;
+                }
+                let s = ctx.root.child(Default::default(), t.role.clone());
+                hs.push((t.clone(), s));
+            }
+        }
+    }
+    let role = match &item {
+        Item::Block(b) => b.role.clone(),
+        _ => None,
+    };
+    Ok(Some(IncludeBody::Role { item, role }))
+}
+
+fn run_included_role(
+    ctx: &Arc<PlayCtx>,
+    t: &Arc<Task>,
+    scope: &Arc<Scope>,
+    target: IncludeTarget,
+    item: Item,
+    role: Option<Arc<crate::playbook::Role>>,
+) -> Result<()> {
+    let role_name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+    let item_label = target
+        .item_vars
+        .as_ref()
+        .and_then(|m| m.get("__label").cloned());
+    ctx.run
+        .cb()
+        .include(&role_name, &target.hosts, item_label.as_ref());
+    task::count_included(ctx, &target.hosts);
+    let child = include_scope(scope, t, target.item_vars, role);
+    run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)
 }
 
 /// Run every notified handler, in the order handlers are defined, for the hosts that
@@ -673,8 +730,7 @@ fn run_handler(
     hosts: &[String],
 ) -> Result<()> {
     match handler.action.as_str() {
-        "include_tasks" => include_tasks(ctx, handler, scope, hosts),
-        "include_role" => include_role(ctx, handler, scope, hosts),
+        "include_tasks" | "include_role" => include(ctx, handler, scope, hosts),
         _ => run_task(ctx, handler, scope, hosts, true),
     }
 }

@@ -79,6 +79,26 @@ pub struct Inventory {
     warnings: Vec<String>,
     /// Parsed vars files (group_vars/ and host_vars/ lookups), by directory/kind/name.
     vars_cache: HashMap<(PathBuf, &'static str, String), Option<Mapping>>,
+    /// The sources and options it was loaded from, for `meta: refresh_inventory`.
+    sources: Vec<String>,
+    load_opts: LoadOptions,
+    /// add_host and group_by changes, replayed in order after a refresh.
+    dynamic: Vec<DynamicChange>,
+}
+
+/// A change a play made to the inventory (kept across `meta: refresh_inventory`).
+#[derive(Clone, Debug)]
+enum DynamicChange {
+    AddHost {
+        name: String,
+        groups: Vec<String>,
+        vars: Mapping,
+    },
+    Group {
+        host: String,
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -253,8 +273,31 @@ impl Inventory {
         }
         inv.fold_inventory_vars_files()?;
         inv.processed_sources = processed;
+        inv.sources = sources.to_vec();
+        inv.load_opts = opts.clone();
         let warnings = std::mem::take(&mut inv.warnings);
         Ok((inv, warnings))
+    }
+
+    /// `meta: refresh_inventory`: read the sources again (they may have changed), then
+    /// replay the hosts and groups the run added. Returns the loading warnings.
+    pub fn refresh(&mut self) -> Result<Vec<String>, InventoryError> {
+        let (mut fresh, warnings) = Self::load_with(&self.sources, &self.load_opts)?;
+        for change in std::mem::take(&mut self.dynamic) {
+            match change {
+                DynamicChange::AddHost { name, groups, vars } => {
+                    fresh.add_host(&name, &groups, vars)
+                }
+                DynamicChange::Group {
+                    host,
+                    group,
+                    parents,
+                } => fresh.add_to_group(&host, &group, &parents),
+            }
+        }
+        fresh.generation = self.generation + 1;
+        *self = fresh;
+        Ok(warnings)
     }
 
     /// Parse one source (recursing into directories); true when something parsed it.
@@ -692,6 +735,11 @@ impl Inventory {
     /// A new host goes into `all`; its variables are combined over the old ones by
     /// hash_behaviour; each named group is created if needed (a child of `all`).
     pub fn add_host(&mut self, name: &str, groups: &[String], vars: Mapping) {
+        self.dynamic.push(DynamicChange::AddHost {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+            vars: vars.clone(),
+        });
         if !self.hosts.contains_key(name) {
             self.add_host_entry(name, Some("all"), None, None);
         }
@@ -724,6 +772,11 @@ impl Inventory {
                 Node::string("local", span),
             );
         }
+        self.dynamic.push(DynamicChange::Group {
+            host: host.to_string(),
+            group: group.to_string(),
+            parents: parents.to_vec(),
+        });
         self.add_group(group);
         for p in parents {
             self.add_group(p);

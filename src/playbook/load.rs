@@ -59,7 +59,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "retries",
     "until",
 ];
-const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always"];
+const BLOCK_KEYWORDS: &[&str] = &["block", "rescue", "always", "notify"];
 const PLAY_KEYWORDS: &[&str] = &[
     "hosts",
     "vars_files",
@@ -437,6 +437,7 @@ impl Loader {
                     role: ctx.role.clone(),
                     is_role: false,
                     stage,
+                    dedupe_key: None,
                 }))])
             }
             "import_role" => {
@@ -510,6 +511,7 @@ impl Loader {
             role: ctx.role.clone(),
             is_role: false,
             stage: None,
+            dedupe_key: None,
         })
     }
 
@@ -756,10 +758,10 @@ impl Loader {
             spec.tasks_from,
             spec.params.to_json_string()
         );
-        if dedupe && acc.seen_roles.contains(&key) && !role.allow_duplicates {
-            return Ok(None);
-        }
-        acc.seen_roles.insert(key);
+        // A repeated role is kept: whether it runs again is decided per host when it is
+        // reached (it did not complete there the first time, e.g. every task skipped).
+        let repeated = !acc.seen_roles.insert(key.clone());
+        let dedupe_key = (dedupe && !role.allow_duplicates).then_some(key);
         let role_ctx = Ctx {
             dir: path.join("tasks"),
             play_dir: ctx.play_dir.clone(),
@@ -774,6 +776,7 @@ impl Loader {
             }
         }
         if let Some(tf) = role.tasks_file(&spec.tasks_from) {
+            inside_role(&tf, &path.join("tasks"), &role.name, &spec.span)?;
             items.extend(self.load_task_file(&tf, &role_ctx, acc, &spec.span)?);
         } else if spec.tasks_from == "main" {
             items.extend(synthesised_main(&role));
@@ -786,7 +789,11 @@ impl Loader {
                 &spec.span,
             ));
         }
-        if let Some(hf) = role.handlers_file(&spec.handlers_from) {
+        if let Some(hf) = role
+            .handlers_file(&spec.handlers_from)
+            .filter(|_| !(repeated && dedupe_key.is_some()))
+        {
+            inside_role(&hf, &path.join("handlers"), &role.name, &spec.span)?;
             let hctx = Ctx {
                 dir: path.join("handlers"),
                 handlers: true,
@@ -796,7 +803,9 @@ impl Loader {
             let hs = self.load_task_file(&hf, &hctx, &mut inner, &spec.span)?;
             acc.handlers.extend(hs);
         }
-        acc.roles.push(role.clone());
+        if !(repeated && dedupe_key.is_some()) {
+            acc.roles.push(role.clone());
+        }
         Ok(Some(Item::Block(Arc::new(Block {
             name: None,
             block: items,
@@ -807,6 +816,7 @@ impl Loader {
             role: Some(role),
             is_role: true,
             stage: None,
+            dedupe_key,
         }))))
     }
 }
@@ -923,6 +933,7 @@ fn synthesised_main(role: &Arc<Role>) -> Vec<Item> {
                     path,
                     role: role.clone(),
                 })),
+                dedupe_key: None,
             }))
         })
         .collect()
@@ -1016,7 +1027,27 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         collections: g("collections"),
         timeout: g("timeout"),
         debugger: g("debugger"),
+        notify: g("notify"),
     })
+}
+
+/// A role's `tasks_from` / `handlers_from` may name a subdirectory but not leave the
+/// role's directory (compared as normalised paths, as Ansible does).
+fn inside_role(found: &Path, dir: &Path, role: &str, span: &Span) -> Result<()> {
+    let f = crate::template::filters::normpath(&found.to_string_lossy());
+    let d = crate::template::filters::normpath(&dir.to_string_lossy());
+    if f.starts_with(&format!("{}/", d.trim_end_matches('/'))) {
+        return Ok(());
+    }
+    Err(Error::at(
+        format!(
+            "Failed loading ''{f}'' for role ({role}) as it is not inside the expected role path: '{d}'",
+            f = found.display(),
+            d = dir.display()
+        ),
+        span,
+    )
+    .general())
 }
 
 /// `action: copy src=a` or `action: {module: copy, src: a}`.

@@ -35,6 +35,8 @@ pub struct Keywords {
     pub collections: Option<Node>,
     pub timeout: Option<Node>,
     pub debugger: Option<Node>,
+    /// A block's `notify`, inherited by its tasks that name no handlers of their own.
+    pub notify: Option<Node>,
 }
 
 /// Where a task or block sits: the role it came from, if any.
@@ -73,6 +75,10 @@ pub struct Block {
     /// Set for a role's import of a stage file: the block's tasks are read from the file
     /// only when the stage runs on some host.
     pub stage: Option<Arc<StageRef>>,
+    /// For a role of `roles:` or a dependency (without allow_duplicates): its identity
+    /// (path, tasks file, parameters). It runs for a host only until it has completed
+    /// there once in the play, as Ansible deduplicates roles.
+    pub dedupe_key: Option<String>,
 }
 
 /// A stage boundary: where a role imports or includes one of its stage files.

@@ -208,11 +208,19 @@ fn normalise_stdout(s: &str) -> String {
     let mut out = String::new();
     let mut skipping_warning = false;
     for line in s.lines() {
-        if line.starts_with("[WARNING]") || line.starts_with("[DEPRECATION WARNING]") {
+        // Warnings, and at -vv the version banner (paths of the installation) and the
+        // callback plugins Ansible passes over.
+        if line.starts_with("[WARNING]")
+            || line.starts_with("[DEPRECATION WARNING]")
+            || line.starts_with("ansible-playbook [core ")
+        {
             skipping_warning = true;
             continue;
         }
-        // a warning's continuation lines are indented
+        if line.starts_with("Skipping callback '") {
+            continue;
+        }
+        // their continuation lines are indented
         if skipping_warning && line.starts_with(' ') {
             continue;
         }
