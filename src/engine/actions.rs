@@ -1884,12 +1884,21 @@ pub(super) fn module_named(
             .or_else(|| ctx.run.opts.fact_path.clone()),
         _ => None,
     };
+    let python_interpreter = match name {
+        "setup" => c
+            .resolve("ansible_python_interpreter")
+            .and_then(|v| crate::template::from_mj(&v).ok())
+            .filter(|v| !v.is_null())
+            .map(|v| value_str(&v)),
+        _ => None,
+    };
     let mctx = play_modules::ModuleContext {
         check_mode,
         diff,
         environment,
         tmpdir: None,
         fact_path,
+        python_interpreter,
         // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
         module_name: (name == task.action).then(|| task.action_written.clone()),
     };
