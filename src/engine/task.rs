@@ -55,18 +55,37 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
     match &cond.kind {
         Kind::Bool(b) => Ok((*b, json!(b))),
         Kind::Unsafe(s) => Err(fail(format!("Conditional is marked as unsafe, and cannot be evaluated: untrusted template or expression '{s}'"))),
-        Kind::Str(s) => {
-            let v = if crate::template::is_template(s) {
-                c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?
+        // Ansible strips a conditional before evaluating it; nothing left is an error.
+        Kind::Str(s) if s.trim().is_empty() => {
+            Err(fail("Empty conditional expressions are not allowed.".into()))
+        }
+        Kind::Null if what == "assert" => {
+            Err(fail("Empty conditional expressions are not allowed.".into()))
+        }
+        Kind::Str(written) => {
+            // Ansible strips a conditional first: surrounding whitespace never matters.
+            let s = written.trim();
+            let v = if all_template(s) {
+                let v = c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?;
+                if v.is_string() && !single_expression(s) {
+                    // Text the template put together is not the playbook's own: Ansible
+                    // will not evaluate it as an expression.
+                    return Err(fail(
+                        "Encountered untrusted template or expression.".into(),
+                    ));
+                }
+                v
             } else {
-                let mv = c.eval_expr(s).map_err(|e| fail(conditional_error(e.msg)))?;
+                let expr = template_expression_literals(c, s)
+                    .map_err(|e| fail(conditional_error(e.msg)))?;
+                let mv = c.eval_expr(&expr).map_err(|e| fail(conditional_error(e.msg)))?;
                 if mv.is_undefined() {
                     return Err(fail(format!("Error while evaluating conditional: '{}' is undefined", s.trim())));
                 }
                 crate::template::from_mj(&mv).map_err(fail)?
             };
             match v {
-                Value::Bool(b) => Ok((b, json!(s))),
+                Value::Bool(b) => Ok((b, json!(written))),
                 other => Err(fail(format!(
                     "Conditional result ({}) was derived from value of type '{}' at '{}'. Conditionals must have a boolean result.",
                     if truthy(&other) { "True" } else { "False" },
@@ -77,6 +96,42 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
         }
         Kind::Null => Ok((true, Value::Null)),
         _ => Err(fail("Conditional expressions must be strings.".into())),
+    }
+}
+
+/// A conditional written as one template (`"{{ x == 1 }}"`) rather than an expression.
+fn all_template(s: &str) -> bool {
+    (s.starts_with("{{") || s.starts_with("{%")) && (s.ends_with("}}") || s.ends_with("%}"))
+}
+
+/// A template that is one `{{ expression }}` and nothing else.
+fn single_expression(s: &str) -> bool {
+    crate::template::literals::print_tag_end(s) == Some(s.len())
+}
+
+/// A conditional expression's string literals that hold template syntax
+/// (`x == "{{ y }}"`) are templated before the expression is evaluated, as Ansible does
+/// for the literals of a playbook's own conditionals.
+fn template_expression_literals(c: &Arc<Context>, expr: &str) -> Result<String> {
+    if !crate::template::is_template(expr) {
+        return Ok(expr.to_string());
+    }
+    let mut err = None;
+    let out = crate::template::literals::map_expression_literals(expr, &mut |lit| {
+        if err.is_some() || !crate::template::is_template(lit) {
+            return None;
+        }
+        match c.template_str(lit) {
+            Ok(v) => Some(value_str(&v)),
+            Err(e) => {
+                err = Some(e);
+                None
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out.unwrap_or_else(|| expr.to_string())),
     }
 }
 
