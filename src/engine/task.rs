@@ -1118,6 +1118,63 @@ fn resolve_action(task: &Arc<Task>, c: &Arc<Context>) -> std::result::Result<Arc
     Ok(Arc::new(t))
 }
 
+/// The `timeout` keyword (the task's own or an enclosing block's or play's), in seconds;
+/// `None` for none (unset, zero or not a number).
+fn task_timeout(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<Option<u64>> {
+    let Some(n) = scope.keyword(task.kw.timeout.as_ref(), |k| k.timeout.as_ref()) else {
+        return Ok(None);
+    };
+    let v = c.template_node(n)?;
+    let secs = v.as_u64().or_else(|| value_str(&v).trim().parse().ok());
+    Ok(secs.filter(|s| *s > 0))
+}
+
+/// Run the action, giving up after the task's `timeout` as Ansible does: the attempt
+/// fails with a `timedout` result. The abandoned action finishes in the background (its
+/// result is dropped); Ansible likewise stops waiting rather than undoing anything.
+fn execute_within_timeout(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
+    let Some(secs) = task_timeout(task, scope, c)? else {
+        return actions::execute(ctx, task, scope, host, c);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (ctx2, task2, scope2, host2, c2) = (
+        ctx.clone(),
+        task.clone(),
+        scope.clone(),
+        host.to_string(),
+        c.clone(),
+    );
+    std::thread::spawn(move || {
+        let _ = tx.send(actions::execute(&ctx2, &task2, &scope2, &host2, &c2));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(timed_out(secs)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(Error::new("the task's action ended without a result"))
+        }
+    }
+}
+
+/// Ansible's result for an attempt that ran out of time.
+fn timed_out(secs: u64) -> Map<String, Value> {
+    let mut r = task_failed(format!("Task failed: Timed out after {secs} second(s)."));
+    r.insert(
+        "timedout".into(),
+        json!({
+            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+            "period": secs,
+        }),
+    );
+    r
+}
+
 /// The action, then `failed_when` and `changed_when`.
 fn run_once(
     ctx: &Arc<PlayCtx>,
@@ -1139,7 +1196,7 @@ fn run_once(
     } else {
         task
     };
-    let mut r = match actions::execute(ctx, task, scope, host, c) {
+    let mut r = match execute_within_timeout(ctx, task, scope, host, c) {
         Ok(r) => r,
         Err(e) => {
             let mut r = task_failed(format!("Task failed: {}", e.msg));
