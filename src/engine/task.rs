@@ -65,7 +65,9 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
         Kind::Str(written) => {
             // Ansible strips a conditional first: surrounding whitespace never matters.
             let s = written.trim();
-            let v = if all_template(s) {
+            let whole = all_template(s);
+            let v = if whole {
+                deprecate(CONDITIONAL_AS_TEMPLATE);
                 let v = c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?;
                 if v.is_string() && !single_expression(s) {
                     // Text the template put together is not the playbook's own: Ansible
@@ -85,6 +87,9 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
                 crate::template::from_mj(&mv).map_err(fail)?
             };
             match v {
+                // Ansible reports a whole-template conditional by its value, an
+                // expression as written.
+                Value::Bool(b) if whole => Ok((b, json!(b))),
                 Value::Bool(b) => Ok((b, json!(written))),
                 other => Err(fail(format!(
                     "Conditional result ({}) was derived from value of type '{}' at '{}'. Conditionals must have a boolean result.",
@@ -96,6 +101,43 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
         }
         Kind::Null => Ok((true, Value::Null)),
         _ => Err(fail("Conditional expressions must be strings.".into())),
+    }
+}
+
+const CONDITIONAL_AS_TEMPLATE: &str =
+    "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.";
+
+thread_local! {
+    /// Deprecations met while this thread works on one host's task (or loop item): the
+    /// task result carries them, as Ansible's does, and the output shows them.
+    static DEPRECATIONS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Note a deprecated feature of ansible-core (removed in 2.23) for the current result.
+fn deprecate(msg: &str) {
+    let d = json!({
+        "msg": msg,
+        "collection_name": "ansible.builtin",
+        "version": "2.23",
+        "deprecator": {"resolved_name": "ansible.builtin", "type": null},
+    });
+    DEPRECATIONS.with(|v| v.borrow_mut().push(d));
+}
+
+fn take_deprecations() -> Vec<Value> {
+    DEPRECATIONS.with(|v| std::mem::take(&mut *v.borrow_mut()))
+}
+
+/// Add deprecations to a result's own.
+fn attach_deprecations(r: &mut Map<String, Value>, deps: Vec<Value>) {
+    if deps.is_empty() {
+        return;
+    }
+    match r.get_mut("deprecations") {
+        Some(Value::Array(a)) => a.extend(deps),
+        _ => {
+            r.insert("deprecations".into(), Value::Array(deps));
+        }
     }
 }
 
@@ -738,11 +780,14 @@ fn run_on_host(
     } else if task.loop_.is_some() {
         run_loop(ctx, task, scope, host, &conds, &mut out, info)
     } else {
-        match eval_conditions(&base, &conds, "when") {
+        take_deprecations();
+        let mut r = match eval_conditions(&base, &conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
             Ok(None) => run_with_retries(ctx, task, scope, host, None, &mut out.retries),
-        }
+        };
+        attach_deprecations(&mut r, take_deprecations());
+        r
     };
     out.status = status_of(&result);
     if let Some(reg) = &task.register {
@@ -916,6 +961,7 @@ fn run_loop(
             pause = p;
         }
         let label = lc.get("label").cloned().unwrap_or_else(|| items[i].clone());
+        take_deprecations();
         let mut r = match eval_conditions(&c, conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
@@ -928,6 +974,7 @@ fn run_loop(
                 &mut out.retries,
             ),
         };
+        attach_deprecations(&mut r, take_deprecations());
         for (k, v) in &lvars {
             if k != "ansible_loop" {
                 r.insert(k.clone(), v.clone());
@@ -1012,6 +1059,13 @@ fn run_loop(
     if !warnings.is_empty() {
         r.insert("warnings".into(), Value::Array(warnings));
     }
+    let deprecations: Vec<Value> = results
+        .iter()
+        .filter_map(|r| r.get("deprecations").and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect();
+    attach_deprecations(&mut r, deprecations);
     r.insert("results".into(), Value::Array(results));
     if all_skipped {
         r.insert("skipped".into(), json!(true));
