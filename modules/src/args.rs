@@ -528,6 +528,24 @@ pub fn expand_path(p: &str) -> String {
 /// `$VAR`, `${VAR}` and a leading `~`/`~user` expanded as on `host` (Python's
 /// `expandvars(expanduser(p))`: unknown variables stay as written).
 pub fn expand_path_on(host: &dyn crate::host::Host, p: &str) -> String {
+    expand_path_with_env(host, &[], p)
+}
+
+/// [`expand_path_on`] for a module run with a task `environment:`: those variables are in
+/// the module's own environment, so they win over the host's (the last setting of a name
+/// counts, as when they are exported in order).
+pub fn expand_path_with_env(
+    host: &dyn crate::host::Host,
+    env: &[(String, String)],
+    p: &str,
+) -> String {
+    let lookup = |name: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| host.env_var(name))
+    };
     let mut out = String::new();
     let bytes: Vec<char> = p.chars().collect();
     let mut idx = 0;
@@ -550,7 +568,7 @@ pub fn expand_path_on(host: &dyn crate::host::Host, p: &str) -> String {
                 (bytes[idx + 1..e].iter().collect::<String>(), e)
             };
             if !name.is_empty() {
-                if let Some(val) = host.env_var(&name) {
+                if let Some(val) = lookup(&name) {
                     out.push_str(&val);
                     idx = end;
                     continue;

@@ -50,11 +50,22 @@ pub fn command(
     module: &str,
     force_shell: bool,
 ) -> ModuleResult {
+    // shell runs command's code but refuses command's own option, as Ansible's shell
+    // action does before calling the module (naming the action as the task wrote it).
+    if force_shell && args.contains_key("expand_argument_vars") {
+        let name = ctx.module_name.as_deref().unwrap_or("shell");
+        return crate::util::Failure::new(format!(
+            "Unsupported parameters for ({name}) module: expand_argument_vars"
+        ))
+        .into_result();
+    }
     let params = match spec().validate_on(host, module, args) {
         Ok(p) => p,
         Err(e) => return crate::util::Failure::new(e).into_result(),
     };
     let shell = force_shell || params.bool("_uses_shell");
+    // Ansible's command module ignores `executable` (only shell honours it) and says so.
+    let ignored_exe = params.string("executable").filter(|_| !shell);
     let executable = params.string("executable").filter(|_| shell);
     let raw = params
         .string("_raw_params")
@@ -70,6 +81,9 @@ pub fn command(
     r.insert("end".into(), Value::Null);
     r.insert("delta".into(), Value::Null);
     r.insert("msg".into(), json!(""));
+    if let Some(exe) = &ignored_exe {
+        r.insert("warnings".into(), json!([executable_warning(exe)]));
+    }
     let cmd = match (shell, raw) {
         (true, Some(s)) => Cmd::Shell(s),
         (true, None) => Cmd::Shell(
@@ -164,7 +178,7 @@ pub fn command(
         Cmd::Argv(v) => {
             if params.bool("expand_argument_vars") {
                 v.iter()
-                    .map(|a| crate::args::expand_path_on(host, a))
+                    .map(|a| crate::args::expand_path_with_env(host, &ctx.environment, a))
                     .collect()
             } else {
                 v.clone()
@@ -237,10 +251,20 @@ pub fn command(
             f.insert("stderr_lines".into(), json!([]));
             f.insert("stdout".into(), json!(""));
             f.insert("stdout_lines".into(), json!([]));
+            if let Some(w) = r.get("warnings") {
+                f.insert("warnings".into(), w.clone());
+            }
             return f;
         }
     }
     finish(r, params.bool("strip_empty_ends"))
+}
+
+fn executable_warning(exe: &str) -> String {
+    format!(
+        "As of Ansible 2.4, the parameter 'executable' is no longer supported with the \
+         'command' module. Not using '{exe}'."
+    )
 }
 
 fn finish(mut r: ModuleResult, strip: bool) -> ModuleResult {

@@ -97,6 +97,10 @@ pub struct ModuleContext {
     pub tmpdir: Option<PathBuf>,
     /// Where local facts live (fact_path), for `setup`.
     pub fact_path: Option<PathBuf>,
+    /// The host's `ansible_python_interpreter`, for `setup`'s `python` facts (the Python
+    /// Ansible would run its modules with; play's modules need none).
+    #[serde(default)]
+    pub python_interpreter: Option<String>,
     /// The module name as the task wrote it (`stat`, `ansible.builtin.stat`), for argument
     /// errors ("Unsupported parameters for (stat) module"). When unset, the short name is
     /// used. copy, assemble, unarchive, uri, command and shell always report

@@ -29,6 +29,7 @@ const MIN: &[&str] = &[
     "lsb",
     "pkg_mgr",
     "platform",
+    "python",
     "selinux",
     "service_mgr",
     "ssh_pub_keys",
@@ -153,6 +154,50 @@ fn platform(f: &mut Map<String, Value>) {
         f.insert("machine_id".into(), json!(id.trim()));
     }
     f.remove("python_version");
+}
+
+/// What the `python` collector reports, asked of the interpreter itself.
+const PYTHON_PROBE: &str = "import json, sys\n\
+try:\n    import ssl; ssl.create_default_context; ssl.SSLContext; has_ssl = True\n\
+except Exception:\n    has_ssl = False\n\
+v = sys.version_info\n\
+print(json.dumps({'version': {'major': v[0], 'minor': v[1], 'micro': v[2], \
+'releaselevel': v[3], 'serial': v[4]}, 'version_info': list(v), \
+'executable': sys.executable, 'has_sslcontext': has_ssl, \
+'type': getattr(getattr(sys, 'implementation', None), 'name', None)}))";
+
+/// Where Ansible's interpreter discovery looks when no interpreter is configured.
+const PYTHON_FALLBACK: &[&str] = &[
+    "python3.14",
+    "python3.13",
+    "python3.12",
+    "python3.11",
+    "python3.10",
+    "python3.9",
+    "python3.8",
+    "/usr/bin/python3",
+    "/usr/libexec/platform-python",
+];
+
+/// The `python` fact: Ansible reports the interpreter its setup module ran under; play's
+/// setup needs none, so it asks the configured interpreter (else the first one discovery
+/// would find) about itself. No usable Python means no fact rather than a failure.
+fn python_facts(configured: Option<&str>) -> Option<Value> {
+    let configured = configured.filter(|p| !p.is_empty() && !p.starts_with("auto"));
+    let candidates: Vec<&str> = match configured {
+        Some(p) => vec![p],
+        None => PYTHON_FALLBACK.to_vec(),
+    };
+    candidates.into_iter().find_map(|exe| {
+        let out = std::process::Command::new(exe)
+            .args(["-c", PYTHON_PROBE])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        serde_json::from_slice(&out.stdout).ok()
+    })
 }
 
 /// Parse /etc/os-release style KEY=value lines.
@@ -1145,6 +1190,11 @@ pub fn run(args: &Args, ctx: &ModuleContext, module: &str) -> ModuleResult {
     }
     if sel.contains("loadavg") {
         loadavg(&mut f);
+    }
+    if sel.contains("python") {
+        if let Some(py) = python_facts(ctx.python_interpreter.as_deref()) {
+            f.insert("python".into(), py);
+        }
     }
     if sel.contains("chroot") {
         let root = fs::metadata("/").ok();

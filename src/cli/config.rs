@@ -44,6 +44,11 @@ const SETTINGS: &[(&str, &str, &str)] = &[
         "display_skipped_hosts",
     ),
     ("ANSIBLE_DISPLAY_OK_HOSTS", "defaults", "display_ok_hosts"),
+    (
+        "ANSIBLE_DEPRECATION_WARNINGS",
+        "defaults",
+        "deprecation_warnings",
+    ),
     ("ANSIBLE_BECOME", "privilege_escalation", "become"),
     ("ANSIBLE_BECOME_USER", "privilege_escalation", "become_user"),
     (

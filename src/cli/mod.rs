@@ -96,6 +96,9 @@ fn run(args: &Args, cfg: &Config) -> std::result::Result<i32, (Error, i32)> {
         check_mode_markers: cfg.bool("defaults", "check_mode_markers").unwrap_or(false),
         diff: args.diff,
     };
+    crate::output::display::show_deprecations(
+        cfg.bool("defaults", "deprecation_warnings").unwrap_or(true),
+    );
     let callback_name = cfg
         .defaults("stdout_callback")
         .unwrap_or_else(|| "default".into());

@@ -114,9 +114,10 @@ fn failed(msg: Value) -> Map<String, Value> {
 }
 
 /// Arguments given as one template that yields a mapping (`assert: "{{ item }}"`), the
-/// "args splat" Ansible accepts for actions without free-form text.
+/// "args splat" Ansible accepts for actions without free-form text. The task's other
+/// arguments (`args:` and k=v) lie above it: callers merge them over the splat.
 fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>>> {
-    if task.args.len() != 1 || crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
+    if crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
         return Ok(None);
     }
     let Some(raw) = task.args.get("_raw_params") else {
@@ -182,16 +183,20 @@ fn merged_args<'a>(task: &'a Task, c: &Arc<Context>) -> Result<std::borrow::Cow<
 
 /// The task's arguments templated for this host, with `omit` removed.
 pub fn template_args(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
-    if let Some(m) = splat_args(task, c)? {
-        return Ok(m
-            .into_iter()
+    let splat = splat_args(task, c)?;
+    let mut out: Map<String, Value> = match &splat {
+        Some(m) => m
+            .iter()
             .filter(|(_, v)| v.as_str() != Some(OMIT))
-            .map(|(k, v)| (k, strip_omit(v)))
-            .collect());
-    }
+            .map(|(k, v)| (k.clone(), strip_omit(v.clone())))
+            .collect(),
+        None => Map::new(),
+    };
     let args = merged_args(task, c)?;
-    let mut out = Map::new();
     for (k, v) in args.iter() {
+        if splat.is_some() && k == "_raw_params" {
+            continue;
+        }
         let val = c.template_node(v).map_err(|e| {
             Error::at(
                 format!("Finalization of task args for '{}' failed: Error while resolving value for '{k}': {}", qualified(&task.action_written), e.msg),
@@ -488,6 +493,27 @@ fn task_is_kv(task: &Task) -> bool {
         .all(|e| e.key_span == e.value.span)
 }
 
+/// Ansible's cheap test for a string that is one template and nothing else.
+fn possibly_all_template(s: &str) -> bool {
+    (s.starts_with("{{") || s.starts_with("{%")) && (s.ends_with("}}") || s.ends_with("%}"))
+}
+
+/// A `that` written as one template (`that: "{{ checks }}"`): when it gives a list, that
+/// list holds the conditionals; anything else (or an error) leaves `that` to be evaluated
+/// as the conditional itself, as Ansible's assert does.
+fn that_from_template(c: &Arc<Context>, that: &Node) -> Vec<Node> {
+    match c.template_node(that) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Node::string(s, that.span.clone()),
+                other => Node::from_data(&other, &that.span),
+            })
+            .collect(),
+        _ => vec![that.clone()],
+    }
+}
+
 fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
     // Splatted arguments arrive templated: their `that` strings are still expressions.
     let splat: Option<Mapping> = splat_args(task, c)?.map(|m| {
@@ -513,12 +539,22 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
         out
     });
     let merged = merged_args(task, c)?;
-    let args = splat.as_ref().unwrap_or(&merged);
-    let that = args
-        .get("that")
-        .ok_or_else(|| Error::at("conditional required in \"that\" string", &task.span))?;
+    let with_splat = splat.map(|mut s| {
+        for (k, e) in &merged.entries {
+            if k != "_raw_params" {
+                s.entries.insert(k.clone(), e.clone());
+            }
+        }
+        s
+    });
+    let args = with_splat.as_ref().unwrap_or(&merged);
+    // A missing `that` fails argument validation: a plain failed result.
+    let Some(that) = args.get("that") else {
+        return Ok(failed(json!("missing required arguments: that")));
+    };
     let conds: Vec<Node> = match &that.kind {
         Kind::Seq(items) => items.clone(),
+        Kind::Str(s) if possibly_all_template(s) => that_from_template(c, that),
         _ => vec![that.clone()],
     };
     let quiet = args
@@ -1884,12 +1920,21 @@ pub(super) fn module_named(
             .or_else(|| ctx.run.opts.fact_path.clone()),
         _ => None,
     };
+    let python_interpreter = match name {
+        "setup" => c
+            .resolve("ansible_python_interpreter")
+            .and_then(|v| crate::template::from_mj(&v).ok())
+            .filter(|v| !v.is_null())
+            .map(|v| value_str(&v)),
+        _ => None,
+    };
     let mctx = play_modules::ModuleContext {
         check_mode,
         diff,
         environment,
         tmpdir: None,
         fact_path,
+        python_interpreter,
         // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
         module_name: (name == task.action).then(|| task.action_written.clone()),
     };

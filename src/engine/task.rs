@@ -55,18 +55,42 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
     match &cond.kind {
         Kind::Bool(b) => Ok((*b, json!(b))),
         Kind::Unsafe(s) => Err(fail(format!("Conditional is marked as unsafe, and cannot be evaluated: untrusted template or expression '{s}'"))),
-        Kind::Str(s) => {
-            let v = if crate::template::is_template(s) {
-                c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?
+        // Ansible strips a conditional before evaluating it; nothing left is an error.
+        Kind::Str(s) if s.trim().is_empty() => {
+            Err(fail("Empty conditional expressions are not allowed.".into()))
+        }
+        Kind::Null if what == "assert" => {
+            Err(fail("Empty conditional expressions are not allowed.".into()))
+        }
+        Kind::Str(written) => {
+            // Ansible strips a conditional first: surrounding whitespace never matters.
+            let s = written.trim();
+            let whole = all_template(s);
+            let v = if whole {
+                deprecate(CONDITIONAL_AS_TEMPLATE);
+                let v = c.template_str(s).map_err(|e| fail(conditional_error(e.msg)))?;
+                if v.is_string() && !single_expression(s) {
+                    // Text the template put together is not the playbook's own: Ansible
+                    // will not evaluate it as an expression.
+                    return Err(fail(
+                        "Encountered untrusted template or expression.".into(),
+                    ));
+                }
+                v
             } else {
-                let mv = c.eval_expr(s).map_err(|e| fail(conditional_error(e.msg)))?;
+                let expr = template_expression_literals(c, s)
+                    .map_err(|e| fail(conditional_error(e.msg)))?;
+                let mv = c.eval_expr(&expr).map_err(|e| fail(conditional_error(e.msg)))?;
                 if mv.is_undefined() {
                     return Err(fail(format!("Error while evaluating conditional: '{}' is undefined", s.trim())));
                 }
                 crate::template::from_mj(&mv).map_err(fail)?
             };
             match v {
-                Value::Bool(b) => Ok((b, json!(s))),
+                // Ansible reports a whole-template conditional by its value, an
+                // expression as written.
+                Value::Bool(b) if whole => Ok((b, json!(b))),
+                Value::Bool(b) => Ok((b, json!(written))),
                 other => Err(fail(format!(
                     "Conditional result ({}) was derived from value of type '{}' at '{}'. Conditionals must have a boolean result.",
                     if truthy(&other) { "True" } else { "False" },
@@ -77,6 +101,79 @@ fn eval_condition(c: &Arc<Context>, cond: &Node, what: &str) -> Result<(bool, Va
         }
         Kind::Null => Ok((true, Value::Null)),
         _ => Err(fail("Conditional expressions must be strings.".into())),
+    }
+}
+
+const CONDITIONAL_AS_TEMPLATE: &str =
+    "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.";
+
+thread_local! {
+    /// Deprecations met while this thread works on one host's task (or loop item): the
+    /// task result carries them, as Ansible's does, and the output shows them.
+    static DEPRECATIONS: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Note a deprecated feature of ansible-core (removed in 2.23) for the current result.
+fn deprecate(msg: &str) {
+    let d = json!({
+        "msg": msg,
+        "collection_name": "ansible.builtin",
+        "version": "2.23",
+        "deprecator": {"resolved_name": "ansible.builtin", "type": null},
+    });
+    DEPRECATIONS.with(|v| v.borrow_mut().push(d));
+}
+
+fn take_deprecations() -> Vec<Value> {
+    DEPRECATIONS.with(|v| std::mem::take(&mut *v.borrow_mut()))
+}
+
+/// Add deprecations to a result's own.
+fn attach_deprecations(r: &mut Map<String, Value>, deps: Vec<Value>) {
+    if deps.is_empty() {
+        return;
+    }
+    match r.get_mut("deprecations") {
+        Some(Value::Array(a)) => a.extend(deps),
+        _ => {
+            r.insert("deprecations".into(), Value::Array(deps));
+        }
+    }
+}
+
+/// A conditional written as one template (`"{{ x == 1 }}"`) rather than an expression.
+fn all_template(s: &str) -> bool {
+    (s.starts_with("{{") || s.starts_with("{%")) && (s.ends_with("}}") || s.ends_with("%}"))
+}
+
+/// A template that is one `{{ expression }}` and nothing else.
+fn single_expression(s: &str) -> bool {
+    crate::template::literals::print_tag_end(s) == Some(s.len())
+}
+
+/// A conditional expression's string literals that hold template syntax
+/// (`x == "{{ y }}"`) are templated before the expression is evaluated, as Ansible does
+/// for the literals of a playbook's own conditionals.
+fn template_expression_literals(c: &Arc<Context>, expr: &str) -> Result<String> {
+    if !crate::template::is_template(expr) {
+        return Ok(expr.to_string());
+    }
+    let mut err = None;
+    let out = crate::template::literals::map_expression_literals(expr, &mut |lit| {
+        if err.is_some() || !crate::template::is_template(lit) {
+            return None;
+        }
+        match c.template_str(lit) {
+            Ok(v) => Some(value_str(&v)),
+            Err(e) => {
+                err = Some(e);
+                None
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out.unwrap_or_else(|| expr.to_string())),
     }
 }
 
@@ -804,11 +901,14 @@ fn run_on_host(
     } else if task.loop_.is_some() {
         run_loop(ctx, task, scope, host, &conds, &mut out, info)
     } else {
-        match eval_conditions(&base, &conds, "when") {
+        take_deprecations();
+        let mut r = match eval_conditions(&base, &conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
             Ok(None) => run_with_retries(ctx, task, scope, host, None, &mut out.retries),
-        }
+        };
+        attach_deprecations(&mut r, take_deprecations());
+        r
     };
     out.status = status_of(&result);
     if let Some(reg) = &task.register {
@@ -982,6 +1082,7 @@ fn run_loop(
             pause = p;
         }
         let label = lc.get("label").cloned().unwrap_or_else(|| items[i].clone());
+        take_deprecations();
         let mut r = match eval_conditions(&c, conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
@@ -994,6 +1095,7 @@ fn run_loop(
                 &mut out.retries,
             ),
         };
+        attach_deprecations(&mut r, take_deprecations());
         for (k, v) in &lvars {
             if k != "ansible_loop" {
                 r.insert(k.clone(), v.clone());
@@ -1078,6 +1180,13 @@ fn run_loop(
     if !warnings.is_empty() {
         r.insert("warnings".into(), Value::Array(warnings));
     }
+    let deprecations: Vec<Value> = results
+        .iter()
+        .filter_map(|r| r.get("deprecations").and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect();
+    attach_deprecations(&mut r, deprecations);
     r.insert("results".into(), Value::Array(results));
     if all_skipped {
         r.insert("skipped".into(), json!(true));
@@ -1184,6 +1293,63 @@ fn resolve_action(task: &Arc<Task>, c: &Arc<Context>) -> std::result::Result<Arc
     Ok(Arc::new(t))
 }
 
+/// The `timeout` keyword (the task's own or an enclosing block's or play's), in seconds;
+/// `None` for none (unset, zero or not a number).
+fn task_timeout(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<Option<u64>> {
+    let Some(n) = scope.keyword(task.kw.timeout.as_ref(), |k| k.timeout.as_ref()) else {
+        return Ok(None);
+    };
+    let v = c.template_node(n)?;
+    let secs = v.as_u64().or_else(|| value_str(&v).trim().parse().ok());
+    Ok(secs.filter(|s| *s > 0))
+}
+
+/// Run the action, giving up after the task's `timeout` as Ansible does: the attempt
+/// fails with a `timedout` result. The abandoned action finishes in the background (its
+/// result is dropped); Ansible likewise stops waiting rather than undoing anything.
+fn execute_within_timeout(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    c: &Arc<Context>,
+) -> Result<Map<String, Value>> {
+    let Some(secs) = task_timeout(task, scope, c)? else {
+        return actions::execute(ctx, task, scope, host, c);
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (ctx2, task2, scope2, host2, c2) = (
+        ctx.clone(),
+        task.clone(),
+        scope.clone(),
+        host.to_string(),
+        c.clone(),
+    );
+    std::thread::spawn(move || {
+        let _ = tx.send(actions::execute(&ctx2, &task2, &scope2, &host2, &c2));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(timed_out(secs)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(Error::new("the task's action ended without a result"))
+        }
+    }
+}
+
+/// Ansible's result for an attempt that ran out of time.
+fn timed_out(secs: u64) -> Map<String, Value> {
+    let mut r = task_failed(format!("Task failed: Timed out after {secs} second(s)."));
+    r.insert(
+        "timedout".into(),
+        json!({
+            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+            "period": secs,
+        }),
+    );
+    r
+}
+
 /// The action, then `failed_when` and `changed_when`.
 fn run_once(
     ctx: &Arc<PlayCtx>,
@@ -1205,7 +1371,7 @@ fn run_once(
     } else {
         task
     };
-    let mut r = match actions::execute(ctx, task, scope, host, c) {
+    let mut r = match execute_within_timeout(ctx, task, scope, host, c) {
         Ok(r) => r,
         Err(e) => {
             let mut r = task_failed(format!("Task failed: {}", e.msg));

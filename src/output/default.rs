@@ -171,7 +171,7 @@ impl DefaultCallback {
         }
         if let Some(Value::Array(ds)) = result.get("deprecations") {
             for dep in ds {
-                self.d.deprecation(&message_text(dep));
+                self.d.deprecation(&deprecation_text(dep));
             }
         }
         if let Some(Value::String(e)) = result.get(ERROR_TEXT_KEY) {
@@ -305,6 +305,21 @@ impl DefaultCallback {
 }
 
 /// A warning/deprecation entry: a string, or a mapping with `msg`.
+/// A result's deprecation as Ansible shows it: the message, then when the feature goes
+/// (`This feature will be removed from ansible-core version 2.23.`).
+fn deprecation_text(v: &Value) -> String {
+    let msg = message_text(v);
+    let version = v.get("version").and_then(Value::as_str);
+    let owner = match v.get("collection_name").and_then(Value::as_str) {
+        Some("ansible.builtin") | None => "ansible-core".to_string(),
+        Some(c) => c.to_string(),
+    };
+    match version {
+        Some(ver) => format!("{msg} This feature will be removed from {owner} version {ver}."),
+        None => msg,
+    }
+}
+
 fn message_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

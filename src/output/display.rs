@@ -129,6 +129,13 @@ pub struct Display {
     live_status: bool,
 }
 
+static SHOW_DEPRECATIONS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// The `deprecation_warnings` setting: whether deprecation warnings are shown at all.
+pub fn show_deprecations(on: bool) {
+    SHOW_DEPRECATIONS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 fn env_true(name: &str) -> bool {
     std::env::var(name)
         .map(|v| {
@@ -235,8 +242,12 @@ impl Display {
         }
     }
 
-    /// `[DEPRECATION WARNING]: msg` on stderr, once, after the hint that they can be disabled.
+    /// `[DEPRECATION WARNING]: msg` on stderr, once, after the hint that they can be disabled
+    /// (none with deprecation_warnings off).
     pub fn deprecation(&mut self, msg: &str) {
+        if !SHOW_DEPRECATIONS.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         self.warning("Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.");
         let text = format!("[DEPRECATION WARNING]: {}", format_event(msg));
         if self.deprecated.insert(text.clone()) {

@@ -579,6 +579,7 @@ impl Loader {
             return Err(Error::at(msg, &aspan));
         }
         let mut args = action_args(&short, &raw_args)?;
+        reject_internal_args(&short, &written, &args)?;
         // The `args` keyword lies under the action's own arguments, which win; a template
         // string is kept to be resolved per host when the task runs.
         if let Some(extra) = map.get("args") {
@@ -1068,6 +1069,23 @@ fn split_action_value(v: &Node) -> Result<(String, Node)> {
             Ok((name, Node::new(Kind::Map(args), v.span.clone())))
         }
         _ => Err(Error::at("no module/action detected in task.", &v.span)),
+    }
+}
+
+/// Arguments named `_ansible_*` carry Ansible's internal settings to modules: a task may
+/// not set them itself (except through the free-form text of command-like modules).
+fn reject_internal_args(short: &str, written: &str, args: &Mapping) -> Result<()> {
+    if matches!(short, "command" | "shell" | "raw" | "script") {
+        return Ok(());
+    }
+    match args.entries.keys().find(|k| k.starts_with("_ansible_")) {
+        Some(k) => Err(Error::new(format!(
+            "Invalid parameter specified beginning with keyword '_ansible_' for action \
+             '{written}': '{k}'. The prefix '_ansible_' is reserved for internal use only."
+        ))
+        // a plain AnsibleError in Ansible, not a parser error: exit code 1
+        .general()),
+        None => Ok(()),
     }
 }
 

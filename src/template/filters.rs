@@ -3079,6 +3079,15 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ansible.builtin.groupby", mf::groupby);
     env.add_filter("ansible.builtin.reverse", mf::reverse);
     env.add_function("dict", dict_fn);
+    // Jinja2's other default globals (range and namespace are minijinja's own).
+    // Jinja's cycler takes its items as separate arguments.
+    env.add_function(
+        "cycler",
+        |items: minijinja::value::Rest<minijinja::Value>| {
+            minijinja_contrib::globals::cycler(items.0)
+        },
+    );
+    env.add_function("joiner", minijinja_contrib::globals::joiner);
 }
 
 #[cfg(test)]

@@ -47,6 +47,35 @@ pub fn prepare_expression(expr: &str) -> Cow<'_, str> {
     }
 }
 
+/// A bare expression with each string literal for which `f` gives a replacement value
+/// rewritten to a literal of that value (`f` sees the literal's decoded value). `None`
+/// when a literal is unterminated: the expression is then left for the engine to report.
+pub fn map_expression_literals(
+    expr: &str,
+    f: &mut dyn FnMut(&str) -> Option<String>,
+) -> Option<String> {
+    let bytes = expr.as_bytes();
+    let mut out = String::with_capacity(expr.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if let q @ (b'\'' | b'"') = bytes[i] {
+            let end = literal_end(bytes, i, q)?;
+            let body = &expr[i + 1..end];
+            let value = python_unescape(body).unwrap_or_else(|| body.to_string());
+            if let Some(new) = f(&value) {
+                out.push_str(&expr[copied..i]);
+                push_literal(&mut out, &new, q as char);
+                copied = end + 1;
+            }
+            i = end + 1;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&expr[copied..]);
+    Some(out)
+}
+
 /// The position just after the `}}` closing the `{{` tag that starts at the beginning of
 /// `src`, found as Jinja2's lexer finds it (outside literals, brackets balanced).
 pub fn print_tag_end(src: &str) -> Option<usize> {

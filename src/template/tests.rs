@@ -195,6 +195,14 @@ fn reachable(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
 fn skipped(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     result_key(&v, "skipped", "skipped", false)
 }
+/// `timedout`: the task ran into its `timeout` keyword (a result with a timeout period).
+fn timedout(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    if !is_map(&v) {
+        return Err(fail("The 'timedout' test expects a dictionary"));
+    }
+    let t = v.get_attr("timedout").unwrap_or_default();
+    Ok(t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
+}
 fn finished(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     result_key(&v, "finished", "finished", true)
 }
@@ -252,6 +260,22 @@ fn same_file(_: &State, v: Value, a: &Args) -> Result<bool, Error> {
         (Err(e), _) | (_, Err(e)) => Err(fail(format!("[Errno 2] {e}"))),
     }
 }
+/// `vaulted_file`: the file (relative to the working directory) starts with the vault
+/// header. An unreadable file is an error, not a false.
+fn vaulted_file(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    use std::io::Read;
+    let p = path_of(&v);
+    let mut head = Vec::new();
+    std::fs::File::open(&p)
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .map_err(|_| {
+            fail(format!(
+                "Cannot test if the file {} is a vault.",
+                pyfmt::repr(&v)
+            ))
+        })?;
+    Ok(crate::vault::is_encrypted(&head))
+}
 fn mount(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     use std::os::unix::fs::MetadataExt;
     let p = path_of(&v);
@@ -297,6 +321,7 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["changed", "change"], changed);
     add(env, &["skipped", "skip"], skipped);
     add(env, &["finished"], finished);
+    add(env, &["timedout"], timedout);
     add(env, &["started"], started);
     add(env, &["abs", "is_abs"], abs);
     add(env, &["exists"], exists);
@@ -305,4 +330,5 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["link", "is_link"], link);
     add(env, &["same_file", "is_same_file"], same_file);
     add(env, &["mount", "is_mount"], mount);
+    add(env, &["vaulted_file"], vaulted_file);
 }
