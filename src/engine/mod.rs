@@ -49,6 +49,8 @@ pub struct Options {
     pub become_method: Option<String>,
     /// The become password given at the `-K` prompt.
     pub become_password: Option<String>,
+    /// `become_allow_same_user`: become even when the become user is the one we run as.
+    pub become_allow_same_user: bool,
     pub any_errors_fatal: bool,
     pub gathering: String,
     /// The strategy of plays that name none (ansible.cfg `strategy`, ANSIBLE_STRATEGY).
@@ -92,6 +94,7 @@ impl Default for Options {
             become_user: None,
             become_method: None,
             become_password: None,
+            become_allow_same_user: false,
             any_errors_fatal: false,
             gathering: "implicit".into(),
             strategy: None,

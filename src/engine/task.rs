@@ -981,7 +981,7 @@ fn run_with_retries(
         loop_vars.clone(),
     )));
     let Some(until) = &task.until else {
-        return run_once(ctx, task, scope, host, &c, loop_vars);
+        return run_once(ctx, task, scope, host, &c, loop_vars).0;
     };
     let retries = match &task.retries {
         Some(n) => c
@@ -1003,7 +1003,10 @@ fn run_with_retries(
     let mut attempt = 0u64;
     loop {
         attempt += 1;
-        let mut r = run_once(ctx, task, scope, host, &c, loop_vars.clone());
+        let (mut r, raised) = run_once(ctx, task, scope, host, &c, loop_vars.clone());
+        if raised {
+            return r;
+        }
         r.insert("attempts".into(), json!(attempt));
         let mut lv = loop_vars.clone().unwrap_or_default();
         lv.insert(
@@ -1063,7 +1066,8 @@ fn resolve_action(task: &Arc<Task>, c: &Arc<Context>) -> std::result::Result<Arc
     Ok(Arc::new(t))
 }
 
-/// The action, then `failed_when` and `changed_when`.
+/// The action, then `failed_when` and `changed_when`; true with the result when the action
+/// raised an error instead (Ansible applies neither condition, nor `until`, to those).
 fn run_once(
     ctx: &Arc<PlayCtx>,
     task: &Arc<Task>,
@@ -1071,7 +1075,7 @@ fn run_once(
     host: &str,
     c: &Arc<Context>,
     loop_vars: Option<Map<String, Value>>,
-) -> Map<String, Value> {
+) -> (Map<String, Value>, bool) {
     let resolved;
     let task = if crate::template::is_template(&task.action_written) {
         match resolve_action(task, c) {
@@ -1079,7 +1083,7 @@ fn run_once(
                 resolved = t;
                 &resolved
             }
-            Err(msg) => return task_failed(format!("Task failed: {msg}")),
+            Err(msg) => return (task_failed(format!("Task failed: {msg}")), true),
         }
     } else {
         task
@@ -1089,9 +1093,13 @@ fn run_once(
         Err(e) => {
             let mut r = task_failed(format!("Task failed: {}", e.msg));
             warn_args_splat(task, &mut r);
-            return r;
+            return (r, true);
         }
     };
+    if r.remove(super::connect::RAISED).is_some() {
+        r.insert("exception".into(), json!("(traceback unavailable)"));
+        return (r, true);
+    }
     warn_args_splat(task, &mut r);
     if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
@@ -1116,7 +1124,7 @@ fn run_once(
         .and_then(Value::as_str)
         .is_some_and(|m| m.starts_with("Task failed: "));
     if task.failed_when.is_empty() && task.changed_when.is_empty() {
-        return r;
+        return (r, false);
     }
     let mut lv = loop_vars.unwrap_or_default();
     if let Some(reg) = &task.register {
@@ -1191,7 +1199,7 @@ fn run_once(
             );
         }
     }
-    r
+    (r, false)
 }
 
 /// `changed_when`/`failed_when` lists are true when every condition is (an AND, as `when`).
