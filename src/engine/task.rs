@@ -851,16 +851,10 @@ fn run_loop(
             Some(&task.kw.vars),
             Some(lvars.clone()),
         )));
-        let lc = task
-            .loop_control
-            .as_ref()
-            .and_then(|n| c.template_node(n).ok())
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
+        let lc = item_loop_control(task, &c);
         if let Some(p) = lc.get("pause").and_then(Value::as_f64) {
             pause = p;
         }
-        let label = lc.get("label").cloned().unwrap_or_else(|| items[i].clone());
         let mut r = match eval_conditions(&c, conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
             Ok(Some(cond)) => skipped_result(cond),
@@ -889,9 +883,17 @@ fn run_loop(
         if !r.contains_key("changed") {
             r.insert("changed".into(), json!(false));
         }
-        if lc.contains_key("label") {
-            r.insert("_ansible_item_label".into(), label.clone());
-        }
+        let label = match item_label(ctx, task, scope, host, &lvars, &r) {
+            Some(Ok(l)) => {
+                r.insert("_ansible_item_label".into(), l.clone());
+                l
+            }
+            Some(Err(warning)) => {
+                add_warning(&mut r, warning);
+                items[i].clone()
+            }
+            None => items[i].clone(),
+        };
         let st = status_of(&r);
         // ignore_errors is decided per item; the task's failure is ignored when any item's
         // says so (as ansible-core does).
@@ -963,6 +965,60 @@ fn run_loop(
         r.insert("msg".into(), json!("All items skipped"));
     }
     r
+}
+
+/// The task's `loop_control` for one item, without `label` (templated after the item ran).
+/// A key that fails to template is left out, so the others still apply.
+fn item_loop_control(task: &Task, c: &Arc<Context>) -> Map<String, Value> {
+    let mut lc = Map::new();
+    if let Some(m) = task.loop_control.as_ref().and_then(Node::as_map) {
+        for (k, n) in m.iter() {
+            if k == "label" {
+                continue;
+            }
+            if let Ok(v) = c.template_node(n) {
+                lc.insert(k.clone(), v);
+            }
+        }
+    }
+    lc
+}
+
+/// The `loop_control.label` of an item, templated with the item's own result registered
+/// (as Ansible does); an error is a warning and the item shows as itself.
+fn item_label(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: &str,
+    lvars: &Map<String, Value>,
+    r: &Map<String, Value>,
+) -> Option<std::result::Result<Value, String>> {
+    let node = task.loop_control.as_ref()?.as_map()?.get("label")?;
+    let mut lv = lvars.clone();
+    if let Some(reg) = &task.register {
+        lv.insert(reg.clone(), Value::Object(strip_internal(r)));
+    }
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        Some(lv),
+    )));
+    Some(
+        c.template_node(node)
+            .map_err(|e| format!("Failed to template loop_control label: {}", e.msg)),
+    )
+}
+
+/// Append a warning to a result's `warnings`.
+fn add_warning(r: &mut Map<String, Value>, warning: String) {
+    match r.get_mut("warnings") {
+        Some(Value::Array(list)) => list.push(json!(warning)),
+        _ => {
+            r.insert("warnings".into(), json!([warning]));
+        }
+    }
 }
 
 /// The action once, or until `until` holds.
