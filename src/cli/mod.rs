@@ -408,6 +408,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
         .bool("privilege_escalation", "become_allow_same_user")
         .unwrap_or(false);
     o.any_errors_fatal = cfg.bool("defaults", "any_errors_fatal").unwrap_or(false);
+    o.no_log = cfg.bool("defaults", "no_log").unwrap_or(false);
     o.gathering = cfg
         .defaults("gathering")
         .unwrap_or_else(|| "implicit".into());

@@ -150,16 +150,29 @@ pub fn task_info(
         action: task.action_written.clone(),
         is_handler,
         path: format!("{}:{}", task.span.file, task.span.line),
-        no_log: task
-            .kw
-            .no_log
-            .as_ref()
-            .or(scope.keyword(None, |k| k.no_log.as_ref()))
-            .map(|n| truthy(&n.to_json()))
-            .unwrap_or(false),
+        no_log: no_log_for(ctx, task, scope, host),
         is_loop: task.loop_.is_some(),
         check_mode: ctx.run.opts.check,
     }
+}
+
+/// Whether a task's results are censored on `host`: its `no_log` (or an enclosing level's),
+/// templated with the host's variables, else the `no_log` setting of ansible.cfg.
+fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>) -> bool {
+    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+        return ctx.run.opts.no_log;
+    };
+    let Some(host) = host else {
+        return truthy(&node.to_json());
+    };
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        None,
+    )));
+    // A template that fails to decide hides the output rather than risk showing it.
+    c.template_node(node).map(|v| truthy(&v)).unwrap_or(true)
 }
 
 /// What one host's run of a task produced, reported once every host is done.
@@ -379,18 +392,27 @@ fn account(
         notify(ctx, task, scope, &o.host)?;
     }
     {
+        let host_info;
+        let info = if info.no_log == no_log_for(ctx, task, scope, Some(&o.host)) {
+            info
+        } else {
+            host_info = TaskInfo {
+                no_log: !info.no_log,
+                ..info.clone()
+            };
+            &host_info
+        };
         let mut shown = if info.no_log {
             censor(&o.result)
         } else {
             o.result.clone()
         };
+        // A loop's errors are its items' (as Ansible reports each item's exception).
         if matches!(o.status, Status::Failed | Status::Unreachable)
+            && o.items.is_empty()
             && !shown.contains_key(ERROR_TEXT_KEY)
         {
-            shown.insert(
-                ERROR_TEXT_KEY.into(),
-                json!(error_text(task, &o.result, info.no_log)),
-            );
+            shown.insert(ERROR_TEXT_KEY.into(), json!(error_text(task, &o.result)));
         }
         let mut cb = run.cb();
         for (left, r) in &o.retries {
@@ -398,8 +420,13 @@ fn account(
         }
         for item in &o.items {
             let mut item = item.clone();
+            let err = matches!(item.status, Status::Failed | Status::Unreachable)
+                .then(|| error_text(task, &item.result));
             if info.no_log {
                 item.result = censor(&item.result);
+            }
+            if let Some(err) = err {
+                item.result.insert(ERROR_TEXT_KEY.into(), json!(err));
             }
             if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
                 cb.file_diff(info, &item);
@@ -457,26 +484,49 @@ fn account(
     Ok(())
 }
 
-/// What the output may show of a `no_log` result.
+/// What the output may show of a `no_log` result: the keys Ansible preserves, and a
+/// loop's items, each censored.
 fn censor(r: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("censored".into(), json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"));
-    for k in ["attempts", "changed", "retries"] {
+    for k in [
+        "attempts",
+        "changed",
+        "deprecations",
+        "exception",
+        "retries",
+        "warnings",
+    ] {
         if let Some(v) = r.get(k) {
             out.insert(k.into(), v.clone());
         }
+    }
+    if let Some(Value::Array(items)) = r.get("results") {
+        let censored = items
+            .iter()
+            .map(|i| match i {
+                Value::Object(m) => Value::Object(censor(m)),
+                other => other.clone(),
+            })
+            .collect();
+        out.insert("results".into(), Value::Array(censored));
     }
     out.insert("_ansible_no_log".into(), json!(true));
     out
 }
 
-/// The `[ERROR]: ...` report Ansible prints above a `fatal:` line.
-fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
-    let msg = if no_log {
-        "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
-    } else {
-        r.get("msg").map(value_str).unwrap_or_default()
-    };
+/// The message of the exception behind a failed result, when it is not the result's `msg`
+/// (a `failed_when` that failed a task whose result has a `msg` of its own).
+const EXCEPTION_MSG_KEY: &str = "_ansible_exception_msg";
+
+/// The `[ERROR]: ...` report Ansible prints above a `fatal:` line (not censored by
+/// `no_log`: Ansible shows the error's message there).
+fn error_text(task: &Task, r: &Map<String, Value>) -> String {
+    let msg = r
+        .get(EXCEPTION_MSG_KEY)
+        .or_else(|| r.get("msg"))
+        .map(value_str)
+        .unwrap_or_default();
     let head = if msg.starts_with("Task failed:") {
         msg
     } else if r.contains_key("unreachable") {
@@ -1243,17 +1293,17 @@ fn run_once(
         }
     }
     if let Some(reason) = reason {
+        let label = if module_failed {
+            "Module failed"
+        } else {
+            "Action failed"
+        };
+        let text = format!("Task failed: {label}: {reason}");
         if msg_from_exception || !r.get("msg").is_some_and(truthy) {
-            let label = if module_failed {
-                "Module failed"
-            } else {
-                "Action failed"
-            };
-            r.insert(
-                "msg".into(),
-                json!(format!("Task failed: {label}: {reason}")),
-            );
+            r.insert("msg".into(), json!(text));
         }
+        // The error report names the condition even where the result keeps its own msg.
+        r.insert(EXCEPTION_MSG_KEY.into(), json!(text));
     }
     (r, false)
 }
