@@ -171,6 +171,14 @@ fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<
         Some(&task.kw.vars),
         None,
     )));
+    no_log_in(ctx, task, scope, &c)
+}
+
+/// `no_log` templated in a given context (a loop item's: it may name the item).
+fn no_log_in(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> bool {
+    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+        return ctx.run.opts.no_log;
+    };
     // A template that fails to decide hides the output rather than risk showing it.
     c.template_node(node).map(|v| truthy(&v)).unwrap_or(true)
 }
@@ -392,8 +400,20 @@ fn account(
         notify(ctx, task, scope, &o.host)?;
     }
     {
+        // A loop is censored when any of its items is (each item decides for itself).
+        let item_no_log = |i: &RunnerResult| {
+            i.result
+                .get("_ansible_no_log")
+                .map(truthy)
+                .unwrap_or(info.no_log)
+        };
+        let no_log = if o.items.is_empty() {
+            no_log_for(ctx, task, scope, Some(&o.host))
+        } else {
+            o.items.iter().any(item_no_log)
+        };
         let host_info;
-        let info = if info.no_log == no_log_for(ctx, task, scope, Some(&o.host)) {
+        let info = if info.no_log == no_log {
             info
         } else {
             host_info = TaskInfo {
@@ -420,18 +440,22 @@ fn account(
         }
         for item in &o.items {
             let mut item = item.clone();
+            let item_info = TaskInfo {
+                no_log: item_no_log(&item),
+                ..info.clone()
+            };
             let err = matches!(item.status, Status::Failed | Status::Unreachable)
                 .then(|| error_text(task, &item.result));
-            if info.no_log {
+            if item_info.no_log {
                 item.result = censor(&item.result);
             }
             if let Some(err) = err {
                 item.result.insert(ERROR_TEXT_KEY.into(), json!(err));
             }
             if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
-                cb.file_diff(info, &item);
+                cb.file_diff(&item_info, &item);
             }
-            cb.item_result(info, &item);
+            cb.item_result(&item_info, &item);
         }
         let rr = RunnerResult {
             host: o.host.clone(),
@@ -505,7 +529,14 @@ fn censor(r: &Map<String, Value>) -> Map<String, Value> {
         let censored = items
             .iter()
             .map(|i| match i {
-                Value::Object(m) => Value::Object(censor(m)),
+                Value::Object(m) => {
+                    let mut c = censor(m);
+                    // An item censored only because its loop is says nothing of no_log.
+                    if !m.get("_ansible_no_log").is_some_and(truthy) {
+                        c.shift_remove("_ansible_no_log");
+                    }
+                    Value::Object(c)
+                }
                 other => other.clone(),
             })
             .collect();
@@ -933,6 +964,10 @@ fn run_loop(
         if !r.contains_key("changed") {
             r.insert("changed".into(), json!(false));
         }
+        r.insert(
+            "_ansible_no_log".into(),
+            json!(no_log_in(ctx, task, scope, &c)),
+        );
         let label = match item_label(ctx, task, scope, host, &lvars, &r) {
             Some(Ok(l)) => {
                 r.insert("_ansible_item_label".into(), l.clone());
