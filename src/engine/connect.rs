@@ -172,12 +172,10 @@ pub fn run_module(
 ) -> ModuleResult {
     match route.transport.as_str() {
         "local" => match &route.become_ {
-            Some(b) if ctx.run.opts.become_allow_same_user || !becomes_self(b) => {
-                match local_agent(ctx, route, b) {
-                    Ok(agent) => agent.run_module(name, args, mctx),
-                    Err(msg) => failed(format!("Task failed: {msg}")),
-                }
-            }
+            Some(b) if become_needed(ctx, b) => match local_agent(ctx, route, b) {
+                Ok(agent) => agent.run_module(name, args, mctx),
+                Err(msg) => failed(format!("Task failed: {msg}")),
+            },
             _ => crate::connection::local::run_module(name, args, mctx),
         },
         "ssh" => {
@@ -274,6 +272,13 @@ fn local_agent(
     let a = Arc::new(LocalAgent::start(b)?);
     agents.insert(key, a.clone());
     Ok(a)
+}
+
+/// Whether become on the local connection has to switch users: as in Ansible, not when
+/// the become user is the one play runs as (whatever `ansible_user` says), unless
+/// `become_allow_same_user` says to become anyway.
+fn become_needed(ctx: &Arc<PlayCtx>, b: &BecomeParams) -> bool {
+    ctx.run.opts.become_allow_same_user || !becomes_self(b)
 }
 
 /// Becoming the user we already are needs no switch (root to root, the common local case).
