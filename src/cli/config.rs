@@ -66,6 +66,12 @@ const SETTINGS: &[(&str, &str, &str)] = &[
         "privilege_escalation",
         "become_flags",
     ),
+    (
+        "ANSIBLE_BECOME_ALLOW_SAME_USER",
+        "privilege_escalation",
+        "become_allow_same_user",
+    ),
+    ("ANSIBLE_NO_LOG", "defaults", "no_log"),
     ("ANSIBLE_REMOTE_TMP", "defaults", "remote_tmp"),
     ("ANSIBLE_TRANSPORT", "defaults", "transport"),
     ("ANSIBLE_CACHE_PLUGIN", "defaults", "fact_caching"),

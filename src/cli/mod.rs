@@ -412,7 +412,11 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
     if args.ask_become_pass || cfg.bool("privilege_escalation", "become_ask_pass") == Some(true) {
         o.become_password = Some(read_secret("BECOME password: ").map_err(Error::new)?);
     }
+    o.become_allow_same_user = cfg
+        .bool("privilege_escalation", "become_allow_same_user")
+        .unwrap_or(false);
     o.any_errors_fatal = cfg.bool("defaults", "any_errors_fatal").unwrap_or(false);
+    o.no_log = cfg.bool("defaults", "no_log").unwrap_or(false);
     o.gathering = cfg
         .defaults("gathering")
         .unwrap_or_else(|| "implicit".into());

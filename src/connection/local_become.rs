@@ -38,6 +38,25 @@ impl Drop for LocalAgent {
     }
 }
 
+/// Why the become program ended before the agent started: a password problem in the
+/// words the SSH transport uses, anything else as Ansible's local connection says it.
+fn ended_early(b: &BecomeParams, stderr: &str) -> String {
+    let known = become_failure(&b.method, stderr).msg;
+    if !known.starts_with("privilege escalation failed") {
+        return known;
+    }
+    let mut msg = String::from("Premature end of stream waiting for become success");
+    if b.password.is_some() {
+        msg.push_str(" or become password prompt");
+    }
+    msg.push('.');
+    if !stderr.is_empty() {
+        msg.push_str("\n>>> Standard Error\n");
+        msg.push_str(stderr);
+    }
+    msg
+}
+
 /// A copy of this binary that any user may run: the original may sit where the become user
 /// cannot reach it (under /root). Made once per run, in a fresh directory owned by the
 /// controller's user and writable by no one else.
@@ -62,12 +81,17 @@ fn shared_binary() -> Result<PathBuf, String> {
 }
 
 impl LocalAgent {
+    /// The shell command line that starts the agent as the become user.
+    pub fn command_line(b: &BecomeParams) -> Result<String, String> {
+        let bin = shared_binary().map_err(|e| format!("cannot prepare the agent: {e}"))?;
+        let script = format!("exec {} __agent", shell_quote(&bin.display().to_string()));
+        become_command(b, &become_prompt(), &script).map_err(|e| e.msg)
+    }
+
     /// Start the agent as the become user, answering the password prompt if one comes.
     pub fn start(b: &BecomeParams) -> Result<LocalAgent, String> {
-        let bin = shared_binary().map_err(|e| format!("cannot prepare the agent: {e}"))?;
         let prompt = become_prompt();
-        let script = format!("exec {} __agent", shell_quote(&bin.display().to_string()));
-        let line = become_command(b, &prompt, &script).map_err(|e| e.msg)?;
+        let line = Self::command_line(b)?;
         let mut child = Command::new("/bin/sh")
             .args(["-c", &line])
             .stdin(Stdio::piped())
@@ -125,7 +149,7 @@ impl LocalAgent {
                     let _ = child.wait();
                     std::thread::sleep(Duration::from_millis(50));
                     let text = said.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                    return Err(become_failure(&b.method, text.trim()).msg);
+                    return Err(ended_early(b, text.trim()));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }

@@ -936,8 +936,8 @@ fn include_vars(
     };
     ctx.run.host_state(host, |hs| {
         for (k, e) in stored.entries {
-            hs.include_vars.entries.insert(k.clone(), e);
-            hs.vars.shift_remove(&k);
+            // set_fact and registered values stay above these, whatever the order.
+            hs.include_vars.entries.insert(k, e);
         }
     });
     let mut r = Map::new();

@@ -61,7 +61,17 @@ pub fn route(
     keyword_connection: Option<String>,
     become_: Option<BecomeParams>,
 ) -> Route {
-    let tc = Context::new(Arc::new(ctx.vars_for(target, None, None, None)));
+    // The task's own host reads them with the task's variables (a task's `vars` may set
+    // `ansible_become_exe`, say); a delegate from its own host variables.
+    let own_host = c
+        .resolve("inventory_hostname")
+        .and_then(|v| crate::template::from_mj(&v).ok())
+        .is_some_and(|h| h.as_str() == Some(target));
+    let tc = if own_host {
+        c.clone()
+    } else {
+        Context::new(Arc::new(ctx.vars_for(target, None, None, None)))
+    };
     let mut vars = Map::new();
     for name in CONNECTION_VARS {
         if let Some(v) = tc.resolve(name) {
@@ -72,7 +82,6 @@ pub fn route(
             }
         }
     }
-    let _ = c;
     let transport = vars
         .get("ansible_connection")
         .map(value_str)
@@ -139,11 +148,16 @@ fn unreachable(msg: String) -> ModuleResult {
     r
 }
 
+/// Marks a result made from an error the connection raised (the module never ran): as in
+/// Ansible, `failed_when`, `changed_when` and `until` do not apply to it.
+pub const RAISED: &str = "_play_raised";
+
 fn failed(msg: String) -> ModuleResult {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
     r.insert("failed".into(), json!(true));
     r.insert("msg".into(), json!(msg));
+    r.insert(RAISED.into(), json!(true));
     r
 }
 
@@ -158,7 +172,7 @@ pub fn run_module(
 ) -> ModuleResult {
     match route.transport.as_str() {
         "local" => match &route.become_ {
-            Some(b) if !becomes_self(b) => match local_agent(ctx, b) {
+            Some(b) if become_needed(ctx, b) => match local_agent(ctx, route, b) {
                 Ok(agent) => agent.run_module(name, args, mctx),
                 Err(msg) => failed(format!("Task failed: {msg}")),
             },
@@ -234,16 +248,37 @@ pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<Module
 /// The local agent running as the become user, started on first use.
 fn local_agent(
     ctx: &Arc<PlayCtx>,
+    route: &Route,
     b: &BecomeParams,
 ) -> Result<Arc<crate::connection::local_become::LocalAgent>, String> {
+    use crate::connection::local_become::LocalAgent;
     let key = format!("{}\0{}\0{:?}\0{:?}", b.method, b.user, b.flags, b.exe);
     let mut agents = ctx.run.local_agents.lock().unwrap();
     if let Some(a) = agents.get(&key) {
         return Ok(a.clone());
     }
-    let a = Arc::new(crate::connection::local_become::LocalAgent::start(b)?);
+    // -vvv shows the become command line, as Ansible shows each command it runs.
+    if let Ok(line) = LocalAgent::command_line(b) {
+        let addr = route
+            .vars
+            .get("ansible_host")
+            .map(value_str)
+            .unwrap_or_else(|| route.host.clone());
+        let shown = crate::connection::ssh::shell_quote(&line);
+        ctx.run
+            .cb()
+            .verbose(3, &format!("<{addr}> EXEC /bin/sh -c {shown}"));
+    }
+    let a = Arc::new(LocalAgent::start(b)?);
     agents.insert(key, a.clone());
     Ok(a)
+}
+
+/// Whether become on the local connection has to switch users: as in Ansible, not when
+/// the become user is the one play runs as (whatever `ansible_user` says), unless
+/// `become_allow_same_user` says to become anyway.
+fn become_needed(ctx: &Arc<PlayCtx>, b: &BecomeParams) -> bool {
+    ctx.run.opts.become_allow_same_user || !becomes_self(b)
 }
 
 /// Becoming the user we already are needs no switch (root to root, the common local case).

@@ -52,6 +52,10 @@ pub struct Options {
     pub become_method: Option<String>,
     /// The become password given at the `-K` prompt.
     pub become_password: Option<String>,
+    /// `become_allow_same_user`: become even when the become user is the one we run as.
+    pub become_allow_same_user: bool,
+    /// `no_log` of ansible.cfg (ANSIBLE_NO_LOG): censor tasks that do not say otherwise.
+    pub no_log: bool,
     pub any_errors_fatal: bool,
     pub gathering: String,
     /// The strategy of plays that name none (ansible.cfg `strategy`, ANSIBLE_STRATEGY).
@@ -98,6 +102,8 @@ impl Default for Options {
             become_user: None,
             become_method: None,
             become_password: None,
+            become_allow_same_user: false,
+            no_log: false,
             any_errors_fatal: false,
             gathering: "implicit".into(),
             strategy: None,

@@ -247,16 +247,37 @@ pub fn task_info(
         action: task.action_written.clone(),
         is_handler,
         path: format!("{}:{}", task.span.file, task.span.line),
-        no_log: task
-            .kw
-            .no_log
-            .as_ref()
-            .or(scope.keyword(None, |k| k.no_log.as_ref()))
-            .map(|n| truthy(&n.to_json()))
-            .unwrap_or(false),
+        no_log: no_log_for(ctx, task, scope, host),
         is_loop: task.loop_.is_some(),
         check_mode: ctx.run.opts.check,
     }
+}
+
+/// Whether a task's results are censored on `host`: its `no_log` (or an enclosing level's),
+/// templated with the host's variables, else the `no_log` setting of ansible.cfg.
+fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>) -> bool {
+    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+        return ctx.run.opts.no_log;
+    };
+    let Some(host) = host else {
+        return truthy(&node.to_json());
+    };
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        None,
+    )));
+    no_log_in(ctx, task, scope, &c)
+}
+
+/// `no_log` templated in a given context (a loop item's: it may name the item).
+fn no_log_in(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> bool {
+    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+        return ctx.run.opts.no_log;
+    };
+    // A template that fails to decide hides the output rather than risk showing it.
+    c.template_node(node).map(|v| truthy(&v)).unwrap_or(true)
 }
 
 /// What one host's run of a task produced, reported once every host is done.
@@ -493,18 +514,39 @@ fn account(
         notify(ctx, task, scope, &o.host)?;
     }
     {
+        // A loop is censored when any of its items is (each item decides for itself).
+        let item_no_log = |i: &RunnerResult| {
+            i.result
+                .get("_ansible_no_log")
+                .map(truthy)
+                .unwrap_or(info.no_log)
+        };
+        let no_log = if o.items.is_empty() {
+            no_log_for(ctx, task, scope, Some(&o.host))
+        } else {
+            o.items.iter().any(item_no_log)
+        };
+        let host_info;
+        let info = if info.no_log == no_log {
+            info
+        } else {
+            host_info = TaskInfo {
+                no_log: !info.no_log,
+                ..info.clone()
+            };
+            &host_info
+        };
         let mut shown = if info.no_log {
             censor(&o.result)
         } else {
             o.result.clone()
         };
+        // A loop's errors are its items' (as Ansible reports each item's exception).
         if matches!(o.status, Status::Failed | Status::Unreachable)
+            && o.items.is_empty()
             && !shown.contains_key(ERROR_TEXT_KEY)
         {
-            shown.insert(
-                ERROR_TEXT_KEY.into(),
-                json!(error_text(task, &o.result, info.no_log)),
-            );
+            shown.insert(ERROR_TEXT_KEY.into(), json!(error_text(task, &o.result)));
         }
         let mut cb = run.cb();
         for (left, r) in &o.retries {
@@ -512,13 +554,22 @@ fn account(
         }
         for item in &o.items {
             let mut item = item.clone();
-            if info.no_log {
+            let item_info = TaskInfo {
+                no_log: item_no_log(&item),
+                ..info.clone()
+            };
+            let err = matches!(item.status, Status::Failed | Status::Unreachable)
+                .then(|| error_text(task, &item.result));
+            if item_info.no_log {
                 item.result = censor(&item.result);
             }
-            if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
-                cb.file_diff(info, &item);
+            if let Some(err) = err {
+                item.result.insert(ERROR_TEXT_KEY.into(), json!(err));
             }
-            cb.item_result(info, &item);
+            if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
+                cb.file_diff(&item_info, &item);
+            }
+            cb.item_result(&item_info, &item);
         }
         let rr = RunnerResult {
             host: o.host.clone(),
@@ -571,26 +622,56 @@ fn account(
     Ok(())
 }
 
-/// What the output may show of a `no_log` result.
+/// What the output may show of a `no_log` result: the keys Ansible preserves, and a
+/// loop's items, each censored.
 fn censor(r: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("censored".into(), json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"));
-    for k in ["attempts", "changed", "retries"] {
+    for k in [
+        "attempts",
+        "changed",
+        "deprecations",
+        "exception",
+        "retries",
+        "warnings",
+    ] {
         if let Some(v) = r.get(k) {
             out.insert(k.into(), v.clone());
         }
+    }
+    if let Some(Value::Array(items)) = r.get("results") {
+        let censored = items
+            .iter()
+            .map(|i| match i {
+                Value::Object(m) => {
+                    let mut c = censor(m);
+                    // An item censored only because its loop is says nothing of no_log.
+                    if !m.get("_ansible_no_log").is_some_and(truthy) {
+                        c.shift_remove("_ansible_no_log");
+                    }
+                    Value::Object(c)
+                }
+                other => other.clone(),
+            })
+            .collect();
+        out.insert("results".into(), Value::Array(censored));
     }
     out.insert("_ansible_no_log".into(), json!(true));
     out
 }
 
-/// The `[ERROR]: ...` report Ansible prints above a `fatal:` line.
-fn error_text(task: &Task, r: &Map<String, Value>, no_log: bool) -> String {
-    let msg = if no_log {
-        "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
-    } else {
-        r.get("msg").map(value_str).unwrap_or_default()
-    };
+/// The message of the exception behind a failed result, when it is not the result's `msg`
+/// (a `failed_when` that failed a task whose result has a `msg` of its own).
+const EXCEPTION_MSG_KEY: &str = "_ansible_exception_msg";
+
+/// The `[ERROR]: ...` report Ansible prints above a `fatal:` line (not censored by
+/// `no_log`: Ansible shows the error's message there).
+fn error_text(task: &Task, r: &Map<String, Value>) -> String {
+    let msg = r
+        .get(EXCEPTION_MSG_KEY)
+        .or_else(|| r.get("msg"))
+        .map(value_str)
+        .unwrap_or_default();
     let head = if msg.starts_with("Task failed:") {
         msg
     } else if r.contains_key("unreachable") {
@@ -1072,16 +1153,10 @@ fn run_loop(
             Some(&task.kw.vars),
             Some(lvars.clone()),
         )));
-        let lc = task
-            .loop_control
-            .as_ref()
-            .and_then(|n| c.template_node(n).ok())
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default();
+        let lc = item_loop_control(task, &c);
         if let Some(p) = lc.get("pause").and_then(Value::as_f64) {
             pause = p;
         }
-        let label = lc.get("label").cloned().unwrap_or_else(|| items[i].clone());
         take_deprecations();
         let mut r = match eval_conditions(&c, conds, "when") {
             Err(e) => task_failed(format!("Task failed: {}", e.msg)),
@@ -1112,9 +1187,21 @@ fn run_loop(
         if !r.contains_key("changed") {
             r.insert("changed".into(), json!(false));
         }
-        if lc.contains_key("label") {
-            r.insert("_ansible_item_label".into(), label.clone());
-        }
+        r.insert(
+            "_ansible_no_log".into(),
+            json!(no_log_in(ctx, task, scope, &c)),
+        );
+        let label = match item_label(ctx, task, scope, host, &lvars, &r) {
+            Some(Ok(l)) => {
+                r.insert("_ansible_item_label".into(), l.clone());
+                l
+            }
+            Some(Err(warning)) => {
+                add_warning(&mut r, warning);
+                items[i].clone()
+            }
+            None => items[i].clone(),
+        };
         let st = status_of(&r);
         // ignore_errors is decided per item; the task's failure is ignored when any item's
         // says so (as ansible-core does).
@@ -1195,6 +1282,60 @@ fn run_loop(
     r
 }
 
+/// The task's `loop_control` for one item, without `label` (templated after the item ran).
+/// A key that fails to template is left out, so the others still apply.
+fn item_loop_control(task: &Task, c: &Arc<Context>) -> Map<String, Value> {
+    let mut lc = Map::new();
+    if let Some(m) = task.loop_control.as_ref().and_then(Node::as_map) {
+        for (k, n) in m.iter() {
+            if k == "label" {
+                continue;
+            }
+            if let Ok(v) = c.template_node(n) {
+                lc.insert(k.clone(), v);
+            }
+        }
+    }
+    lc
+}
+
+/// The `loop_control.label` of an item, templated with the item's own result registered
+/// (as Ansible does); an error is a warning and the item shows as itself.
+fn item_label(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: &str,
+    lvars: &Map<String, Value>,
+    r: &Map<String, Value>,
+) -> Option<std::result::Result<Value, String>> {
+    let node = task.loop_control.as_ref()?.as_map()?.get("label")?;
+    let mut lv = lvars.clone();
+    if let Some(reg) = &task.register {
+        lv.insert(reg.clone(), Value::Object(strip_internal(r)));
+    }
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        Some(lv),
+    )));
+    Some(
+        c.template_node(node)
+            .map_err(|e| format!("Failed to template loop_control label: {}", e.msg)),
+    )
+}
+
+/// Append a warning to a result's `warnings`.
+fn add_warning(r: &mut Map<String, Value>, warning: String) {
+    match r.get_mut("warnings") {
+        Some(Value::Array(list)) => list.push(json!(warning)),
+        _ => {
+            r.insert("warnings".into(), json!([warning]));
+        }
+    }
+}
+
 /// The action once, or until `until` holds.
 fn run_with_retries(
     ctx: &Arc<PlayCtx>,
@@ -1211,7 +1352,7 @@ fn run_with_retries(
         loop_vars.clone(),
     )));
     let Some(until) = &task.until else {
-        return run_once(ctx, task, scope, host, &c, loop_vars);
+        return run_once(ctx, task, scope, host, &c, loop_vars).0;
     };
     let retries = match &task.retries {
         Some(n) => c
@@ -1233,7 +1374,10 @@ fn run_with_retries(
     let mut attempt = 0u64;
     loop {
         attempt += 1;
-        let mut r = run_once(ctx, task, scope, host, &c, loop_vars.clone());
+        let (mut r, raised) = run_once(ctx, task, scope, host, &c, loop_vars.clone());
+        if raised {
+            return r;
+        }
         r.insert("attempts".into(), json!(attempt));
         let mut lv = loop_vars.clone().unwrap_or_default();
         lv.insert(
@@ -1350,7 +1494,8 @@ fn timed_out(secs: u64) -> Map<String, Value> {
     r
 }
 
-/// The action, then `failed_when` and `changed_when`.
+/// The action, then `failed_when` and `changed_when`; true with the result when the action
+/// raised an error instead (Ansible applies neither condition, nor `until`, to those).
 fn run_once(
     ctx: &Arc<PlayCtx>,
     task: &Arc<Task>,
@@ -1358,7 +1503,7 @@ fn run_once(
     host: &str,
     c: &Arc<Context>,
     loop_vars: Option<Map<String, Value>>,
-) -> Map<String, Value> {
+) -> (Map<String, Value>, bool) {
     let resolved;
     let task = if crate::template::is_template(&task.action_written) {
         match resolve_action(task, c) {
@@ -1366,7 +1511,7 @@ fn run_once(
                 resolved = t;
                 &resolved
             }
-            Err(msg) => return task_failed(format!("Task failed: {msg}")),
+            Err(msg) => return (task_failed(format!("Task failed: {msg}")), true),
         }
     } else {
         task
@@ -1376,9 +1521,13 @@ fn run_once(
         Err(e) => {
             let mut r = task_failed(format!("Task failed: {}", e.msg));
             warn_args_splat(task, &mut r);
-            return r;
+            return (r, true);
         }
     };
+    if r.remove(super::connect::RAISED).is_some() {
+        r.insert("exception".into(), json!("(traceback unavailable)"));
+        return (r, true);
+    }
     warn_args_splat(task, &mut r);
     if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
@@ -1403,7 +1552,7 @@ fn run_once(
         .and_then(Value::as_str)
         .is_some_and(|m| m.starts_with("Task failed: "));
     if task.failed_when.is_empty() && task.changed_when.is_empty() {
-        return r;
+        return (r, false);
     }
     let mut lv = loop_vars.unwrap_or_default();
     if let Some(reg) = &task.register {
@@ -1466,19 +1615,19 @@ fn run_once(
         }
     }
     if let Some(reason) = reason {
+        let label = if module_failed {
+            "Module failed"
+        } else {
+            "Action failed"
+        };
+        let text = format!("Task failed: {label}: {reason}");
         if msg_from_exception || !r.get("msg").is_some_and(truthy) {
-            let label = if module_failed {
-                "Module failed"
-            } else {
-                "Action failed"
-            };
-            r.insert(
-                "msg".into(),
-                json!(format!("Task failed: {label}: {reason}")),
-            );
+            r.insert("msg".into(), json!(text));
         }
+        // The error report names the condition even where the result keeps its own msg.
+        r.insert(EXCEPTION_MSG_KEY.into(), json!(text));
     }
-    r
+    (r, false)
 }
 
 /// `changed_when`/`failed_when` lists are true when every condition is (an AND, as `when`).

@@ -542,19 +542,16 @@ fn include_scope(
     item_vars: Option<serde_json::Map<String, Value>>,
     role: Option<Arc<crate::playbook::Role>>,
 ) -> Arc<Scope> {
-    let mut kw: Keywords = t.apply.clone().unwrap_or_default();
-    for (k, e) in &t.kw.vars.entries {
-        kw.vars.entries.insert(k.clone(), e.clone());
-    }
-    let params = item_vars.map(|m| {
-        let mut p = Mapping::default();
-        for (k, v) in m {
-            if k != "__label" {
-                p.insert(k, t.span.clone(), Node::from_data(&v, &t.span));
-            }
+    let kw: Keywords = t.apply.clone().unwrap_or_default();
+    // The include's vars and loop variables are Ansible's "include params": above
+    // set_fact and include_vars for everything the include brings in.
+    let mut params = t.kw.vars.clone();
+    for (k, v) in item_vars.unwrap_or_default() {
+        if k != "__label" {
+            params.insert(k, t.span.clone(), Node::from_data(&v, &t.span));
         }
-        p
-    });
+    }
+    let params = (!params.is_empty()).then_some(params);
     let role = role.or_else(|| scope.role.clone());
     Arc::new(Scope {
         parent: Some(scope.clone()),

@@ -578,8 +578,9 @@ fn dict(_: &State, terms: &[Value], _: &Args) -> Result<Vec<Value>, Error> {
     for t in terms {
         if !is_map(t) {
             return Err(fail(format!(
-                "with_dict expects a dict, got {}",
-                pyfmt::repr(t)
+                "the 'dict' lookup plugin expects a dictionary, got '{}' of type <class '{}'>)",
+                pyfmt::to_str(t),
+                filters::type_name(t)
             )));
         }
         for k in filters::items(t)? {

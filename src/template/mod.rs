@@ -3,6 +3,7 @@
 
 mod context;
 mod convert;
+mod dates;
 pub mod filters;
 pub mod literals;
 pub mod lookups;
@@ -251,6 +252,7 @@ pub fn new_environment() -> Environment<'static> {
     env.set_unknown_method_callback(python_method);
     env.set_formatter(python_formatter);
     filters::register(&mut env);
+    dates::register(&mut env);
     tests::register(&mut env);
     lookups::register(&mut env);
     env
