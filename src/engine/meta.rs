@@ -37,8 +37,15 @@ pub fn run_meta(
     t: &Arc<Task>,
     scope: &Arc<Scope>,
     hosts: &[String],
+    is_handler: bool,
 ) -> Result<()> {
     let action = meta_name(t).unwrap_or_default();
+    if is_handler && action == "flush_handlers" {
+        return Err(Error::at(
+            "flush_handlers cannot be used as a handler",
+            &t.span,
+        ));
+    }
     if action == "role_complete" {
         return Ok(());
     }
@@ -49,7 +56,11 @@ pub fn run_meta(
     };
     let mut flush = Vec::new();
     for host in targets {
-        task::banner(ctx, t, scope, std::slice::from_ref(host));
+        if is_handler {
+            task::handler_banner(ctx, t, scope, std::slice::from_ref(host));
+        } else {
+            task::banner(ctx, t, scope, std::slice::from_ref(host));
+        }
         if UNCONDITIONAL.contains(&action.as_str()) && !t.kw.when.is_empty() {
             ctx.run
                 .cb()

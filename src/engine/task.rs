@@ -1791,6 +1791,12 @@ pub fn banner(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[St
     ctx.run.cb().task_start(&info);
 }
 
+/// The `RUNNING HANDLER [...]` banner.
+pub fn handler_banner(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[String]) {
+    let info = task_info(ctx, t, scope, hosts.first().map(String::as_str), true);
+    ctx.run.cb().handler_task_start(&info);
+}
+
 /// Count an include that ran as ok for each host (as Ansible's recap does).
 pub fn count_included(ctx: &Arc<PlayCtx>, hosts: &[String]) {
     for h in hosts {

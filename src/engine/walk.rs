@@ -282,7 +282,7 @@ fn run_task_item(
     }
     match t.action.as_str() {
         "include_tasks" | "include_role" => include(ctx, t, scope, hosts),
-        "meta" => super::meta::run_meta(ctx, t, scope, hosts),
+        "meta" => super::meta::run_meta(ctx, t, scope, hosts, false),
         _ => run_task(ctx, t, scope, hosts, false),
     }
 }
@@ -728,6 +728,7 @@ fn run_handler(
 ) -> Result<()> {
     match handler.action.as_str() {
         "include_tasks" | "include_role" => include(ctx, handler, scope, hosts),
+        "meta" => super::meta::run_meta(ctx, handler, scope, hosts, true),
         _ => run_task(ctx, handler, scope, hosts, true),
     }
 }
