@@ -16,6 +16,8 @@ pub struct Scope {
     /// the include, only its vars (and `apply`) reach the included tasks; the conditions of
     /// the levels around it were decided when the include ran.
     pub inherit_conditions: bool,
+    /// The level a handler's include creates: the tasks below run as handlers.
+    pub handler: bool,
 }
 
 impl Scope {
@@ -26,6 +28,7 @@ impl Scope {
             role: None,
             params: None,
             inherit_conditions: true,
+            handler: false,
         })
     }
 
@@ -37,7 +40,13 @@ impl Scope {
             role,
             params: None,
             inherit_conditions: true,
+            handler: false,
         })
+    }
+
+    /// Whether tasks at this level were brought in by a handler (and so are handlers).
+    pub fn in_handler(self: &Arc<Self>) -> bool {
+        self.iter().any(|s| s.handler)
     }
 
     pub fn iter(self: &Arc<Self>) -> impl Iterator<Item = &Scope> {

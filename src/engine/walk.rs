@@ -133,6 +133,7 @@ fn run_block_sections(
             role: Some(role.clone()),
             params: Some(role.params.clone()),
             inherit_conditions: true,
+            handler: false,
         }),
         _ => scope.child(b.kw.clone(), b.role.clone()),
     };
@@ -282,8 +283,8 @@ fn run_task_item(
     }
     match t.action.as_str() {
         "include_tasks" | "include_role" => include(ctx, t, scope, hosts),
-        "meta" => super::meta::run_meta(ctx, t, scope, hosts, false),
-        _ => run_task(ctx, t, scope, hosts, false),
+        "meta" => super::meta::run_meta(ctx, t, scope, hosts, scope.in_handler()),
+        _ => run_task(ctx, t, scope, hosts, scope.in_handler()),
     }
 }
 
@@ -304,7 +305,11 @@ fn resolve_include(
 ) -> Result<Vec<(IncludeTarget, serde_json::Map<String, Value>)>> {
     let mut groups: Vec<(IncludeTarget, serde_json::Map<String, Value>)> = Vec::new();
     let mut skipped = Vec::new();
-    task::banner(ctx, t, scope, hosts);
+    if ctx.is_handler(t) || scope.in_handler() {
+        task::handler_banner(ctx, t, scope, hosts);
+    } else {
+        task::banner(ctx, t, scope, hosts);
+    }
     for h in hosts {
         let runs = task::include_runs(ctx, t, scope, h)?;
         match runs {
@@ -510,7 +515,7 @@ fn run_included_tasks(
         item_label.as_ref(),
     );
     task::count_included(ctx, &target.hosts);
-    let child = include_scope(scope, t, target.item_vars, None);
+    let child = include_scope(ctx, scope, t, target.item_vars, None);
     let r = run_items(ctx, &items, &child, &target.hosts);
     leave(ctx)?;
     r
@@ -537,11 +542,13 @@ pub fn include_ctx(ctx: &Arc<PlayCtx>, t: &Task) -> Ctx {
 
 /// The level an include creates: its vars, its `apply` keywords, the loop variables.
 fn include_scope(
+    ctx: &Arc<PlayCtx>,
     scope: &Arc<Scope>,
     t: &Task,
     item_vars: Option<serde_json::Map<String, Value>>,
     role: Option<Arc<crate::playbook::Role>>,
 ) -> Arc<Scope> {
+    let handler = ctx.is_handler(t);
     let kw: Keywords = t.apply.clone().unwrap_or_default();
     // The include's vars and loop variables are Ansible's "include params": above
     // set_fact and include_vars for everything the include brings in.
@@ -559,6 +566,7 @@ fn include_scope(
         role,
         params,
         inherit_conditions: false,
+        handler,
     })
 }
 
@@ -656,7 +664,7 @@ fn run_included_role(
         .cb()
         .include(&role_name, &target.hosts, item_label.as_ref());
     task::count_included(ctx, &target.hosts);
-    let child = include_scope(scope, t, target.item_vars, role);
+    let child = include_scope(ctx, scope, t, target.item_vars, role);
     run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)
 }
 
