@@ -71,6 +71,11 @@ impl std::fmt::Debug for Run {
 }
 
 impl PlayCtx {
+    /// The vars load-time templates see in tasks loaded while the play runs.
+    pub fn load_vars(&self) -> Arc<crate::yaml::Mapping> {
+        Arc::new(self.play.kw.vars.clone())
+    }
+
     /// Whether `t` is one of the play's handlers.
     pub fn is_handler(&self, t: &Task) -> bool {
         self.handlers

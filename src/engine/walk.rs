@@ -101,6 +101,7 @@ fn run_stage_block(
         play_dir: ctx.play.dir.clone(),
         role: Some(sref.role.clone()),
         handlers: false,
+        vars: ctx.load_vars(),
         in_handler: false,
     };
     match ctx
@@ -536,6 +537,7 @@ pub fn include_ctx(ctx: &Arc<PlayCtx>, t: &Task) -> Ctx {
         // A handler's include is read as a handlers list (its role's handlers/ directory
         // first; blocks only at the top).
         handlers: ctx.is_handler(t),
+        vars: ctx.load_vars(),
         in_handler: false,
     }
 }
@@ -602,6 +604,7 @@ fn load_included_role(
         play_dir: ctx.play.dir.clone(),
         role: t.role.clone(),
         handlers: false,
+        vars: ctx.load_vars(),
         in_handler: ctx.is_handler(t),
     };
     let mut acc = PlayAcc {

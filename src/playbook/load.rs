@@ -89,6 +89,9 @@ pub struct Ctx {
     pub play_dir: PathBuf,
     pub role: Option<Arc<Role>>,
     pub handlers: bool,
+    /// What load-time templates (import_role names, import_tasks files) can see: the
+    /// play's vars over those of the import_playbook that brought it in.
+    pub vars: Arc<Mapping>,
     /// Inside one handler (a handler block's tasks, a file it imports or includes):
     /// blocks and roles are not allowed there.
     pub in_handler: bool,
@@ -143,13 +146,15 @@ impl Loader {
     }
 
     /// A static name (import_tasks/import_playbook file, role name): templated with what is
-    /// known at load time.
-    fn static_string(&self, node: &Node, extra: &Mapping) -> Result<String> {
+    /// known at load time: `layers` (later ones win), then the extra vars over all.
+    fn static_string(&self, node: &Node, layers: &[&Mapping]) -> Result<String> {
         let s = scalar_string(node).ok_or_else(|| Error::at("expected a string", &node.span))?;
         if crate::template::is_template(&s) {
-            let mut vars = self.static_vars.clone();
-            for (k, e) in &extra.entries {
-                vars.entries.insert(k.clone(), e.clone());
+            let mut vars = Mapping::default();
+            for layer in layers.iter().copied().chain([&self.static_vars]) {
+                for (k, e) in &layer.entries {
+                    vars.entries.insert(k.clone(), e.clone());
+                }
             }
             crate::vars::template_static(&s, &vars).map_err(|e| e.or_at(&node.span))
         } else {
@@ -165,11 +170,18 @@ impl Loader {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let mut plays = Vec::new();
-        self.load_plays(&path, &mut plays, 0)?;
+        self.load_plays(&path, &mut plays, 0, &Mapping::default())?;
         Ok(Playbook { path, dir, plays })
     }
 
-    fn load_plays(&self, path: &Path, out: &mut Vec<Play>, depth: usize) -> Result<()> {
+    /// `inherited`: the vars of the import_playbook entries that led here.
+    fn load_plays(
+        &self,
+        path: &Path,
+        out: &mut Vec<Play>,
+        depth: usize,
+        inherited: &Mapping,
+    ) -> Result<()> {
         if depth > 64 {
             return Err(Error::new(format!(
                 "import_playbook nests too deeply at {}",
@@ -198,18 +210,26 @@ impl Loader {
                     &entry.span,
                 ));
             };
-            let imp = map
-                .get("import_playbook")
-                .or_else(|| map.get("ansible.builtin.import_playbook"));
+            let imp = [
+                "import_playbook",
+                "ansible.builtin.import_playbook",
+                "ansible.legacy.import_playbook",
+            ]
+            .iter()
+            .find_map(|k| map.get(k));
             if let Some(imp) = imp {
                 let vars = match map.get("vars") {
                     Some(v) => v.as_map().cloned().unwrap_or_default(),
                     None => Mapping::default(),
                 };
-                let name = self.static_string(imp, &vars)?;
+                let name = self.static_string(imp, &[inherited, &vars])?;
                 let p = resolve_rel(&dir, &name);
                 let before = out.len();
-                self.load_plays(&p, out, depth + 1)?;
+                let mut below = inherited.clone();
+                for (k, e) in &vars.entries {
+                    below.entries.insert(k.clone(), e.clone());
+                }
+                self.load_plays(&p, out, depth + 1, &below)?;
                 // Vars and when on import_playbook apply to every imported play.
                 for play in &mut out[before..] {
                     for (k, e) in &vars.entries {
@@ -226,12 +246,18 @@ impl Loader {
                 }
                 continue;
             }
-            out.push(self.load_play(entry, map, &dir)?);
+            out.push(self.load_play(entry, map, &dir, inherited)?);
         }
         Ok(())
     }
 
-    fn load_play(&self, node: &Node, map: &Mapping, dir: &Path) -> Result<Play> {
+    fn load_play(
+        &self,
+        node: &Node,
+        map: &Mapping,
+        dir: &Path,
+        inherited: &Mapping,
+    ) -> Result<Play> {
         for (k, _) in map.iter() {
             if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str()))
                 || k == "delegate_to"
@@ -253,11 +279,16 @@ impl Loader {
             }
         };
         let kw = keywords(map, &node.span)?;
+        let mut vars = inherited.clone();
+        for (k, e) in &kw.vars.entries {
+            vars.entries.insert(k.clone(), e.clone());
+        }
         let ctx = Ctx {
             dir: dir.to_path_buf(),
             play_dir: dir.to_path_buf(),
             role: None,
             handlers: false,
+            vars: Arc::new(vars),
             in_handler: false,
         };
         let mut acc = PlayAcc::default();
@@ -410,7 +441,7 @@ impl Loader {
                     .get("_raw_params")
                     .or_else(|| task.args.get("file"))
                     .ok_or_else(|| Error::at("No file specified for import_tasks", &task.span))?;
-                let name = self.static_string(file, &task.kw.vars)?;
+                let name = self.static_string(file, &[&ctx.vars, &task.kw.vars])?;
                 let path = self.task_file_path(&name, ctx);
                 let mut kw = task.kw.clone();
                 if task.loop_.is_some() {
@@ -654,7 +685,7 @@ impl Loader {
             .get("name")
             .or_else(|| task.args.get("role"))
             .ok_or_else(|| Error::at("'name' is a required field for import_role.", &task.span))?;
-        let name = self.static_string(name_node, &task.kw.vars)?;
+        let name = self.static_string(name_node, &[&ctx.vars, &task.kw.vars])?;
         let get = |k: &str| task.args.get(k).and_then(scalar_string);
         let spec = RoleSpec {
             name,
@@ -680,7 +711,7 @@ impl Loader {
     ) -> Result<Option<Item>> {
         let (name, params, kw) = match &node.kind {
             Kind::Str(_) | Kind::Unsafe(_) => (
-                self.static_string(node, &Mapping::default())?,
+                self.static_string(node, &[&ctx.vars])?,
                 Mapping::default(),
                 Keywords::default(),
             ),
@@ -706,7 +737,7 @@ impl Loader {
                     .cloned()
                     .unwrap_or_default();
                 (
-                    self.static_string(role, &vars)?,
+                    self.static_string(role, &[&ctx.vars, &vars])?,
                     params,
                     keywords(&kwmap, &node.span)?,
                 )
@@ -768,6 +799,7 @@ impl Loader {
             play_dir: ctx.play_dir.clone(),
             role: Some(role.clone()),
             handlers: false,
+            vars: ctx.vars.clone(),
             in_handler: false,
         };
         let mut items = Vec::new();
@@ -849,6 +881,7 @@ pub fn load_task_file(path: &Path) -> Result<Vec<Item>> {
         play_dir: dir,
         role: None,
         handlers: false,
+        vars: Default::default(),
         in_handler: false,
     };
     loader.load_task_file(
