@@ -313,6 +313,7 @@ fn resolve_include(
     }
     for h in hosts {
         let runs = task::include_runs(ctx, t, scope, h)?;
+        register_include(ctx, t, h, &runs);
         match runs {
             task::IncludeRuns::Skipped(result) => skipped.push((h.clone(), result)),
             task::IncludeRuns::Failed(result) => {
@@ -349,6 +350,71 @@ fn resolve_include(
         }
     }
     Ok(groups)
+}
+
+/// What an include registers, as Ansible's: its skip or failure, else `changed: false`
+/// (one such result per item of a loop, with the item's loop variables).
+fn register_include(ctx: &Arc<PlayCtx>, t: &Task, host: &str, runs: &task::IncludeRuns) {
+    let Some(reg) = &t.register else { return };
+    let ran = || {
+        let mut r = serde_json::Map::new();
+        r.insert("changed".into(), Value::Bool(false));
+        r.insert("failed".into(), Value::Bool(false));
+        r
+    };
+    let value = match runs {
+        task::IncludeRuns::Skipped(r) | task::IncludeRuns::Failed(r) => {
+            let mut r = task::strip_internal(r);
+            r.entry("failed").or_insert(Value::Bool(false));
+            // Ansible's key order for an include's own result.
+            let first = [
+                "changed",
+                "failed",
+                "skipped",
+                "skip_reason",
+                "false_condition",
+                "exception",
+            ];
+            let mut ordered: serde_json::Map<String, Value> = first
+                .iter()
+                .filter_map(|k| r.remove(*k).map(|v| (k.to_string(), v)))
+                .collect();
+            ordered.append(&mut r);
+            ordered
+        }
+        task::IncludeRuns::Run(list) if t.loop_.is_some() => {
+            let results = list
+                .iter()
+                .map(|(_, item_vars)| {
+                    let mut r = ran();
+                    let vars = item_vars.clone().unwrap_or_default();
+                    // Ansible's order: the names of the loop variables, then their values.
+                    let names = ["ansible_loop_var", "ansible_index_var"];
+                    for k in names {
+                        if let Some(v) = vars.get(k) {
+                            r.insert(k.into(), v.clone());
+                        }
+                    }
+                    for k in names {
+                        if let Some(name) = vars.get(k).and_then(Value::as_str) {
+                            if let Some(v) = vars.get(name) {
+                                r.insert(name.into(), v.clone());
+                            }
+                        }
+                    }
+                    Value::Object(r)
+                })
+                .collect();
+            let mut r = ran();
+            r.insert("msg".into(), Value::String("All items completed".into()));
+            r.insert("results".into(), Value::Array(results));
+            r
+        }
+        task::IncludeRuns::Run(_) => ran(),
+    };
+    ctx.run.host_state(host, |hs| {
+        hs.vars.insert(reg.clone(), Value::Object(value));
+    });
 }
 
 /// An include decided for some hosts, with what it brings in: a task file (read now, or
