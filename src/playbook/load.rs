@@ -423,6 +423,7 @@ impl Loader {
             ))]);
         }
         let task = self.load_task(node, map, ctx)?;
+        check_include_args(&task, node)?;
         if (ctx.handlers || ctx.in_handler)
             && matches!(task.action.as_str(), "import_role" | "include_role")
         {
@@ -644,11 +645,15 @@ impl Loader {
         }
         let apply = match args.entries.shift_remove("apply") {
             Some(e) => {
-                let m = e
-                    .value
-                    .as_map()
-                    .cloned()
-                    .ok_or_else(|| Error::at("apply must be a dictionary", &e.value.span))?;
+                let m = e.value.as_map().cloned().ok_or_else(|| {
+                    Error::at(
+                        format!(
+                            "Expected a dict for apply but got <class '{}'> instead",
+                            e.value.type_name()
+                        ),
+                        &e.value.span,
+                    )
+                })?;
                 Some(keywords(&m, &e.value.span)?)
             }
             None => None,
@@ -1206,4 +1211,80 @@ impl Mapping {
 /// Load a vars file for `vars_files` / `include_vars`.
 pub fn load_vars(path: &Path) -> Result<Mapping> {
     load_vars_files(&[path.to_path_buf()])
+}
+
+/// The arguments of include_tasks/import_tasks/include_role/import_role, checked as Ansible
+/// checks them when it loads the task.
+fn check_include_args(task: &Task, node: &Node) -> Result<()> {
+    const TASK_ARGS: &[&str] = &["file", "_raw_params", "apply"];
+    const ROLE_FROM: &[&str] = &["tasks_from", "vars_from", "defaults_from", "handlers_from"];
+    const ROLE_ARGS: &[&str] = &[
+        "name",
+        "role",
+        "tasks_from",
+        "vars_from",
+        "defaults_from",
+        "handlers_from",
+        "apply",
+        "public",
+        "allow_duplicates",
+        "rolespec_validate",
+        "rescuable",
+    ];
+    let action = task.action_written.as_str();
+    let (valid, is_role) = match task.action.as_str() {
+        "include_tasks" | "import_tasks" => (TASK_ARGS, false),
+        "include_role" | "import_role" => (ROLE_ARGS, true),
+        _ => return Ok(()),
+    };
+    let err = |msg: String| Err(Error::at(msg, &node.span));
+    if is_role
+        && task
+            .args
+            .get("name")
+            .or_else(|| task.args.get("role"))
+            .is_none()
+    {
+        return err(format!("'name' is a required field for {action}."));
+    }
+    let mut bad: Vec<&str> = task
+        .args
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if !bad.is_empty() {
+        bad.sort_unstable();
+        return err(format!("Invalid options for {action}: {}", bad.join(",")));
+    }
+    for key in ROLE_FROM.iter().filter(|_| is_role) {
+        if let Some(v) = task.args.get(key) {
+            if !matches!(v.kind, Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_)) {
+                return err(format!(
+                    "Expected a string for {key} but got <class '{}'> instead",
+                    v.type_name()
+                ));
+            }
+        }
+    }
+    let include = matches!(task.action.as_str(), "include_tasks" | "include_role");
+    // `apply` was taken out of the arguments (as keywords) when the task was loaded.
+    let apply = node
+        .as_map()
+        .and_then(|m| m.get(&task.action_written))
+        .and_then(Node::as_map)
+        .and_then(|args| args.get("apply"));
+    if apply.is_some_and(|a| a.as_map().is_some_and(|m| !m.is_empty())) && !include {
+        return err(format!("Invalid options for {action}: apply"));
+    }
+    if is_role
+        && !include
+        && task
+            .args
+            .get("rescuable")
+            .is_some_and(|v| v.as_bool() != Some(false))
+    {
+        return err(format!("Invalid options for {action}: rescuable"));
+    }
+    Ok(())
 }
