@@ -12,6 +12,9 @@ pub struct Error {
     pub hint: Option<String>,
     /// Not a parse error: ansible-playbook exits 1 for these instead of 4.
     pub general: bool,
+    /// A parse error met while the play runs (in a file an include reads): it stops the
+    /// run, and ansible-playbook exits 4 for it.
+    pub stops_run: bool,
 }
 
 impl Error {
@@ -21,6 +24,7 @@ impl Error {
             span: None,
             hint: None,
             general: false,
+            stops_run: false,
         }
     }
     pub fn at(msg: impl Into<String>, span: &Span) -> Self {
@@ -29,6 +33,7 @@ impl Error {
             span: Some(span.clone()),
             hint: None,
             general: false,
+            stops_run: false,
         }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

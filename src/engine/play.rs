@@ -205,6 +205,8 @@ pub fn run_playbooks(run: &Arc<Run>, playbooks: &[Playbook]) -> i32 {
                     run.cb().error(&e.report());
                     return if super::interrupt::requested() {
                         exit::INTERRUPTED
+                    } else if e.stops_run {
+                        exit::PARSE_ERROR
                     } else {
                         exit::ERROR
                     };

@@ -1115,18 +1115,7 @@ fn run_loop(
     )));
     let items = match loop_items(task, &base) {
         Ok(items) => items,
-        Err(e) if e.msg.starts_with("The lookup plugin ") => return task_failed(e.msg),
-        Err(e) => {
-            // An undefined value in the loop waits for the condition: a task that would be
-            // skipped anyway is skipped, as Ansible defers the loop's error.
-            let undefined = e.msg.contains("is undefined") || e.msg.contains("has no attribute");
-            if undefined {
-                if let Ok(Some(cond)) = eval_conditions(&base, conds, "when") {
-                    return skipped_result(cond);
-                }
-            }
-            return task_failed(format!("Task failed: {}", e.msg));
-        }
+        Err(e) => return loop_error_result(&e, &base, conds),
     };
     if items.is_empty() {
         let mut r = Map::new();
@@ -1681,10 +1670,12 @@ pub fn include_runs(
     let items = match loop_items(t, &base) {
         Ok(i) => i,
         Err(e) => {
-            return Ok(IncludeRuns::Failed(task_failed(format!(
-                "Task failed: {}",
-                e.msg
-            ))))
+            let r = loop_error_result(&e, &base, &conds);
+            return Ok(if r.contains_key("skipped") {
+                IncludeRuns::Skipped(r)
+            } else {
+                IncludeRuns::Failed(r)
+            });
         }
     };
     let mut runs = Vec::new();
@@ -1715,6 +1706,22 @@ pub fn include_runs(
         return Ok(IncludeRuns::Skipped(skipped_result(json!(false))));
     }
     Ok(IncludeRuns::Run(runs))
+}
+
+/// The result of a task whose loop could not be templated. An undefined value in the loop
+/// waits for the condition: a task that would be skipped anyway is skipped, as Ansible
+/// defers the loop's error.
+fn loop_error_result(e: &Error, base: &Arc<Context>, conds: &[Node]) -> Map<String, Value> {
+    if e.msg.starts_with("The lookup plugin ") {
+        return task_failed(e.msg.clone());
+    }
+    let undefined = e.msg.contains("is undefined") || e.msg.contains("has no attribute");
+    if undefined {
+        if let Ok(Some(cond)) = eval_conditions(base, conds, "when") {
+            return skipped_result(cond);
+        }
+    }
+    task_failed(format!("Task failed: {}", e.msg))
 }
 
 /// Report a result for one host outside `run_task` (includes that were skipped or failed).

@@ -447,7 +447,7 @@ fn include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Strin
         let body = if t.action == "include_role" {
             load_included_role(ctx, t, scope, &target, &args)?
         } else {
-            load_included_tasks(ctx, t, scope, &target, &args)
+            load_included_tasks(ctx, t, scope, &target, &args)?
         };
         if let Some(body) = body {
             loaded.push(LoadedInclude { target, body });
@@ -479,14 +479,21 @@ fn include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Strin
 }
 
 /// Fail the hosts of an include whose file or role could not be loaded: the result
-/// carries the loader's message (the [ERROR] line adds where it happened).
+/// carries the loader's message (the [ERROR] line adds where it happened). A parse error
+/// in what was read (YAML, an invalid task) stops the run instead, as in Ansible.
 fn report_load_error(
     ctx: &Arc<PlayCtx>,
     t: &Arc<Task>,
     scope: &Arc<Scope>,
     hosts: &[String],
     e: &Error,
-) {
+) -> Result<()> {
+    if !e.general {
+        return Err(Error {
+            stops_run: true,
+            ..e.clone()
+        });
+    }
     for h in hosts {
         let mut r = serde_json::Map::new();
         r.insert("changed".into(), json!(false));
@@ -495,6 +502,7 @@ fn report_load_error(
         r.insert(ERROR_TEXT_KEY.into(), json!(e.report().trim_end()));
         task::report_unignorable(ctx, t, scope, h, r);
     }
+    Ok(())
 }
 
 /// Read an included task file, unless it is a stage file (read when its stage runs).
@@ -504,7 +512,7 @@ fn load_included_tasks(
     scope: &Arc<Scope>,
     target: &IncludeTarget,
     args: &serde_json::Map<String, Value>,
-) -> Option<IncludeBody> {
+) -> Result<Option<IncludeBody>> {
     let file = args
         .get("file")
         .or_else(|| args.get("_raw_params"))
@@ -523,17 +531,17 @@ fn load_included_tasks(
         {
             Ok(items) => Some(items),
             Err(e) => {
-                report_load_error(ctx, t, scope, &target.hosts, &e);
-                return None;
+                report_load_error(ctx, t, scope, &target.hosts, &e)?;
+                return Ok(None);
             }
         }
     };
-    Some(IncludeBody::Tasks {
+    Ok(Some(IncludeBody::Tasks {
         path,
         lctx,
         boundary,
         items,
-    })
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -567,7 +575,7 @@ fn run_included_tasks(
         {
             Ok(items) => items,
             Err(e) => {
-                report_load_error(ctx, t, scope, &target.hosts, &e);
+                report_load_error(ctx, t, scope, &target.hosts, &e)?;
                 return leave(ctx);
             }
         },
@@ -686,7 +694,7 @@ fn load_included_role(
         Ok(Some(item)) => item,
         Ok(None) => return Ok(None),
         Err(e) => {
-            report_load_error(ctx, t, scope, &target.hosts, &e);
+            report_load_error(ctx, t, scope, &target.hosts, &e)?;
             return Ok(None);
         }
     };

@@ -1257,6 +1257,15 @@ fn check_include_args(task: &Task, node: &Node) -> Result<()> {
         bad.sort_unstable();
         return err(format!("Invalid options for {action}: {}", bad.join(",")));
     }
+    if !is_role {
+        let file = task
+            .args
+            .get("_raw_params")
+            .or_else(|| task.args.get("file"));
+        if file.is_none_or(|f| f.is_null() || scalar_string(f).is_some_and(|s| s.is_empty())) {
+            return err(format!("No file specified for {action}"));
+        }
+    }
     for key in ROLE_FROM.iter().filter(|_| is_role) {
         if let Some(v) = task.args.get(key) {
             if !matches!(v.kind, Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_)) {
