@@ -454,15 +454,37 @@ fn include(ctx: &Arc<PlayCtx>, t: &Arc<Task>, scope: &Arc<Scope>, hosts: &[Strin
         }
     }
     task::fail_batch_if_fatal(ctx, t, scope, hosts, false);
-    for inc in loaded {
-        let hosts = ctx.active(&inc.target.hosts);
-        if hosts.is_empty() {
-            continue;
+    let ready: Vec<LoadedInclude> = loaded
+        .into_iter()
+        .filter_map(|inc| {
+            let hosts = ctx.active(&inc.target.hosts);
+            (!hosts.is_empty()).then(|| LoadedInclude {
+                target: IncludeTarget {
+                    hosts,
+                    ..inc.target
+                },
+                body: inc.body,
+            })
+        })
+        .collect();
+    // As Ansible does, every file or role the include brings in (one per loop item) is
+    // announced before any of them runs; a stage file is announced when its stage starts.
+    for inc in &ready {
+        match &inc.body {
+            IncludeBody::Tasks {
+                path,
+                boundary: None,
+                ..
+            } => announce_include(ctx, &path.display().to_string(), &inc.target),
+            IncludeBody::Role { role, .. } => {
+                let name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+                announce_include(ctx, &name, &inc.target)
+            }
+            IncludeBody::Tasks { .. } => {}
         }
-        let target = IncludeTarget {
-            hosts,
-            ..inc.target
-        };
+    }
+    for inc in ready {
+        let target = inc.target;
         match inc.body {
             IncludeBody::Tasks {
                 path,
@@ -580,20 +602,25 @@ fn run_included_tasks(
             }
         },
     };
-    let item_label = target
-        .item_vars
-        .as_ref()
-        .and_then(|m| m.get("__label").cloned());
-    ctx.run.cb().include(
-        &path.display().to_string(),
-        &target.hosts,
-        item_label.as_ref(),
-    );
-    task::count_included(ctx, &target.hosts);
+    if boundary.is_some() {
+        announce_include(ctx, &path.display().to_string(), &target);
+    }
     let child = include_scope(ctx, scope, t, target.item_vars, None);
     let r = run_items(ctx, &items, &child, &target.hosts);
     leave(ctx)?;
     r
+}
+
+/// `included: NAME for HOSTS`, counted as ok for each host (as Ansible's recap does).
+fn announce_include(ctx: &Arc<PlayCtx>, name: &str, target: &IncludeTarget) {
+    let item_label = target
+        .item_vars
+        .as_ref()
+        .and_then(|m| m.get("__label").cloned());
+    ctx.run
+        .cb()
+        .include(name, &target.hosts, item_label.as_ref());
+    task::count_included(ctx, &target.hosts);
 }
 
 /// What the loader needs to find and read an include's file: relative to the including
@@ -732,15 +759,6 @@ fn run_included_role(
     item: Item,
     role: Option<Arc<crate::playbook::Role>>,
 ) -> Result<()> {
-    let role_name = role.as_ref().map(|r| r.name.clone()).unwrap_or_default();
-    let item_label = target
-        .item_vars
-        .as_ref()
-        .and_then(|m| m.get("__label").cloned());
-    ctx.run
-        .cb()
-        .include(&role_name, &target.hosts, item_label.as_ref());
-    task::count_included(ctx, &target.hosts);
     let child = include_scope(ctx, scope, t, target.item_vars, role);
     run_items(ctx, std::slice::from_ref(&item), &child, &target.hosts)
 }
