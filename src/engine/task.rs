@@ -541,9 +541,12 @@ fn account(
         } else {
             o.result.clone()
         };
-        // A loop's errors are its items' (as Ansible reports each item's exception).
+        // A loop's errors are its items' (as Ansible reports each item's exception), and
+        // retries that ran out without an error have none to report.
+        let exhausted = o.result.contains_key("attempts") && !o.result.contains_key("exception");
         if matches!(o.status, Status::Failed | Status::Unreachable)
             && o.items.is_empty()
+            && !exhausted
             && !shown.contains_key(ERROR_TEXT_KEY)
         {
             shown.insert(ERROR_TEXT_KEY.into(), json!(error_text(task, &o.result)));
@@ -1340,18 +1343,21 @@ fn run_with_retries(
         Some(&task.kw.vars),
         loop_vars.clone(),
     )));
-    let Some(until) = &task.until else {
-        return run_once(ctx, task, scope, host, &c, loop_vars).0;
-    };
+    // As Ansible: `retries` (3 with only `until`) more runs after the first; `retries`
+    // without `until` retries until the task does not fail; `retries: 0` runs once.
     let retries = match &task.retries {
         Some(n) => c
             .template_node(n)
             .ok()
-            .and_then(|v| v.as_u64().or_else(|| value_str(&v).parse().ok()))
-            .unwrap_or(3),
-        None => 3,
+            .and_then(|v| v.as_i64().or_else(|| value_str(&v).parse().ok()))
+            .unwrap_or(3)
+            .max(0) as u64,
+        None if task.until.is_some() => 3,
+        None => 0,
+    };
+    if retries == 0 {
+        return run_once(ctx, task, scope, host, &c, loop_vars).0;
     }
-    .max(1);
     let delay = match &task.delay {
         Some(n) => c
             .template_node(n)
@@ -1360,7 +1366,8 @@ fn run_with_retries(
             .unwrap_or(5.0),
         None => 5.0,
     };
-    let mut attempt = 0u64;
+    let runs = retries + 1;
+    let mut attempt = 0;
     loop {
         attempt += 1;
         let (mut r, raised) = run_once(ctx, task, scope, host, &c, loop_vars.clone());
@@ -1368,22 +1375,8 @@ fn run_with_retries(
             return r;
         }
         r.insert("attempts".into(), json!(attempt));
-        let mut lv = loop_vars.clone().unwrap_or_default();
-        lv.insert(
-            task.register
-                .clone()
-                .unwrap_or_else(|| "__until_result".into()),
-            Value::Object(strip_internal(&r)),
-        );
-        let uc = Context::new(Arc::new(ctx.vars_for(
-            host,
-            Some(scope),
-            Some(&task.kw.vars),
-            Some(lv),
-        )));
-        let done = match eval_conditions(&uc, std::slice::from_ref(until), "until") {
-            Ok(None) => true,
-            Ok(Some(_)) => false,
+        let done = match until_holds(ctx, task, scope, host, &loop_vars, &r) {
+            Ok(done) => done,
             Err(e) => return task_failed(format!("Task failed: {}", e.msg)),
         };
         // `until` only ends the retries: a failed result that satisfies it stays failed,
@@ -1391,15 +1384,49 @@ fn run_with_retries(
         if done {
             return r;
         }
-        if attempt >= retries {
+        if attempt == runs {
+            // Ansible counts the retries, not the runs, in the exhausted result.
+            r.insert("attempts".into(), json!(retries));
             r.insert("failed".into(), json!(true));
             return r;
         }
-        retries_out.push(((retries - attempt) as u32, r));
+        let mut shown = r;
+        shown.insert("attempts".into(), json!(attempt + 1));
+        shown.insert("retries".into(), json!(runs));
+        retries_out.push(((runs - attempt - 1) as u32, shown));
         if delay > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(delay));
         }
     }
+}
+
+/// Whether a task's `until` holds for result `r` (registered under the task's name);
+/// without `until`, whether the task did not fail.
+fn until_holds(
+    ctx: &Arc<PlayCtx>,
+    task: &Task,
+    scope: &Arc<Scope>,
+    host: &str,
+    loop_vars: &Option<Map<String, Value>>,
+    r: &Map<String, Value>,
+) -> Result<bool> {
+    let Some(until) = &task.until else {
+        return Ok(!r.get("failed").is_some_and(truthy));
+    };
+    let mut lv = loop_vars.clone().unwrap_or_default();
+    lv.insert(
+        task.register
+            .clone()
+            .unwrap_or_else(|| "__until_result".into()),
+        Value::Object(strip_internal(r)),
+    );
+    let uc = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&task.kw.vars),
+        Some(lv),
+    )));
+    Ok(eval_conditions(&uc, std::slice::from_ref(until), "until")?.is_none())
 }
 
 /// A task whose action name is a template (`action: {module: "{{ m }}"}`), with the name
