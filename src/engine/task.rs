@@ -553,7 +553,11 @@ fn account(
         }
         let mut cb = run.cb();
         for (left, r) in &o.retries {
-            cb.retry(info, &o.host, *left, r);
+            if info.no_log {
+                cb.retry(info, &o.host, *left, &censor(r));
+            } else {
+                cb.retry(info, &o.host, *left, r);
+            }
         }
         for item in &o.items {
             let mut item = item.clone();
