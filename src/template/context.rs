@@ -226,7 +226,7 @@ impl Context {
             Kind::Str(s) if super::is_template(s) => {
                 self.template_str(s).map_err(|e| e.or_at(&node.span))
             }
-            Kind::Vault(text) => match crate::vault::decrypt_text(text) {
+            Kind::Vault(text) => match crate::vault::open_value(text) {
                 // Vault plaintext is data: never templated, as in Ansible.
                 Ok(plain) => Ok(Value::String(plain)),
                 Err(m) => Err(Error::at(

@@ -276,6 +276,10 @@ fn vaulted_file(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
         })?;
     Ok(crate::vault::is_encrypted(&head))
 }
+/// `vault_encrypted`: the value is a `!vault` value (see [`crate::vault::open_value`]).
+fn vault_encrypted(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    Ok(v.as_str().is_some_and(crate::vault::is_vault_value))
+}
 fn mount(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     use std::os::unix::fs::MetadataExt;
     let p = path_of(&v);
@@ -331,4 +335,5 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["same_file", "is_same_file"], same_file);
     add(env, &["mount", "is_mount"], mount);
     add(env, &["vaulted_file"], vaulted_file);
+    add(env, &["vault_encrypted"], vault_encrypted);
 }
