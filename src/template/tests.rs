@@ -23,11 +23,15 @@ fn add(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
 // ---------------------------------------------------------------------------------------
 // Types (Python's isinstance checks as Jinja's tests do them).
 
+/// Asking whether a value is defined deals with an undefined one: its undef() hint is spent.
 fn defined(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    if v.is_undefined() {
+        super::undefined::clear_undef_hint();
+    }
     Ok(!v.is_undefined())
 }
-fn undefined(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
-    Ok(v.is_undefined())
+fn undefined(s: &State, v: Value, a: &Args) -> Result<bool, Error> {
+    defined(s, v, a).map(|d| !d)
 }
 fn none(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     Ok(v.is_none())
