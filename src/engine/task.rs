@@ -481,8 +481,12 @@ fn account(
         } else {
             o.result.clone()
         };
+        // A loop's failure is reported by its failed items (each with its own error, as
+        // Ansible shows them); the loop's "One or more items failed" is not.
+        let by_items = !o.items.is_empty() && shown.contains_key("results");
         if matches!(o.status, Status::Failed | Status::Unreachable)
             && !shown.contains_key(ERROR_TEXT_KEY)
+            && !by_items
         {
             shown.insert(
                 ERROR_TEXT_KEY.into(),
@@ -497,6 +501,12 @@ fn account(
             let mut item = item.clone();
             if info.no_log {
                 item.result = censor(&item.result);
+            }
+            if matches!(item.status, Status::Failed | Status::Unreachable)
+                && !item.result.contains_key(ERROR_TEXT_KEY)
+            {
+                let text = error_text(task, &item.result, info.no_log);
+                item.result.insert(ERROR_TEXT_KEY.into(), json!(text));
             }
             if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
                 cb.file_diff(info, &item);
