@@ -40,6 +40,75 @@ pub trait Host {
     fn home_dir(&self, user: Option<&str>) -> Option<String>;
 }
 
+/// A child's stdout and stderr, read as Ansible's run_command reads them: until both
+/// close, or until the child has exited and neither has said anything for a second. A
+/// command that leaves a background process holding the pipes (`sleep 10 &`) so returns
+/// when the command itself is done; the readers finish whenever that process does.
+fn read_until_exit(child: &mut std::process::Child) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::Read;
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let (tx, rx) = channel::<(bool, Option<Vec<u8>>)>();
+    let pipes: [(bool, Option<Box<dyn Read + Send>>); 2] = [
+        (
+            true,
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+        (
+            false,
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        ),
+    ];
+    let mut open = 0;
+    for (is_out, pipe) in pipes {
+        let Some(mut pipe) = pipe else { continue };
+        open += 1;
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send((is_out, Some(buf[..n].to_vec()))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send((is_out, None));
+        });
+    }
+    drop(tx);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    while open > 0 {
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok((is_out, Some(d))) => {
+                if is_out { &mut out } else { &mut err }.extend_from_slice(&d);
+            }
+            Ok((_, None)) => open -= 1,
+            Err(RecvTimeoutError::Timeout) => {
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Whatever arrived before giving up still belongs to the output.
+    while let Ok((is_out, chunk)) = rx.try_recv() {
+        if let Some(d) = chunk {
+            if is_out { &mut out } else { &mut err }.extend_from_slice(&d);
+        }
+    }
+    Ok((out, err))
+}
+
 /// This machine.
 pub struct Local;
 
@@ -76,15 +145,16 @@ impl Host for Local {
                 let _ = si.write_all(&data);
             });
         }
-        let out = child.wait_with_output()?;
-        let rc = match out.status.code() {
+        let (stdout, stderr) = read_until_exit(&mut child)?;
+        let status = child.wait()?;
+        let rc = match status.code() {
             Some(c) => c as i64,
-            None => -(out.status.signal().unwrap_or(0) as i64),
+            None => -(status.signal().unwrap_or(0) as i64),
         };
         Ok(Output {
             rc,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
     }
 

@@ -574,6 +574,10 @@ fn assert(task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
             r.insert("evaluated_to".into(), json!(false));
             r.insert("failed".into(), json!(true));
             r.insert("msg".into(), msg);
+            // Not quiet: the failure is shown in full too, as Ansible's assert marks it.
+            if !quiet {
+                r.insert("_ansible_verbose_always".into(), json!(true));
+            }
             return Ok(r);
         }
     }

@@ -571,7 +571,9 @@ fn account(
                 item.result = censor(&item.result);
             }
             if let Some(err) = err {
-                item.result.insert(ERROR_TEXT_KEY.into(), json!(err));
+                item.result
+                    .entry(ERROR_TEXT_KEY)
+                    .or_insert_with(|| json!(err));
             }
             if run.opts.diff && matches!(item.status, Status::Ok | Status::Changed) {
                 cb.file_diff(&item_info, &item);

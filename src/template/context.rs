@@ -83,7 +83,11 @@ impl Context {
         let raw = self.vars.raw(name);
         let value = match raw {
             None => {
-                self.state.lock().unwrap().last_undefined = Some(name.to_string());
+                // minijinja asks the context before its globals: a function name
+                // (`lookup`, `undef`) is not an undefined variable of the template.
+                if !is_global(name) {
+                    self.state.lock().unwrap().last_undefined = Some(name.to_string());
+                }
                 return None;
             }
             Some(Raw::Data(v)) => to_mj(v),
@@ -109,7 +113,12 @@ impl Context {
                     st.resolving.pop();
                     match r {
                         Ok(v) => v,
-                        Err(e) if is_undefined_message(&e.msg) => {
+                        // A value that is `undef(hint)` is undefined, with the hint as its
+                        // message.
+                        Err(e)
+                            if is_undefined_message(&e.msg)
+                                || undefined::undef_hint().as_deref() == Some(e.msg.as_str()) =>
+                        {
                             if st.undefined_error.is_none() {
                                 st.undefined_error = Some(e);
                             }
@@ -184,6 +193,9 @@ impl Context {
             if let Some(inner) = inner_undefined {
                 return inner;
             }
+            if let Some(h) = undefined::undef_hint() {
+                return Error::new(h);
+            }
             // The failing expression first: an earlier, harmless undefined name may have
             // left its mark.
             let failed = e
@@ -215,6 +227,7 @@ impl Context {
     }
 
     fn clear_marks(&self) {
+        undefined::clear_undef_hint();
         let mut st = self.state.lock().unwrap();
         st.last_undefined = None;
     }
@@ -226,7 +239,7 @@ impl Context {
             Kind::Str(s) if super::is_template(s) => {
                 self.template_str(s).map_err(|e| e.or_at(&node.span))
             }
-            Kind::Vault(text) => match crate::vault::decrypt_text(text) {
+            Kind::Vault(text) => match crate::vault::open_value(text) {
                 // Vault plaintext is data: never templated, as in Ansible.
                 Ok(plain) => Ok(Value::String(plain)),
                 Err(m) => Err(Error::at(
@@ -306,6 +319,9 @@ impl Context {
                 };
                 if let Some(inner) = inner {
                     return Err(inner);
+                }
+                if let Some(h) = undefined::undef_hint() {
+                    return Err(Error::new(h));
                 }
                 if let Some(m) = undefined::chain_failure(self, expr, false) {
                     return Err(Error::new(m));
@@ -463,6 +479,13 @@ impl Object for Context {
 
 /// The messages of a lookup that found nothing: Ansible treats a variable whose template
 /// failed this way as undefined.
+/// Whether a name is one of the template environment's global functions.
+fn is_global(name: &str) -> bool {
+    static GLOBALS: std::sync::LazyLock<std::collections::HashSet<String>> =
+        std::sync::LazyLock::new(|| ENV.globals().map(|(k, _)| k.to_string()).collect());
+    GLOBALS.contains(name)
+}
+
 fn is_undefined_message(msg: &str) -> bool {
     msg.ends_with(" is undefined")
         || (msg.starts_with("object of type '") && msg.contains("' has no attribute "))

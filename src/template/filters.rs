@@ -316,6 +316,10 @@ fn unique_values(list: Vec<Value>, case_sensitive: bool) -> Vec<Value> {
 /// `default(value='', boolean=False)`: the value unless undefined (or falsy with boolean).
 fn default(_: &State, v: Value, a: &Args) -> Result<Value, Error> {
     let dflt = a.get(0, "default_value").unwrap_or_else(|| Value::from(""));
+    if v.is_undefined() {
+        // An undefined value given a default is dealt with: its undef() hint is spent.
+        super::undefined::clear_undef_hint();
+    }
     if v.is_undefined() || (a.flag(1, "boolean", false) && !v.is_true()) {
         Ok(dflt)
     } else {
@@ -3079,6 +3083,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("ansible.builtin.groupby", mf::groupby);
     env.add_filter("ansible.builtin.reverse", mf::reverse);
     env.add_function("dict", dict_fn);
+    env.add_function("undef", super::undefined::undef_fn);
     // Jinja2's other default globals (range and namespace are minijinja's own).
     // Jinja's cycler takes its items as separate arguments.
     env.add_function(

@@ -26,7 +26,7 @@ pub enum Origin {
 
 /// A template source with every string literal in a tag rewritten for minijinja.
 pub fn prepare(source: &str, origin: Origin) -> Cow<'_, str> {
-    if !source.contains('\\') || !source.contains('{') {
+    if (!source.contains('\\') && !may_call_lookup(source)) || !source.contains('{') {
         return Cow::Borrowed(source);
     }
     match rewrite_template(source, origin) {
@@ -37,7 +37,7 @@ pub fn prepare(source: &str, origin: Origin) -> Cow<'_, str> {
 
 /// A bare expression (`when:`, `that:`) with its literals rewritten: nothing is doubled.
 pub fn prepare_expression(expr: &str) -> Cow<'_, str> {
-    if !expr.contains('\\') {
+    if !expr.contains('\\') && !may_call_lookup(expr) {
         return Cow::Borrowed(expr);
     }
     let mut out = String::with_capacity(expr.len() + 8);
@@ -157,6 +157,47 @@ fn find_endraw(body: &str) -> Option<usize> {
     None
 }
 
+/// The function a template literal given to `lookup()`/`query()` is wrapped in, so that it
+/// is templated when the call is made (see [`rewrite_code`]).
+pub const LOOKUP_TERM_FN: &str = "__play_lookup_term";
+
+/// Whether the text may call a lookup with a literal that holds template syntax.
+fn may_call_lookup(s: &str) -> bool {
+    (s.contains("lookup(") || s.contains("query(") || s.contains("q("))
+        && s.matches("{{").count() + s.matches("{%").count() > 1
+}
+
+/// For each bracket open in the code: whether it is the argument list of a `lookup`,
+/// `query` or `q` call, and which argument the scan is in.
+struct OpenBracket {
+    lookup_call: bool,
+    arg: usize,
+}
+
+/// Whether the code just before `at` names a lookup call (`lookup`, `query`, `q`, not as
+/// an attribute or part of a longer name).
+fn names_lookup(src: &str, at: usize) -> bool {
+    let before = src[..at].trim_end();
+    ["lookup", "query", "q"].iter().any(|n| {
+        before.strip_suffix(n).is_some_and(|rest| {
+            !rest
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+    })
+}
+
+/// Whether the literal at `at` is a keyword argument's value (`default='...'`): those
+/// are options of the lookup, not its terms.
+fn keyword_value(src: &str, at: usize) -> bool {
+    let before = src[..at].trim_end();
+    before.ends_with('=')
+        && !["==", "!=", "<=", ">="]
+            .iter()
+            .any(|op| before.ends_with(op))
+}
+
 /// Copy the code of one tag (from `start`, after its opening delimiter) to `out`, literals
 /// rewritten; with `close`, stop after the closing delimiter at bracket depth zero (as
 /// Jinja2's lexer balances brackets) and return the position after it.
@@ -169,16 +210,42 @@ fn rewrite_code(
 ) -> Option<usize> {
     let bytes = src.as_bytes();
     let mut depth = 0usize;
+    // Ansible templates the literal terms of a lookup call written in a template (never
+    // the plugin's name, never values from variables): such literals are wrapped in
+    // LOOKUP_TERM_FN, which templates them when the call is made.
+    let mut open: Vec<OpenBracket> = Vec::new();
     let mut i = start;
     let mut copied = start;
     while i < bytes.len() {
         match bytes[i] {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b @ (b'(' | b'[' | b'{') => {
+                depth += 1;
+                open.push(OpenBracket {
+                    lookup_call: b == b'(' && names_lookup(src, i),
+                    arg: 0,
+                });
+            }
+            b')' | b']' | b'}' if depth > 0 => {
+                depth -= 1;
+                open.pop();
+            }
+            b',' => {
+                if let Some(o) = open.last_mut() {
+                    o.arg += 1;
+                }
+            }
             q @ (b'\'' | b'"') => {
                 let end = literal_end(bytes, i, q)?;
                 let body = &src[i + 1..end];
                 out.push_str(&src[copied..i]);
+                let term = pass != Pass::Scan
+                    && open.last().is_some_and(|o| o.lookup_call && o.arg > 0)
+                    && !keyword_value(src, i)
+                    && (body.contains("{{") || body.contains("{%"));
+                if term {
+                    out.push_str(LOOKUP_TERM_FN);
+                    out.push('(');
+                }
                 if !body.contains('\\') || pass == Pass::Scan {
                     out.push_str(&src[i..=end]);
                 } else if let Some(value) = python_unescape(&if pass == Pass::DoubleDecode {
@@ -189,6 +256,9 @@ fn rewrite_code(
                     push_literal(out, &value, q as char);
                 } else {
                     out.push_str(&src[i..=end]);
+                }
+                if term {
+                    out.push(')');
                 }
                 i = end + 1;
                 copied = i;

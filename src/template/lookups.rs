@@ -90,6 +90,10 @@ fn call(state: &State, rest: Rest<ValueOrKwargs>) -> Result<(Option<Vec<Value>>,
             .filter(|(k, _)| k != "wantlist" && k != "errors")
             .collect(),
     };
+    if lookup_fn(&name).is_none() {
+        // An unknown plugin is reported as such whatever `errors` says.
+        return Err(fail(format!("The lookup plugin '{name}' was not found.")));
+    }
     match run_lookup(state, &name, &terms, &opts) {
         Ok(list) => Ok((Some(list), wantlist)),
         Err(e) if errors == "strict" => {
@@ -114,6 +118,16 @@ fn call(state: &State, rest: Rest<ValueOrKwargs>) -> Result<(Option<Vec<Value>>,
             Ok((None, wantlist))
         }
     }
+}
+
+/// A literal term of a lookup call that holds template syntax (`lookup('pipe', 'echo
+/// {{ x }}')`), templated with the task's variables as Ansible does before the call.
+fn lookup_term(state: &State, text: String) -> Result<Value, Error> {
+    let prepared = super::literals::prepare(&text, super::literals::Origin::Playbook);
+    state
+        .env()
+        .render_str(&prepared, current_vars(state))
+        .map(Value::from)
 }
 
 fn lookup(state: &State, rest: Rest<ValueOrKwargs>) -> Result<Value, Error> {
@@ -1544,6 +1558,7 @@ fn csv_row(line: &str, delim: &str) -> Vec<String> {
 }
 
 pub fn register(env: &mut Environment<'static>) {
+    env.add_function(super::literals::LOOKUP_TERM_FN, lookup_term);
     env.add_function("lookup", lookup);
     env.add_function("query", query);
     env.add_function("q", query);

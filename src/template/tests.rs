@@ -23,11 +23,15 @@ fn add(env: &mut Environment<'static>, names: &[&'static str], f: TestFn) {
 // ---------------------------------------------------------------------------------------
 // Types (Python's isinstance checks as Jinja's tests do them).
 
+/// Asking whether a value is defined deals with an undefined one: its undef() hint is spent.
 fn defined(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    if v.is_undefined() {
+        super::undefined::clear_undef_hint();
+    }
     Ok(!v.is_undefined())
 }
-fn undefined(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
-    Ok(v.is_undefined())
+fn undefined(s: &State, v: Value, a: &Args) -> Result<bool, Error> {
+    defined(s, v, a).map(|d| !d)
 }
 fn none(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     Ok(v.is_none())
@@ -276,6 +280,10 @@ fn vaulted_file(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
         })?;
     Ok(crate::vault::is_encrypted(&head))
 }
+/// `vault_encrypted`: the value is a `!vault` value (see [`crate::vault::open_value`]).
+fn vault_encrypted(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
+    Ok(v.as_str().is_some_and(crate::vault::is_vault_value))
+}
 fn mount(_: &State, v: Value, _: &Args) -> Result<bool, Error> {
     use std::os::unix::fs::MetadataExt;
     let p = path_of(&v);
@@ -331,4 +339,5 @@ pub fn register(env: &mut Environment<'static>) {
     add(env, &["same_file", "is_same_file"], same_file);
     add(env, &["mount", "is_mount"], mount);
     add(env, &["vaulted_file"], vaulted_file);
+    add(env, &["vault_encrypted"], vault_encrypted);
 }

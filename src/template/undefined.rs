@@ -9,6 +9,58 @@ use super::filters::type_name;
 use minijinja::value::Value as MjValue;
 use std::sync::Arc;
 
+thread_local! {
+    /// The message of the last `undef(hint)` evaluated by this thread's current template.
+    static UNDEF_HINT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Ansible's message for an `undef()` without a hint.
+const UNDEF_DEFAULT: &str = "Mandatory variable has not been overridden";
+
+/// `undef(hint=None)`: an undefined value (a role default that callers must override,
+/// `lookup(..., default=undef())`). Using it fails with the hint as the message; `default`
+/// and `is defined` treat it as any undefined value.
+pub fn undef_fn(
+    hint: Option<MjValue>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<MjValue, minijinja::Error> {
+    let hint = match hint {
+        Some(h) => Some(h),
+        None => kwargs.get::<Option<MjValue>>("hint")?,
+    };
+    kwargs.assert_all_used()?;
+    let hint = match hint {
+        None => None,
+        Some(h) if h.is_none() => None,
+        Some(h) => match h.as_str() {
+            Some(s) => Some(s.to_string()),
+            None => {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!(
+                        "The 'hint' argument must be of type 'str' or 'NoneType', not '{}'.",
+                        type_name(&h)
+                    ),
+                ))
+            }
+        },
+    };
+    let msg = hint
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| UNDEF_DEFAULT.to_string());
+    UNDEF_HINT.with(|u| *u.borrow_mut() = Some(msg));
+    Ok(MjValue::UNDEFINED)
+}
+
+/// The hint of an `undef()` met since the last [`clear_undef_hint`], if any.
+pub fn undef_hint() -> Option<String> {
+    UNDEF_HINT.with(|u| u.borrow().clone())
+}
+
+pub fn clear_undef_hint() {
+    UNDEF_HINT.with(|u| *u.borrow_mut() = None);
+}
+
 /// One step of a chain: `.name` / `['name']`, or `[3]`.
 #[derive(Debug, PartialEq)]
 enum Step {

@@ -44,6 +44,8 @@ static SECRETS: RwLock<Vec<Secret>> = RwLock::new(Vec::new());
 static OPENED: Mutex<Option<HashMap<String, Arc<[u8]>>>> = Mutex::new(None);
 /// Files whose text on disk is a vault: their plaintext must not appear in error excerpts.
 static VAULTED_FILES: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+/// The plaintexts of the `!vault` values used so far, for the `vault_encrypted` test.
+static VAULT_VALUES: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
 /// Make these the secrets every later decryption uses.
 pub fn install(secrets: Vec<Secret>) {
@@ -109,6 +111,27 @@ fn message(f: Failure) -> String {
 pub fn decrypt_text(text: &str) -> Result<String, String> {
     let plain = decrypt(text)?;
     String::from_utf8(plain.to_vec()).map_err(|_| "Vault plaintext is not valid UTF-8.".into())
+}
+
+/// The plaintext of a `!vault` value as templates see it. Ansible's decrypted value stays
+/// marked as vaulted wherever it is passed on; play's template values carry no marks, so
+/// the text itself is remembered: `vault_encrypted` holds for a string with the text of a
+/// vault value used in this run (a plain string that happens to equal a secret would count
+/// too, where Ansible would tell them apart).
+pub fn open_value(text: &str) -> Result<String, String> {
+    let plain = decrypt_text(text)?;
+    if let Ok(mut v) = VAULT_VALUES.lock() {
+        v.get_or_insert_with(HashSet::new).insert(plain.clone());
+    }
+    Ok(plain)
+}
+
+/// Whether a string is the plaintext of a `!vault` value (see [`open_value`]).
+pub fn is_vault_value(s: &str) -> bool {
+    VAULT_VALUES
+        .lock()
+        .ok()
+        .is_some_and(|v| v.as_ref().is_some_and(|set| set.contains(s)))
 }
 
 /// The error text when no secret is installed at all.
