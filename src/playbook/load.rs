@@ -271,7 +271,7 @@ impl Loader {
                     Error::at("A malformed role declaration was encountered.", &r.span)
                 })?;
                 for rn in list {
-                    if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc, true)? {
+                    if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc)? {
                         roles.push(item);
                     }
                 }
@@ -569,6 +569,9 @@ impl Loader {
                 }
             }
         }
+        if short == "meta" {
+            check_end_role(&args, ctx, &node.span)?;
+        }
         let mut kw = keywords(map, &node.span)?;
         if delegate_local {
             kw.delegate_to = Some(Node::string("localhost", aspan.clone()));
@@ -629,17 +632,12 @@ impl Loader {
             kw: task.kw.clone(),
             span: task.span.clone(),
         };
-        self.role_block(spec, ctx, acc, false)
+        let dedupe = Dedupe::unless_allowed(task.args.get("allow_duplicates").map(Node::to_json));
+        self.role_block(spec, ctx, acc, dedupe)
     }
 
     /// An entry of `roles:` (a name, or a mapping with `role:` and params/keywords).
-    fn role_from_decl(
-        &self,
-        node: &Node,
-        ctx: &Ctx,
-        acc: &mut PlayAcc,
-        dedupe: bool,
-    ) -> Result<Option<Item>> {
+    fn role_from_decl(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Option<Item>> {
         let (name, params, kw) = match &node.kind {
             Kind::Str(_) | Kind::Unsafe(_) => (
                 self.static_string(node, &Mapping::default())?,
@@ -691,7 +689,7 @@ impl Loader {
             kw,
             span: node.span.clone(),
         };
-        self.role_block(spec, ctx, acc, dedupe)
+        self.role_block(spec, ctx, acc, Dedupe::ByMeta)
     }
 
     /// A role as a block: its dependencies' blocks, then its tasks. Handlers go to the play.
@@ -700,7 +698,7 @@ impl Loader {
         spec: RoleSpec,
         ctx: &Ctx,
         acc: &mut PlayAcc,
-        dedupe: bool,
+        dedupe: Dedupe,
     ) -> Result<Option<Item>> {
         let from_role = ctx.role.as_ref().map(|r| r.path.clone());
         let path = self
@@ -724,7 +722,11 @@ impl Loader {
         // A repeated role is kept: whether it runs again is decided per host when it is
         // reached (it did not complete there the first time, e.g. every task skipped).
         let repeated = !acc.seen_roles.insert(key.clone());
-        let dedupe_key = (dedupe && !role.allow_duplicates).then_some(key);
+        let dedupe_key = match dedupe {
+            Dedupe::Never => None,
+            Dedupe::ByMeta if role.allow_duplicates => None,
+            Dedupe::ByMeta | Dedupe::Always => Some(key),
+        };
         let role_ctx = Ctx {
             dir: path.join("tasks"),
             play_dir: ctx.play_dir.clone(),
@@ -733,7 +735,7 @@ impl Loader {
         };
         let mut items = Vec::new();
         for dep in &role.dependencies {
-            if let Some(item) = self.role_from_decl(dep, &role_ctx, acc, true)? {
+            if let Some(item) = self.role_from_decl(dep, &role_ctx, acc)? {
                 items.push(item);
             }
         }
@@ -780,6 +782,37 @@ impl Loader {
             stage: None,
             dedupe_key,
         }))))
+    }
+}
+
+/// Whether a role that already completed on a host runs there again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dedupe {
+    /// It runs every time (include_role / import_role by default).
+    Never,
+    /// Once per host, unless its meta/main.yml sets allow_duplicates (roles:, dependencies).
+    ByMeta,
+    /// Once per host (include_role / import_role with `allow_duplicates: false`).
+    Always,
+}
+
+impl Dedupe {
+    /// include_role / import_role: `allow_duplicates` defaults to true.
+    pub fn unless_allowed(allow_duplicates: Option<serde_json::Value>) -> Dedupe {
+        let allowed = match allow_duplicates {
+            None => true,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(serde_json::Value::String(s)) => !matches!(
+                s.to_ascii_lowercase().as_str(),
+                "false" | "no" | "off" | "0" | "n" | "f"
+            ),
+            Some(v) => v.as_i64() != Some(0),
+        };
+        if allowed {
+            Dedupe::Never
+        } else {
+            Dedupe::Always
+        }
     }
 }
 
@@ -990,6 +1023,24 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         debugger: g("debugger"),
         notify: g("notify"),
     })
+}
+
+/// `meta: end_role` ends the role it is in: a handler (which runs outside its role) or a
+/// task outside any role cannot use it.
+fn check_end_role(args: &Mapping, ctx: &Ctx, span: &Span) -> Result<()> {
+    if args.get("_raw_params").and_then(scalar_string).as_deref() != Some("end_role") {
+        return Ok(());
+    }
+    if ctx.handlers {
+        return Err(Error::at("Cannot execute 'end_role' from a handler", span));
+    }
+    if ctx.role.is_none() {
+        return Err(Error::at(
+            "Cannot execute 'end_role' from outside of a role",
+            span,
+        ));
+    }
+    Ok(())
 }
 
 /// A role's `tasks_from` / `handlers_from` may name a subdirectory but not leave the
