@@ -263,8 +263,14 @@ pub fn run_task(
             forks
         }
     };
+    // Hosts walking the play on their own (free strategy) share the task's throttle.
+    let gate = (limit < ctx.run.opts.forks.max(1)).then(|| {
+        let key = format!("{}:{}:{}", task.span.file, task.span.line, task.span.col);
+        (key, limit)
+    });
     crate::output::status::task(&info.name, targets.len());
     let outcomes = parallel(&targets, limit, |h| {
+        let _slot = gate.as_ref().map(|(key, n)| ctx.throttle_slot(key, *n));
         crate::output::status::host_started();
         let o = run_on_host(ctx, task, scope, h, &info);
         crate::output::status::host_finished(matches!(
