@@ -185,6 +185,12 @@ impl Loader {
                 &doc.span,
             ));
         };
+        if list.is_empty() {
+            return Err(Error::new(format!(
+                "A playbook must contain at least one play: {}",
+                path.display()
+            )));
+        }
         for entry in list {
             let Some(map) = entry.as_map() else {
                 return Err(Error::at(
@@ -229,6 +235,8 @@ impl Loader {
     }
 
     fn load_play(&self, node: &Node, map: &Mapping, dir: &Path) -> Result<Play> {
+        let renamed = play_user_as_remote_user(node, map)?;
+        let map = renamed.as_ref().unwrap_or(map);
         for (k, _) in map.iter() {
             if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str()))
                 || k == "delegate_to"
@@ -241,7 +249,10 @@ impl Loader {
             }
         }
         let hosts = match map.get("hosts") {
-            Some(h) if !h.is_null() => h.clone(),
+            Some(h) if !h.is_null() => {
+                validate_hosts(h)?;
+                h.clone()
+            }
             _ => {
                 return Err(Error::at(
                     "Hosts list cannot be empty. Please check your playbook",
@@ -249,6 +260,9 @@ impl Loader {
                 ))
             }
         };
+        if let Some(vp) = map.get("vars_prompt") {
+            validate_vars_prompt(vp)?;
+        }
         let kw = keywords(map, &node.span)?;
         let ctx = Ctx {
             dir: dir.to_path_buf(),
@@ -259,7 +273,10 @@ impl Loader {
         let mut acc = PlayAcc::default();
         let section = |name: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
             match map.get(name) {
-                Some(n) => self.load_items(n, &ctx, acc),
+                Some(n) => {
+                    section_is_list(name, n, node)?;
+                    self.load_items(n, &ctx, acc)
+                }
                 None => Ok(Vec::new()),
             }
         };
@@ -280,8 +297,10 @@ impl Loader {
         let tasks = section("tasks", &mut acc)?;
         let post_tasks = section("post_tasks", &mut acc)?;
         let mut handlers = match map.get("handlers") {
-            Some(h) => self.load_items(
+            Some(h) => self.load_items_checked(
+                "handlers",
                 h,
+                node,
                 &Ctx {
                     handlers: true,
                     ..ctx.clone()
@@ -318,6 +337,19 @@ impl Loader {
             role_list: acc.roles,
             seen_roles: acc.seen_roles,
         })
+    }
+
+    /// A play's section, which must be a list (or empty).
+    fn load_items_checked(
+        &self,
+        name: &str,
+        n: &Node,
+        play: &Node,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+    ) -> Result<Vec<Item>> {
+        section_is_list(name, n, play)?;
+        self.load_items(n, ctx, acc)
     }
 
     /// A task list (a section, a block's list, an included file's content).
@@ -639,6 +671,12 @@ impl Loader {
     /// An entry of `roles:` (a name, or a mapping with `role:` and params/keywords).
     fn role_from_decl(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Option<Item>> {
         let (name, params, kw) = match &node.kind {
+            // `name,version` is the role requirement format of old, not a role to run.
+            Kind::Str(s) if s.contains(',') => {
+                return Err(
+                    Error::new(format!("Invalid old style role requirement: {s}")).general(),
+                )
+            }
             Kind::Str(_) | Kind::Unsafe(_) => (
                 self.static_string(node, &Mapping::default())?,
                 Mapping::default(),
@@ -1023,6 +1061,115 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         debugger: g("debugger"),
         notify: g("notify"),
     })
+}
+
+/// A play's task section (pre_tasks, tasks, post_tasks, handlers) is a list or empty;
+/// anything else is reported against the play, with the value and its Python type.
+fn section_is_list(name: &str, n: &Node, play: &Node) -> Result<()> {
+    let ty = match &n.kind {
+        Kind::Null | Kind::Seq(_) => return Ok(()),
+        Kind::Bool(_) => "bool".to_string(),
+        Kind::Int(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedInt".into(),
+        Kind::Float(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedFloat".into(),
+        Kind::Map(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedDict".into(),
+        Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedStr".into()
+        }
+    };
+    Err(Error::at(
+        format!(
+            "A malformed block was encountered while loading {name}: {} should be a list or None but is <class '{ty}'>",
+            crate::template::to_python_str(&n.to_json())
+        ),
+        &play.span,
+    ))
+}
+
+/// Each `vars_prompt` entry names its variable and uses only the prompt options.
+fn validate_vars_prompt(vp: &Node) -> Result<()> {
+    const KEYS: &[&str] = &[
+        "name",
+        "prompt",
+        "default",
+        "private",
+        "confirm",
+        "encrypt",
+        "salt_size",
+        "salt",
+        "unsafe",
+    ];
+    let entries: Vec<&Node> = match &vp.kind {
+        Kind::Seq(items) => items.iter().collect(),
+        Kind::Map(_) => vec![vp],
+        _ => return Ok(()),
+    };
+    for e in entries {
+        let Some(m) = e.as_map() else { continue };
+        if !m.entries.contains_key("name") {
+            return Err(Error::at(
+                "Invalid vars_prompt data structure, missing 'name' key",
+                &vp.span,
+            ));
+        }
+        if let Some(k) = m.entries.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::at(
+                format!("Invalid vars_prompt data structure, found unsupported key '{k}'"),
+                &vp.span,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A play's `hosts`: a non-empty string or list of strings.
+fn validate_hosts(h: &Node) -> Result<()> {
+    let bad = |m: String| Err(Error::at(m, &h.span));
+    match &h.kind {
+        Kind::Str(s) | Kind::Unsafe(s) if s.is_empty() => {
+            bad("Hosts list cannot be empty. Please check your playbook".into())
+        }
+        Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => Ok(()),
+        Kind::Seq(items) if items.is_empty() => {
+            bad("Hosts list cannot be empty. Please check your playbook".into())
+        }
+        Kind::Seq(items) => {
+            for item in items {
+                match &item.kind {
+                    Kind::Null => return bad(
+                        "Hosts list cannot contain values of 'None'. Please check your playbook"
+                            .into(),
+                    ),
+                    Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => {}
+                    _ => {
+                        return bad(format!(
+                            "Hosts list contains an invalid host value: '{}'",
+                            crate::template::to_python_str(&item.to_json())
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => bad("Hosts list must be a sequence or string. Please check your playbook.".into()),
+    }
+}
+
+/// A play's `user` is the old spelling of `remote_user` (both at once is an error).
+fn play_user_as_remote_user(node: &Node, map: &Mapping) -> Result<Option<Mapping>> {
+    if !map.entries.contains_key("user") {
+        return Ok(None);
+    }
+    if map.entries.contains_key("remote_user") {
+        return Err(Error::at(
+            "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+            &node.span,
+        ));
+    }
+    let mut m = map.clone();
+    if let Some(e) = m.entries.shift_remove("user") {
+        m.entries.insert("remote_user".into(), e);
+    }
+    Ok(Some(m))
 }
 
 /// `meta: end_role` ends the role it is in: a handler (which runs outside its role) or a
