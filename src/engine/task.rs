@@ -272,7 +272,13 @@ pub fn run_task(
     let outcomes = parallel(&targets, limit, |h| {
         let _slot = gate.as_ref().map(|(key, n)| ctx.throttle_slot(key, *n));
         crate::output::status::host_started();
-        let o = run_on_host(ctx, task, scope, h, &info);
+        let o = match task_timeout(ctx, task, scope, h) {
+            Some(secs) => run_with_timeout(ctx, task, scope, h, &info, secs),
+            None => run_on_host(ctx, task, scope, h, &info),
+        };
+        // Registered here rather than where it ran: a result that comes after its time
+        // limit is not the task's result.
+        register_result(ctx, task, h, &o.result);
         crate::output::status::host_finished(matches!(
             o.status,
             Status::Failed | Status::Unreachable
@@ -722,22 +728,6 @@ fn run_on_host(
         }
     };
     out.status = status_of(&result);
-    if let Some(reg) = &task.register {
-        let mut reg_val = strip_internal(&result);
-        if let Some(Value::Array(items)) = reg_val.get_mut("results") {
-            for it in items.iter_mut() {
-                if let Value::Object(m) = it {
-                    *m = strip_internal(m);
-                }
-            }
-        }
-        if !reg_val.contains_key("failed") {
-            reg_val.insert("failed".into(), json!(false));
-        }
-        ctx.run.host_state(host, |hs| {
-            hs.vars.insert(reg.clone(), Value::Object(reg_val));
-        });
-    }
     out.ignored = match out.status {
         Status::Failed => ignore_errors || (task.loop_.is_some() && out.ignored),
         Status::Unreachable => ignore_unreachable,
@@ -745,6 +735,26 @@ fn run_on_host(
     };
     out.result = result;
     out
+}
+
+/// `register`: the host's result (internal keys dropped, `failed` always present) becomes a
+/// variable of the host.
+fn register_result(ctx: &Arc<PlayCtx>, task: &Task, host: &str, result: &Map<String, Value>) {
+    let Some(reg) = &task.register else { return };
+    let mut reg_val = strip_internal(result);
+    if let Some(Value::Array(items)) = reg_val.get_mut("results") {
+        for it in items.iter_mut() {
+            if let Value::Object(m) = it {
+                *m = strip_internal(m);
+            }
+        }
+    }
+    if !reg_val.contains_key("failed") {
+        reg_val.insert("failed".into(), json!(false));
+    }
+    ctx.run.host_state(host, |hs| {
+        hs.vars.insert(reg.clone(), Value::Object(reg_val));
+    });
 }
 
 /// The loop variables for item `i` of `items`.
@@ -1325,6 +1335,91 @@ pub fn report_single(
     report_result(ctx, t, scope, host, result, true);
 }
 
+/// The task's `ignore_errors` (its own or inherited) for a host.
+fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) -> bool {
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&t.kw.vars),
+        None,
+    )));
+    bool_kw(
+        &c,
+        scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+        false,
+    )
+    .unwrap_or(false)
+}
+
+/// The task's `timeout` keyword for a host, in seconds (none, or not above zero: no limit).
+fn task_timeout(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) -> Option<u64> {
+    let n = scope.keyword(t.kw.timeout.as_ref(), |k| k.timeout.as_ref())?;
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&t.kw.vars),
+        None,
+    )));
+    let secs = match c.template_node(n).ok()? {
+        Value::Number(x) => x.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    (secs >= 1.0).then_some(secs as u64)
+}
+
+/// Run the task on a host with a time limit. When it passes, the host's result is a
+/// failure and its connection is dropped (the module may still be running on it, so the
+/// next task gets a fresh one); what the module returns later is thrown away.
+fn run_with_timeout(
+    ctx: &Arc<PlayCtx>,
+    task: &Arc<Task>,
+    scope: &Arc<Scope>,
+    host: &str,
+    info: &TaskInfo,
+    secs: u64,
+) -> HostOutcome {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (c, t, s, h, i) = (
+        ctx.clone(),
+        task.clone(),
+        scope.clone(),
+        host.to_string(),
+        info.clone(),
+    );
+    std::thread::spawn(move || {
+        let _ = tx.send(run_on_host(&c, &t, &s, &h, &i));
+    });
+    if let Ok(o) = rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        return o;
+    }
+    super::connect::forget(ctx, host);
+    let mut result = Map::new();
+    result.insert("changed".into(), json!(false));
+    result.insert("exception".into(), json!("(traceback unavailable)"));
+    result.insert("failed".into(), json!(true));
+    result.insert(
+        "msg".into(),
+        json!(format!("Task failed: Timed out after {secs} second(s).")),
+    );
+    result.insert(
+        "timedout".into(),
+        json!({
+            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+            "period": secs,
+        }),
+    );
+    HostOutcome {
+        host: host.to_string(),
+        items: Vec::new(),
+        retries: Vec::new(),
+        result,
+        status: Status::Failed,
+        ignored: ignores_errors(ctx, task, scope, host),
+        delegated_to: None,
+    }
+}
+
 /// A failure the task's `ignore_errors` cannot ignore (an include that could not be
 /// loaded), as in Ansible, where it fails the host outside the task's own result.
 pub fn report_unignorable(
@@ -1348,20 +1443,7 @@ fn report_result(
     let info = task_info(ctx, t, scope, Some(host), false);
     let status = status_of(&result);
     let ignore = match status {
-        Status::Failed if ignorable => {
-            let c = Context::new(Arc::new(ctx.vars_for(
-                host,
-                Some(scope),
-                Some(&t.kw.vars),
-                None,
-            )));
-            bool_kw(
-                &c,
-                scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
-                false,
-            )
-            .unwrap_or(false)
-        }
+        Status::Failed if ignorable => ignores_errors(ctx, t, scope, host),
         _ => false,
     };
     let _ = account(
