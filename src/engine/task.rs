@@ -542,28 +542,17 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
             Ok(v) => value_str(&v),
             Err(_) => scalar_string(n).unwrap_or_default(),
         };
-        let mut found = false;
         let handlers = ctx.handlers.lock().unwrap().clone();
-        for (i, (h, hscope)) in handlers.iter().enumerate() {
-            let hname = h.name.as_ref().and_then(scalar_string).unwrap_or_default();
-            let role_name = h.role.as_ref().map(|r| format!("{} : {}", r.name, hname));
-            let listens = h
-                .listen
-                .iter()
-                .any(|l| scalar_string(l).as_deref() == Some(name.as_str()));
-            let _ = hscope;
-            if hname == name || role_name.as_deref() == Some(name.as_str()) || listens {
-                found = true;
-                let mut n = ctx.notified.lock().unwrap();
-                let list = n.entry(i).or_default();
-                if !list.iter().any(|x| x == host) {
-                    list.push(host.to_string());
-                }
-                if !listens && !h.listen.is_empty() {
-                    continue;
-                }
+        let matched = handlers_for(&handlers, &name);
+        let found = !matched.is_empty();
+        let mut notified = ctx.notified.lock().unwrap();
+        for i in matched {
+            let list = notified.entry(i).or_default();
+            if !list.iter().any(|x| x == host) {
+                list.push(host.to_string());
             }
         }
+        drop(notified);
         if !found {
             return Err(Error::new(format!(
                 "The requested handler '{name}' was not found in either the main handlers list nor in the listening handlers list"
@@ -571,6 +560,67 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// The handlers a notification reaches, as Ansible searches them: by name the first match
+/// (plain or `role : name`), then every handler listening to it, one per name.
+fn handlers_for(handlers: &[(Arc<Task>, Arc<Scope>)], name: &str) -> Vec<usize> {
+    let order = search_order(handlers);
+    let hname = |i: usize| handlers[i].0.name.as_ref().and_then(scalar_string);
+    let mut out = Vec::new();
+    let by_name = order.iter().copied().find(|&i| {
+        let plain = hname(i);
+        let in_role = handlers[i]
+            .0
+            .role
+            .as_ref()
+            .zip(plain.as_ref())
+            .map(|(r, n)| format!("{} : {n}", r.name));
+        plain.as_deref() == Some(name) || in_role.as_deref() == Some(name)
+    });
+    out.extend(by_name);
+    let mut seen = std::collections::HashSet::new();
+    for &i in &order {
+        let listens = handlers[i]
+            .0
+            .listen
+            .iter()
+            .any(|l| scalar_string(l).as_deref() == Some(name));
+        if !listens {
+            continue;
+        }
+        if let Some(n) = hname(i) {
+            if !seen.insert(n) {
+                continue;
+            }
+        }
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The order Ansible searches handlers in: its list is each role's handlers (one block
+/// per role) and then the play's own, searched block by block from the end and in order
+/// within a block. So the play's handlers come first, then the roles' from the last.
+fn search_order(handlers: &[(Arc<Task>, Arc<Scope>)]) -> Vec<usize> {
+    let mut play = Vec::new();
+    let mut roles: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, (h, _)) in handlers.iter().enumerate() {
+        match &h.role {
+            None => play.push(i),
+            Some(r) => {
+                let id = Arc::as_ptr(r) as usize;
+                match roles.iter_mut().find(|(k, _)| *k == id) {
+                    Some((_, list)) => list.push(i),
+                    None => roles.push((id, vec![i])),
+                }
+            }
+        }
+    }
+    play.extend(roles.into_iter().rev().flat_map(|(_, list)| list));
+    play
 }
 
 /// Remove Ansible's internal keys before a result is registered.
