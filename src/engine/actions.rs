@@ -1560,7 +1560,17 @@ fn script(call: Call) -> Result<Map<String, Value>> {
         cmd.insert("chdir".into(), d.clone());
     }
     cmd.insert("_play_tty".into(), json!(true));
-    let mut out = module_named(call, "command", cmd)?;
+    let mut out = module_named(call, "command", cmd.clone())?;
+    // On the local connection other hosts' threads fork while this script is written: a
+    // child that has not exec'd yet still holds the file open for writing and the kernel
+    // refuses to run it (ETXTBSY). That passes in moments, so try again briefly.
+    for _ in 0..20 {
+        if !text_file_busy(&out) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = module_named(call, "command", cmd.clone())?;
+    }
     let mut rm = Map::new();
     rm.insert("path".into(), json!(remote));
     rm.insert("state".into(), json!("absent"));
@@ -1576,6 +1586,14 @@ fn script(call: Call) -> Result<Map<String, Value>> {
     }
     out.insert("changed".into(), json!(true));
     Ok(out)
+}
+
+/// The shell could not run the script because it was still open for writing somewhere.
+fn text_file_busy(r: &Map<String, Value>) -> bool {
+    r.get("rc").and_then(Value::as_i64) == Some(126)
+        && r.get("stderr")
+            .and_then(Value::as_str)
+            .is_some_and(|e| e.contains("Text file busy"))
 }
 
 fn whoami() -> String {

@@ -127,6 +127,18 @@ fn apply(
             for w in warnings {
                 crate::diag::warn(w);
             }
+            // Hosts the inventory no longer has take no further part in the play.
+            let gone: Vec<String> = {
+                let inv = run.inventory.read().unwrap();
+                ctx.batch
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|h| !inv.hosts.contains_key(*h) && !inv.is_implicit_localhost(h))
+                    .cloned()
+                    .collect()
+            };
+            ctx.ended.lock().unwrap().extend(gone);
             "inventory successfully refreshed".into()
         }
         "reset_connection" => {

@@ -12,7 +12,7 @@ use crate::yaml::{Kind, Mapping, Node};
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 
 /// Everything a play's tasks share.
 #[derive(Debug)]
@@ -62,6 +62,26 @@ pub struct PlayCtx {
     pub role_ran: Mutex<HashSet<(usize, String)>>,
     /// (role dedupe key, host) for roles that completed on a host: not run there again.
     pub roles_completed: Mutex<HashSet<(String, String)>>,
+    /// Hosts running each throttled task now (by the task's position), and the signal a
+    /// host waiting for a slot sleeps on.
+    pub throttled: Mutex<HashMap<String, usize>>,
+    pub throttle_freed: Condvar,
+}
+
+/// A host's place among those running a throttled task; given back when dropped.
+pub struct ThrottleSlot<'a> {
+    ctx: &'a PlayCtx,
+    key: String,
+}
+
+impl Drop for ThrottleSlot<'_> {
+    fn drop(&mut self) {
+        let mut running = self.ctx.throttled.lock().unwrap();
+        if let Some(n) = running.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+        }
+        self.ctx.throttle_freed.notify_all();
+    }
 }
 
 impl std::fmt::Debug for Run {
@@ -115,6 +135,19 @@ impl PlayCtx {
         let id = Arc::as_ptr(role) as usize;
         for ids in self.ended_roles.lock().unwrap().values_mut() {
             ids.retain(|r| *r != id);
+        }
+    }
+
+    /// Wait until fewer than `limit` hosts run the task `key`, then take a place.
+    pub fn throttle_slot(&self, key: &str, limit: usize) -> ThrottleSlot<'_> {
+        let mut running = self.throttled.lock().unwrap();
+        while running.get(key).copied().unwrap_or(0) >= limit.max(1) {
+            running = self.throttle_freed.wait(running).unwrap();
+        }
+        *running.entry(key.to_string()).or_default() += 1;
+        ThrottleSlot {
+            ctx: self,
+            key: key.to_string(),
         }
     }
 
@@ -436,6 +469,8 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         ended_roles: Mutex::new(HashMap::new()),
         role_ran: Mutex::new(HashSet::new()),
         roles_completed: Mutex::new(HashSet::new()),
+        throttled: Mutex::new(HashMap::new()),
+        throttle_freed: Condvar::new(),
         pattern_hosts,
     });
     *ctx.me.lock().unwrap() = Arc::downgrade(&ctx);

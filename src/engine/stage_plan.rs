@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::playbook::{stage_boundary, Item, Play, StageRef};
 use crate::stages::Decision;
 use crate::template::Context;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// One boundary as the walk finds it for a host.
@@ -25,8 +26,9 @@ pub fn print(ctx: &Arc<PlayCtx>, play: &Play, hosts: &[String], name: &str) -> R
     for host in hosts {
         out.push_str(&format!("  {host}\n"));
         let mut found = Vec::new();
+        let mut seen_roles = HashSet::new();
         for items in sections {
-            walk(ctx, items, &ctx.root, host, &mut found)?;
+            walk(ctx, items, &ctx.root, host, &mut found, &mut seen_roles)?;
         }
         if found.is_empty() {
             out.push_str("    (no stage-split roles)\n");
@@ -62,9 +64,16 @@ fn walk(
     scope: &Arc<Scope>,
     host: &str,
     found: &mut Vec<Found>,
+    seen_roles: &mut HashSet<String>,
 ) -> Result<()> {
     for item in items {
         match item {
+            // A role repeated in roles: is planned once (a plain run skips the repeat once it
+            // has completed on the host).
+            Item::Block(b)
+                if b.dedupe_key
+                    .as_ref()
+                    .is_some_and(|k| !seen_roles.insert(k.clone())) => {}
             Item::Block(b) => {
                 let s = scope.child(b.kw.clone(), b.role.clone());
                 if let Some(sref) = &b.stage {
@@ -76,7 +85,7 @@ fn walk(
                     continue;
                 }
                 for list in [&b.block, &b.rescue, &b.always] {
-                    walk(ctx, list, &s, host, found)?;
+                    walk(ctx, list, &s, host, found, seen_roles)?;
                 }
             }
             Item::Task(t) if t.action == "include_tasks" && t.role.is_some() => {

@@ -381,10 +381,19 @@ pub fn run_task(
             forks
         }
     };
+    // Hosts walking the play on their own (free strategy) share the task's throttle.
+    let gate = (limit < ctx.run.opts.forks.max(1)).then(|| {
+        let key = format!("{}:{}:{}", task.span.file, task.span.line, task.span.col);
+        (key, limit)
+    });
     crate::output::status::task(&info.name, targets.len());
     let outcomes = parallel(&targets, limit, |h| {
+        let _slot = gate.as_ref().map(|(key, n)| ctx.throttle_slot(key, *n));
         crate::output::status::host_started();
         let o = run_on_host(ctx, task, scope, h, &info);
+        // Registered here rather than where it ran: a result that comes after its time
+        // limit is not the task's result.
+        register_result(ctx, task, h, &o.result);
         crate::output::status::host_finished(matches!(
             o.status,
             Status::Failed | Status::Unreachable
@@ -1001,22 +1010,6 @@ fn run_on_host(
         r
     };
     out.status = status_of(&result);
-    if let Some(reg) = &task.register {
-        let mut reg_val = strip_internal(&result);
-        if let Some(Value::Array(items)) = reg_val.get_mut("results") {
-            for it in items.iter_mut() {
-                if let Value::Object(m) = it {
-                    *m = strip_internal(m);
-                }
-            }
-        }
-        if !reg_val.contains_key("failed") {
-            reg_val.insert("failed".into(), json!(false));
-        }
-        ctx.run.host_state(host, |hs| {
-            hs.vars.insert(reg.clone(), Value::Object(reg_val));
-        });
-    }
     out.ignored = match out.status {
         Status::Failed => ignore_errors || (task.loop_.is_some() && out.ignored),
         Status::Unreachable => ignore_unreachable,
@@ -1024,6 +1017,26 @@ fn run_on_host(
     };
     out.result = result;
     out
+}
+
+/// `register`: the host's result (internal keys dropped, `failed` always present) becomes a
+/// variable of the host.
+fn register_result(ctx: &Arc<PlayCtx>, task: &Task, host: &str, result: &Map<String, Value>) {
+    let Some(reg) = &task.register else { return };
+    let mut reg_val = strip_internal(result);
+    if let Some(Value::Array(items)) = reg_val.get_mut("results") {
+        for it in items.iter_mut() {
+            if let Value::Object(m) = it {
+                *m = strip_internal(m);
+            }
+        }
+    }
+    if !reg_val.contains_key("failed") {
+        reg_val.insert("failed".into(), json!(false));
+    }
+    ctx.run.host_state(host, |hs| {
+        hs.vars.insert(reg.clone(), Value::Object(reg_val));
+    });
 }
 
 /// The loop variables for item `i` of `items`.
@@ -1769,6 +1782,23 @@ pub fn report_single(
     report_result(ctx, t, scope, host, result, true);
 }
 
+/// The task's `ignore_errors` (its own or inherited) for a host.
+fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) -> bool {
+    let c = Context::new(Arc::new(ctx.vars_for(
+        host,
+        Some(scope),
+        Some(&t.kw.vars),
+        None,
+    )));
+    bool_kw(
+        &c,
+        scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+        false,
+    )
+    .unwrap_or(false)
+}
+
+
 /// A failure the task's `ignore_errors` cannot ignore (an include that could not be
 /// loaded), as in Ansible, where it fails the host outside the task's own result.
 pub fn report_unignorable(
@@ -1792,20 +1822,7 @@ fn report_result(
     let info = task_info(ctx, t, scope, Some(host), false);
     let status = status_of(&result);
     let ignore = match status {
-        Status::Failed if ignorable => {
-            let c = Context::new(Arc::new(ctx.vars_for(
-                host,
-                Some(scope),
-                Some(&t.kw.vars),
-                None,
-            )));
-            bool_kw(
-                &c,
-                scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
-                false,
-            )
-            .unwrap_or(false)
-        }
+        Status::Failed if ignorable => ignores_errors(ctx, t, scope, host),
         _ => false,
     };
     let _ = account(

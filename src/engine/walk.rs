@@ -712,7 +712,8 @@ fn load_included_role(
         seen_roles: ctx.seen_roles.lock().unwrap().clone(),
         ..Default::default()
     };
-    let loaded = ctx.run.loader.role_block(spec, &lctx, &mut acc, false);
+    let dedupe = crate::playbook::Dedupe::unless_allowed(args.get("allow_duplicates").cloned());
+    let loaded = ctx.run.loader.role_block(spec, &lctx, &mut acc, dedupe);
     ctx.seen_roles
         .lock()
         .unwrap()

@@ -200,6 +200,12 @@ impl Loader {
                 &doc.span,
             ));
         };
+        if list.is_empty() {
+            return Err(Error::new(format!(
+                "A playbook must contain at least one play: {}",
+                path.display()
+            )));
+        }
         for entry in list {
             let Some(map) = entry.as_map() else {
                 return Err(Error::at(
@@ -258,6 +264,8 @@ impl Loader {
         dir: &Path,
         inherited: &Mapping,
     ) -> Result<Play> {
+        let renamed = play_user_as_remote_user(node, map)?;
+        let map = renamed.as_ref().unwrap_or(map);
         for (k, _) in map.iter() {
             if !(PLAY_KEYWORDS.contains(&k.as_str()) || COMMON_KEYWORDS.contains(&k.as_str()))
                 || k == "delegate_to"
@@ -270,7 +278,10 @@ impl Loader {
             }
         }
         let hosts = match map.get("hosts") {
-            Some(h) if !h.is_null() => h.clone(),
+            Some(h) if !h.is_null() => {
+                validate_hosts(h)?;
+                h.clone()
+            }
             _ => {
                 return Err(Error::at(
                     "Hosts list cannot be empty. Please check your playbook",
@@ -278,6 +289,9 @@ impl Loader {
                 ))
             }
         };
+        if let Some(vp) = map.get("vars_prompt") {
+            validate_vars_prompt(vp)?;
+        }
         let kw = keywords(map, &node.span)?;
         let mut vars = inherited.clone();
         for (k, e) in &kw.vars.entries {
@@ -294,7 +308,10 @@ impl Loader {
         let mut acc = PlayAcc::default();
         let section = |name: &str, acc: &mut PlayAcc| -> Result<Vec<Item>> {
             match map.get(name) {
-                Some(n) => self.load_items(n, &ctx, acc),
+                Some(n) => {
+                    section_is_list(name, n, node)?;
+                    self.load_items(n, &ctx, acc)
+                }
                 None => Ok(Vec::new()),
             }
         };
@@ -306,7 +323,7 @@ impl Loader {
                     Error::at("A malformed role declaration was encountered.", &r.span)
                 })?;
                 for rn in list {
-                    if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc, true)? {
+                    if let Some(item) = self.role_from_decl(rn, &ctx, &mut acc)? {
                         roles.push(item);
                     }
                 }
@@ -318,8 +335,10 @@ impl Loader {
         // and a play handler of the same name wins a notification (the last one loaded).
         let mut handlers = std::mem::take(&mut acc.handlers);
         let play_handlers = match map.get("handlers") {
-            Some(h) => self.load_items(
+            Some(h) => self.load_items_checked(
+                "handlers",
                 h,
+                node,
                 &Ctx {
                     handlers: true,
                     ..ctx.clone()
@@ -356,6 +375,19 @@ impl Loader {
             role_list: acc.roles,
             seen_roles: acc.seen_roles,
         })
+    }
+
+    /// A play's section, which must be a list (or empty).
+    fn load_items_checked(
+        &self,
+        name: &str,
+        n: &Node,
+        play: &Node,
+        ctx: &Ctx,
+        acc: &mut PlayAcc,
+    ) -> Result<Vec<Item>> {
+        section_is_list(name, n, play)?;
+        self.load_items(n, ctx, acc)
     }
 
     /// A task list (a section, a block's list, an included file's content).
@@ -639,6 +671,9 @@ impl Loader {
                 }
             }
         }
+        if short == "meta" {
+            check_end_role(&args, ctx, &node.span)?;
+        }
         let mut kw = keywords(map, &node.span)?;
         if delegate_local {
             kw.delegate_to = Some(Node::string("localhost", aspan.clone()));
@@ -703,18 +738,19 @@ impl Loader {
             kw: task.kw.clone(),
             span: task.span.clone(),
         };
-        self.role_block(spec, ctx, acc, false)
+        let dedupe = Dedupe::unless_allowed(task.args.get("allow_duplicates").map(Node::to_json));
+        self.role_block(spec, ctx, acc, dedupe)
     }
 
     /// An entry of `roles:` (a name, or a mapping with `role:` and params/keywords).
-    fn role_from_decl(
-        &self,
-        node: &Node,
-        ctx: &Ctx,
-        acc: &mut PlayAcc,
-        dedupe: bool,
-    ) -> Result<Option<Item>> {
+    fn role_from_decl(&self, node: &Node, ctx: &Ctx, acc: &mut PlayAcc) -> Result<Option<Item>> {
         let (name, params, kw) = match &node.kind {
+            // `name,version` is the role requirement format of old, not a role to run.
+            Kind::Str(s) if s.contains(',') => {
+                return Err(
+                    Error::new(format!("Invalid old style role requirement: {s}")).general(),
+                )
+            }
             Kind::Str(_) | Kind::Unsafe(_) => (
                 self.static_string(node, &[&ctx.vars])?,
                 Mapping::default(),
@@ -765,7 +801,7 @@ impl Loader {
             kw,
             span: node.span.clone(),
         };
-        self.role_block(spec, ctx, acc, dedupe)
+        self.role_block(spec, ctx, acc, Dedupe::ByMeta)
     }
 
     /// A role as a block: its dependencies' blocks, then its tasks. Handlers go to the play.
@@ -774,7 +810,7 @@ impl Loader {
         spec: RoleSpec,
         ctx: &Ctx,
         acc: &mut PlayAcc,
-        dedupe: bool,
+        dedupe: Dedupe,
     ) -> Result<Option<Item>> {
         let from_role = ctx.role.as_ref().map(|r| r.path.clone());
         let path = self
@@ -798,7 +834,11 @@ impl Loader {
         // A repeated role is kept: whether it runs again is decided per host when it is
         // reached (it did not complete there the first time, e.g. every task skipped).
         let repeated = !acc.seen_roles.insert(key.clone());
-        let dedupe_key = (dedupe && !role.allow_duplicates).then_some(key);
+        let dedupe_key = match dedupe {
+            Dedupe::Never => None,
+            Dedupe::ByMeta if role.allow_duplicates => None,
+            Dedupe::ByMeta | Dedupe::Always => Some(key),
+        };
         let role_ctx = Ctx {
             dir: path.join("tasks"),
             play_dir: ctx.play_dir.clone(),
@@ -809,7 +849,7 @@ impl Loader {
         };
         let mut items = Vec::new();
         for dep in &role.dependencies {
-            if let Some(item) = self.role_from_decl(dep, &role_ctx, acc, true)? {
+            if let Some(item) = self.role_from_decl(dep, &role_ctx, acc)? {
                 items.push(item);
             }
         }
@@ -856,6 +896,37 @@ impl Loader {
             stage: None,
             dedupe_key,
         }))))
+    }
+}
+
+/// Whether a role that already completed on a host runs there again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dedupe {
+    /// It runs every time (include_role / import_role by default).
+    Never,
+    /// Once per host, unless its meta/main.yml sets allow_duplicates (roles:, dependencies).
+    ByMeta,
+    /// Once per host (include_role / import_role with `allow_duplicates: false`).
+    Always,
+}
+
+impl Dedupe {
+    /// include_role / import_role: `allow_duplicates` defaults to true.
+    pub fn unless_allowed(allow_duplicates: Option<serde_json::Value>) -> Dedupe {
+        let allowed = match allow_duplicates {
+            None => true,
+            Some(serde_json::Value::Bool(b)) => b,
+            Some(serde_json::Value::String(s)) => !matches!(
+                s.to_ascii_lowercase().as_str(),
+                "false" | "no" | "off" | "0" | "n" | "f"
+            ),
+            Some(v) => v.as_i64() != Some(0),
+        };
+        if allowed {
+            Dedupe::Never
+        } else {
+            Dedupe::Always
+        }
     }
 }
 
@@ -1068,6 +1139,133 @@ fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
         debugger: g("debugger"),
         notify: g("notify"),
     })
+}
+
+/// A play's task section (pre_tasks, tasks, post_tasks, handlers) is a list or empty;
+/// anything else is reported against the play, with the value and its Python type.
+fn section_is_list(name: &str, n: &Node, play: &Node) -> Result<()> {
+    let ty = match &n.kind {
+        Kind::Null | Kind::Seq(_) => return Ok(()),
+        Kind::Bool(_) => "bool".to_string(),
+        Kind::Int(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedInt".into(),
+        Kind::Float(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedFloat".into(),
+        Kind::Map(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedDict".into(),
+        Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => {
+            "ansible.module_utils._internal._datatag._AnsibleTaggedStr".into()
+        }
+    };
+    Err(Error::at(
+        format!(
+            "A malformed block was encountered while loading {name}: {} should be a list or None but is <class '{ty}'>",
+            crate::template::to_python_str(&n.to_json())
+        ),
+        &play.span,
+    ))
+}
+
+/// Each `vars_prompt` entry names its variable and uses only the prompt options.
+fn validate_vars_prompt(vp: &Node) -> Result<()> {
+    const KEYS: &[&str] = &[
+        "name",
+        "prompt",
+        "default",
+        "private",
+        "confirm",
+        "encrypt",
+        "salt_size",
+        "salt",
+        "unsafe",
+    ];
+    let entries: Vec<&Node> = match &vp.kind {
+        Kind::Seq(items) => items.iter().collect(),
+        Kind::Map(_) => vec![vp],
+        _ => return Ok(()),
+    };
+    for e in entries {
+        let Some(m) = e.as_map() else { continue };
+        if !m.entries.contains_key("name") {
+            return Err(Error::at(
+                "Invalid vars_prompt data structure, missing 'name' key",
+                &vp.span,
+            ));
+        }
+        if let Some(k) = m.entries.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(Error::at(
+                format!("Invalid vars_prompt data structure, found unsupported key '{k}'"),
+                &vp.span,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A play's `hosts`: a non-empty string or list of strings.
+fn validate_hosts(h: &Node) -> Result<()> {
+    let bad = |m: String| Err(Error::at(m, &h.span));
+    match &h.kind {
+        Kind::Str(s) | Kind::Unsafe(s) if s.is_empty() => {
+            bad("Hosts list cannot be empty. Please check your playbook".into())
+        }
+        Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => Ok(()),
+        Kind::Seq(items) if items.is_empty() => {
+            bad("Hosts list cannot be empty. Please check your playbook".into())
+        }
+        Kind::Seq(items) => {
+            for item in items {
+                match &item.kind {
+                    Kind::Null => return bad(
+                        "Hosts list cannot contain values of 'None'. Please check your playbook"
+                            .into(),
+                    ),
+                    Kind::Str(_) | Kind::Unsafe(_) | Kind::Vault(_) => {}
+                    _ => {
+                        return bad(format!(
+                            "Hosts list contains an invalid host value: '{}'",
+                            crate::template::to_python_str(&item.to_json())
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => bad("Hosts list must be a sequence or string. Please check your playbook.".into()),
+    }
+}
+
+/// A play's `user` is the old spelling of `remote_user` (both at once is an error).
+fn play_user_as_remote_user(node: &Node, map: &Mapping) -> Result<Option<Mapping>> {
+    if !map.entries.contains_key("user") {
+        return Ok(None);
+    }
+    if map.entries.contains_key("remote_user") {
+        return Err(Error::at(
+            "both 'user' and 'remote_user' are set for this play. The use of 'user' is deprecated, and should be removed",
+            &node.span,
+        ));
+    }
+    let mut m = map.clone();
+    if let Some(e) = m.entries.shift_remove("user") {
+        m.entries.insert("remote_user".into(), e);
+    }
+    Ok(Some(m))
+}
+
+/// `meta: end_role` ends the role it is in: a handler (which runs outside its role) or a
+/// task outside any role cannot use it.
+fn check_end_role(args: &Mapping, ctx: &Ctx, span: &Span) -> Result<()> {
+    if args.get("_raw_params").and_then(scalar_string).as_deref() != Some("end_role") {
+        return Ok(());
+    }
+    if ctx.handlers {
+        return Err(Error::at("Cannot execute 'end_role' from a handler", span));
+    }
+    if ctx.role.is_none() {
+        return Err(Error::at(
+            "Cannot execute 'end_role' from outside of a role",
+            span,
+        ));
+    }
+    Ok(())
 }
 
 /// A role's `tasks_from` / `handlers_from` may name a subdirectory but not leave the
