@@ -1979,7 +1979,7 @@ pub(super) fn module_named(
     let connection_kw =
         kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
     let mut route = super::connect::route(ctx, &target, c, connection_kw, None);
-    route.become_ = super::connect::become_params(
+    let become_ = super::connect::become_params(
         become_on,
         kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?
             .or_else(|| ctx.run.opts.become_user.clone()),
@@ -1989,6 +1989,7 @@ pub(super) fn module_named(
         &route.vars,
         ctx.run.opts.become_password.as_deref(),
     );
+    super::connect::set_become(ctx, &mut route, become_);
     let async_limit = match &task.async_ {
         Some(n) => value_str(&c.template_node(n)?).parse::<u64>().unwrap_or(0),
         None => 0,

@@ -100,6 +100,21 @@ pub fn route(
     }
 }
 
+/// Set the route's become settings. Over SSH, as in Ansible, become is left out when the
+/// configured remote user (`ansible_user`, `remote_user`, `-u`) is the become user, unless
+/// `become_allow_same_user` says to become anyway; with no remote user configured, become
+/// runs.
+pub fn set_become(ctx: &Arc<PlayCtx>, route: &mut Route, become_: Option<BecomeParams>) {
+    let remote_user = ["ansible_user", "ansible_ssh_user"]
+        .iter()
+        .find_map(|k| route.vars.get(*k).map(value_str))
+        .or_else(|| ctx.run.opts.ssh.remote_user.clone());
+    let same_user = |b: &BecomeParams| remote_user.as_deref() == Some(b.user.as_str());
+    route.become_ = become_.filter(|b| {
+        route.transport != "ssh" || ctx.run.opts.become_allow_same_user || !same_user(b)
+    });
+}
+
 /// Become settings from the task's resolved keywords (or the command line) and the
 /// host's variables. As in Ansible, the `ansible_become*` variables win over the keywords.
 pub fn become_params(

@@ -1798,7 +1798,6 @@ fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) 
     .unwrap_or(false)
 }
 
-
 /// A failure the task's `ignore_errors` cannot ignore (an include that could not be
 /// loaded), as in Ansible, where it fails the host outside the task's own result.
 pub fn report_unignorable(
