@@ -81,17 +81,19 @@ fn shared_binary() -> Result<PathBuf, String> {
 }
 
 impl LocalAgent {
-    /// The shell command line that starts the agent as the become user.
-    pub fn command_line(b: &BecomeParams) -> Result<String, String> {
+    /// The shell command line that starts the agent as the become user, with `prompt` as
+    /// the password prompt the become program shows.
+    pub fn command_line(b: &BecomeParams, prompt: &str) -> Result<String, String> {
         let bin = shared_binary().map_err(|e| format!("cannot prepare the agent: {e}"))?;
         let script = format!("exec {} __agent", shell_quote(&bin.display().to_string()));
-        become_command(b, &become_prompt(), &script).map_err(|e| e.msg)
+        become_command(b, prompt, &script).map_err(|e| e.msg)
     }
 
     /// Start the agent as the become user, answering the password prompt if one comes.
     pub fn start(b: &BecomeParams) -> Result<LocalAgent, String> {
         let prompt = become_prompt();
-        let line = Self::command_line(b)?;
+        // The prompt the controller waits for must be the one in the command line.
+        let line = Self::command_line(b, &prompt)?;
         let mut child = Command::new("/bin/sh")
             .args(["-c", &line])
             .stdin(Stdio::piped())

@@ -273,7 +273,7 @@ fn local_agent(
         return Ok(a.clone());
     }
     // -vvv shows the become command line, as Ansible shows each command it runs.
-    if let Ok(line) = LocalAgent::command_line(b) {
+    if let Ok(line) = LocalAgent::command_line(b, &crate::connection::ssh::become_prompt()) {
         let addr = route
             .vars
             .get("ansible_host")
