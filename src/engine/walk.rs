@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::output::ERROR_TEXT_KEY;
 use crate::playbook::{scalar_string, Block, Ctx, Item, Keywords, PlayAcc, RoleSpec, Task};
 use crate::template::Context;
-use crate::yaml::{Mapping, Node};
+use crate::yaml::Node;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -689,17 +689,7 @@ fn load_included_role(
         ));
     };
     let public = args.get("public").map(task::truthy).unwrap_or(false);
-    let spec = RoleSpec {
-        name,
-        params: Mapping::default(),
-        tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
-        vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
-        defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
-        handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
-        public,
-        kw: Keywords::default(),
-        span: t.span.clone(),
-    };
+    let spec = RoleSpec::from_args(name, get, public, Keywords::default(), &t.span);
     let lctx = Ctx {
         dir: ctx.play.dir.clone(),
         play_dir: ctx.play.dir.clone(),

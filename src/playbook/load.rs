@@ -726,18 +726,13 @@ impl Loader {
             .or_else(|| task.args.get("role"))
             .ok_or_else(|| Error::at("'name' is a required field for import_role.", &task.span))?;
         let name = self.static_string(name_node, &[&ctx.vars, &task.kw.vars])?;
-        let get = |k: &str| task.args.get(k).and_then(scalar_string);
-        let spec = RoleSpec {
+        let spec = RoleSpec::from_args(
             name,
-            params: Mapping::default(),
-            tasks_from: get("tasks_from").unwrap_or_else(|| "main".into()),
-            vars_from: get("vars_from").unwrap_or_else(|| "main".into()),
-            defaults_from: get("defaults_from").unwrap_or_else(|| "main".into()),
-            handlers_from: get("handlers_from").unwrap_or_else(|| "main".into()),
-            public: true,
-            kw: task.kw.clone(),
-            span: task.span.clone(),
-        };
+            |k| task.args.get(k).and_then(scalar_string),
+            true,
+            task.kw.clone(),
+            &task.span,
+        );
         let dedupe = Dedupe::unless_allowed(task.args.get("allow_duplicates").map(Node::to_json));
         self.role_block(spec, ctx, acc, dedupe)
     }
@@ -941,6 +936,31 @@ pub struct RoleSpec {
     pub public: bool,
     pub kw: Keywords,
     pub span: Span,
+}
+
+impl RoleSpec {
+    /// The role an include_role or import_role names, its `*_from` files read with `get`
+    /// (`main` when not given).
+    pub fn from_args(
+        name: String,
+        get: impl Fn(&str) -> Option<String>,
+        public: bool,
+        kw: Keywords,
+        span: &Span,
+    ) -> RoleSpec {
+        let from = |k: &str| get(k).unwrap_or_else(|| "main".into());
+        RoleSpec {
+            name,
+            params: Mapping::default(),
+            tasks_from: from("tasks_from"),
+            vars_from: from("vars_from"),
+            defaults_from: from("defaults_from"),
+            handlers_from: from("handlers_from"),
+            public,
+            kw,
+            span: span.clone(),
+        }
+    }
 }
 
 /// `load_playbook` with a fresh loader (tests and simple callers).
