@@ -16,7 +16,7 @@ fn agent_copy(fleet: &sshd::Fleet) -> std::path::PathBuf {
     let dst = fleet.dir().join("play-agent-binary");
     if !dst.exists() {
         let tmp = fleet.dir().join("play-agent-binary.tmp");
-        std::fs::copy(env!("CARGO_BIN_EXE_play"), &tmp).unwrap();
+        std::fs::copy(env!("CARGO_BIN_EXE_play-agent"), &tmp).unwrap();
         std::fs::rename(&tmp, &dst).unwrap();
     }
     dst

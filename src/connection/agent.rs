@@ -257,6 +257,20 @@ fn private_stdio() -> std::io::Result<(std::fs::File, std::fs::File)> {
     }
 }
 
+/// The target-side entry points, shared by `play` and `play-agent`: `__agent` (the request
+/// loop) and `__async <async_dir> <jid>` (an async task's job, started by the
+/// async_wrapper module). `None` when the arguments name neither.
+pub fn subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("__agent") => Some(serve()),
+        Some("__async") if args.len() == 4 => Some(play_modules::async_job::run_job(
+            std::path::Path::new(&args[2]),
+            &args[3].to_string_lossy(),
+        )),
+        _ => None,
+    }
+}
+
 /// The agent's main loop (`play __agent`). Returns the process exit code.
 pub fn serve() -> i32 {
     let (input, output) = match private_stdio() {

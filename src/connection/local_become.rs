@@ -57,14 +57,14 @@ fn ended_early(b: &BecomeParams, stderr: &str) -> String {
     msg
 }
 
-/// A copy of this binary that any user may run: the original may sit where the become user
+/// A copy of the agent binary that any user may run: the original may sit where the become user
 /// cannot reach it (under /root). Made once per run, in a fresh directory owned by the
 /// controller's user and writable by no one else.
 fn shared_binary() -> Result<PathBuf, String> {
     static COPY: OnceLock<Result<(tempfile::TempDir, PathBuf), String>> = OnceLock::new();
     let made = COPY.get_or_init(|| {
         use std::os::unix::fs::PermissionsExt;
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let exe = super::agent_install::default_binary().map_err(|e| e.to_string())?;
         let dir = tempfile::Builder::new()
             .prefix("play-become-")
             .tempdir()

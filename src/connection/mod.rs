@@ -2,6 +2,7 @@
 //! per-host agent is built on the same request/response shape.
 
 pub mod agent;
+pub mod agent_install;
 mod agent_orphan;
 pub(crate) mod agentless;
 pub mod local;

@@ -6,6 +6,10 @@
 //! runtime. Calls on one connection are serialized by a mutex.
 
 use super::agent::{encode_frame, FrameBuffer, Request, Response};
+use super::agent_install::{
+    file_sha256, local_uname, start_script, Payload, Place, FOREIGN, HASH_MISMATCH, SEND_MARK,
+    START_MARK, WRITE_FAILED,
+};
 use super::params::{BecomeParams, ConnParams};
 use bytes::Bytes;
 use play_modules::{Args, ModuleContext, ModuleResult};
@@ -15,7 +19,7 @@ use russh::ChannelMsg;
 use sha1::Digest as _;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -286,60 +290,6 @@ impl client::Handler for ClientHandler {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// the agent binary
-
-/// The sha256 (hex) of a local file, computed once per path.
-pub fn file_sha256(path: &Path) -> std::io::Result<String> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(h) = cache.lock().unwrap().get(path) {
-        return Ok(h.clone());
-    }
-    let mut f = std::fs::File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    let hex = hex::encode(h.finalize());
-    cache
-        .lock()
-        .unwrap()
-        .insert(path.to_path_buf(), hex.clone());
-    Ok(hex)
-}
-
-/// The agent binary's bytes, read once per run and shared by every host's upload (a copy
-/// per host would cost the binary's size in memory for each host uploading at once).
-fn agent_bytes(path: &Path) -> std::io::Result<Bytes> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut guard = cache.lock().unwrap();
-    if let Some(b) = guard.get(path) {
-        return Ok(b.clone());
-    }
-    let bytes = Bytes::from(std::fs::read(path)?);
-    guard.insert(path.to_path_buf(), bytes.clone());
-    Ok(bytes)
-}
-
-/// The agent binary gzipped (fastest level), made once per run: a cold upload sends less
-/// than half the bytes, which matters more than the target's `gzip -d` costs.
-fn agent_gzipped(path: &Path, plain: &Bytes) -> std::io::Result<Bytes> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut guard = cache.lock().unwrap();
-    if let Some(b) = guard.get(path) {
-        return Ok(b.clone());
-    }
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(plain.len() / 2),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(plain)?;
-    let bytes = Bytes::from(enc.finish()?);
-    guard.insert(path.to_path_buf(), bytes.clone());
-    Ok(bytes)
-}
-
 /// Quote a string for a POSIX shell.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -363,60 +313,8 @@ fn remote_path_expr(p: &str) -> String {
     }
 }
 
-fn local_uname() -> String {
-    let os = match std::env::consts::OS {
-        "linux" => "Linux",
-        "macos" => "Darwin",
-        "freebsd" => "FreeBSD",
-        other => other,
-    };
-    format!("{os} {}", std::env::consts::ARCH)
-}
-
-const SHA_CMD: &str = "(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\") | cut -d' ' -f1";
-const MISSING: u32 = 97;
-/// The upload's exit status when the target has no gzip.
-const NO_GZIP: u32 = 94;
-/// The upload's exit status when the agent could not be written in full (a full or
-/// read-only file system under remote_tmp): the partial file is already removed.
-const WRITE_FAILED: u32 = 93;
 /// How many times a dropped session is opened again before the host is unreachable.
 pub const REOPEN_TRIES: u32 = 2;
-
-/// The command that checks the agent's hash and execs it.
-fn start_command(dir: &str, hash: &str) -> String {
-    // The agent runs with the session's own umask (files and directories the modules
-    // create get the modes Ansible's modules give them); only the checks run under 077.
-    let script = format!(
-        "m=$(umask); umask 077; d={dir}; f=\"$d/play\"; if [ -f \"$f\" ]; then h=$( {SHA_CMD} ); \
-         if [ \"$h\" = {hash} ]; then umask \"$m\"; exec \"$f\" __agent; fi; fi; \
-         echo PLAY_AGENT_MISSING >&2; exit {MISSING}"
-    );
-    format!("sh -c {}", shell_quote(&script))
-}
-
-/// The command that receives the agent on stdin (gzipped when `gzipped`) and installs it
-/// after checking its hash. Without gzip on the target it exits with `NO_GZIP` at once,
-/// before reading anything, and the controller sends the plain binary instead.
-fn upload_command(dir: &str, hash: &str, gzipped: bool) -> String {
-    let uname = local_uname();
-    let (need, receive) = if gzipped {
-        (
-            format!("command -v gzip >/dev/null 2>&1 || exit {NO_GZIP}; "),
-            "gzip -dc",
-        )
-    } else {
-        (String::new(), "cat")
-    };
-    let script = format!(
-        "umask 077; d={dir}; u=$(uname -sm); if [ \"$u\" != {} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit 96; fi; {need}\
-         mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; \
-         if ! {receive} > \"$t\"; then rm -f \"$t\"; exit {WRITE_FAILED}; fi; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
-         if [ \"$h\" = {hash} ]; then mv -f \"$t\" \"$d/play\"; else rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi",
-        shell_quote(&uname)
-    );
-    format!("sh -c {}", shell_quote(&script))
-}
 
 /// The sudo prompt marker the controller waits for.
 pub(crate) fn become_prompt() -> String {
@@ -468,29 +366,6 @@ pub(crate) fn become_command(
             "The become method '{other}' is not supported over SSH by play yet (sudo and su are)"
         ))),
     }
-}
-
-/// The script the become user runs: it execs the login user's agent when it may (root,
-/// or the same user), or else its own copy under its own remote_tmp, asking the
-/// controller to send the binary (`PLAY_AGENT_SEND`, then exactly `size` bytes) when that
-/// copy is missing. `PLAY_AGENT_START` on stdout marks where the agent's frames begin.
-/// On a TTY the line discipline is made raw first so frames pass unchanged.
-fn become_script(src: &str, dir: &str, hash: &str, size: usize, pty: bool) -> String {
-    let (raw, quiet) = if pty {
-        ("stty raw -echo 2>/dev/null; ", " 2>/dev/null")
-    } else {
-        ("", "")
-    };
-    format!(
-        "{raw}m=$(umask); s={src}; if [ -x \"$s\" ]; then echo PLAY_AGENT_START; exec \"$s\" __agent{quiet}; fi; \
-         umask 077; d={dir}; f=\"$d/play\"; \
-         if [ -f \"$f\" ] && [ \"$( {SHA_CMD} )\" = {hash} ]; then umask \"$m\"; echo PLAY_AGENT_START; exec \"$f\" __agent{quiet}; fi; \
-         mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; echo PLAY_AGENT_SEND; \
-         head -c {size} > \"$t\" || exit 1; chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
-         if [ \"$h\" != {hash} ]; then rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit 95; fi; \
-         mv -f \"$t\" \"$d/play\"; umask \"$m\"; echo PLAY_AGENT_START; exec \"$d/play\" __agent{quiet}",
-        src = shell_quote(src)
-    )
 }
 
 /// Whether the become program is asking for a password: our own sudo prompt, or su's
@@ -778,48 +653,6 @@ async fn authenticate(s: &mut Session, p: &ConnParams) -> Result<(), ConnError> 
     Err(ConnError::ssh(notes.join("\r\n")))
 }
 
-/// Run a command on its own channel, feeding `stdin`, and collect its output.
-async fn exec_capture(
-    s: &Session,
-    cmd: &str,
-    stdin: Option<Bytes>,
-) -> Result<(Option<u32>, Vec<u8>, Vec<u8>), russh::Error> {
-    let ch = s.channel_open_session().await?;
-    ch.exec(true, cmd).await?;
-    let (mut rd, wr) = ch.split();
-    // Stdin is fed while the output is read: a command that exits early (wrong platform,
-    // disk full) stops reading, and its exit status and stderr say why.
-    let write = async {
-        if let Some(data) = stdin {
-            // One buffer, sent in packets of the peer's size (`data` would copy it through
-            // an 8 KiB buffer, several times slower for the agent binary).
-            let _ = wr.data_bytes(data).await;
-        }
-        let _ = wr.eof().await;
-    };
-    let read = async {
-        let (mut out, mut err, mut code) = (Vec::new(), Vec::new(), None);
-        while let Some(msg) = rd.wait().await {
-            match msg {
-                ChannelMsg::Data { data } => out.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, .. } => err.extend_from_slice(&data),
-                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-                ChannelMsg::Close => break,
-                _ => {}
-            }
-        }
-        (code, out, err)
-    };
-    tokio::pin!(write, read);
-    let mut written = false;
-    loop {
-        tokio::select! {
-            _ = &mut write, if !written => written = true,
-            r = &mut read => return Ok(r),
-        }
-    }
-}
-
 /// A running agent on one exec channel.
 struct AgentChan {
     reader: AgentReader,
@@ -837,6 +670,11 @@ struct AgentReader {
     rd: russh::ChannelReadHalf,
     buf: FrameBuffer,
     stderr: Vec<u8>,
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Keep the last 16 KiB of the agent's stderr, for messages.
@@ -1004,7 +842,7 @@ impl SshConnection {
     pub fn connect(p: &ConnParams) -> Result<SshConnection, ConnError> {
         let agent_binary = match &p.agent_binary {
             Some(b) => b.clone(),
-            None => std::env::current_exe()
+            None => super::agent_install::default_binary()
                 .map_err(|e| ConnError::unreachable(format!("cannot find the play binary: {e}")))?,
         };
         let agent_hash = file_sha256(&agent_binary).map_err(|e| {
@@ -1166,90 +1004,60 @@ impl SshConnection {
             return Ok(());
         }
         inner.agents.remove(&key);
-        if let Some(b) = become_as {
+        if become_as.is_some() {
             // The login user's agent comes first: it puts the binary in place and says
             // where it is.
             Box::pin(self.ensure_agent(inner, None)).await?;
-            let agent = self.start_become_agent(inner, b, false).await;
-            let agent = match agent {
-                Err(e) if e.msg == NEEDS_TTY => self.start_become_agent(inner, b, true).await,
-                other => other,
-            }?;
-            inner.agents.insert(key, agent);
-            return Ok(());
+            if inner.foreign.is_some() {
+                return Ok(());
+            }
         }
-        let session = open_session_of(inner, &self.params)?;
-        let dir = remote_path_expr(&self.agent_dir());
-        for attempt in 0..2 {
-            let ch = session
-                .channel_open_session()
-                .await
-                .map_err(|e| ConnError::ssh(format!("cannot open a channel: {e}")))?;
-            ch.exec(true, start_command(&dir, &self.agent_hash))
-                .await
-                .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
-            let mut agent = AgentChan::new(ch);
-            let limit = self.params.connect_timeout + Duration::from_secs(20);
-            let hello = match tokio::time::timeout(limit, agent.reader.read_frame(None)).await {
-                Err(_) => {
-                    let _ = agent.wr.close().await;
-                    return Err(ConnError::unreachable(
-                        "Timed out waiting for the agent to start on the target",
-                    ));
-                }
-                Ok(Ok(f)) => f,
-                Ok(Err(AgentEnd::Prompt)) => unreachable!("no prompt is watched"),
-                Ok(Err(AgentEnd::Ended(why))) => {
-                    let err = agent.stderr_text();
-                    if err.contains("PLAY_AGENT_MISSING") && attempt == 0 {
-                        if let Some(uname) = self.upload(session).await? {
-                            inner.foreign = Some(uname);
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                    return Err(ConnError::unreachable(format!(
-                        "The agent on {} did not start ({why}): {err}",
-                        self.params.inventory_name
-                    )));
-                }
-            };
-            agent.greet(&hello)?;
-            inner.login_agent_path = agent.exe.clone();
+        let agent = match self.start_agent(inner, become_as, false).await {
+            Err(e) if e.msg == NEEDS_TTY => self.start_agent(inner, become_as, true).await,
+            other => other,
+        }?;
+        if let Some(agent) = agent {
+            if become_as.is_none() {
+                inner.login_agent_path = agent.exe.clone();
+            }
             inner.agents.insert(key, agent);
-            return Ok(());
         }
-        Err(ConnError::unreachable(
-            "The agent could not be started after uploading it",
-        ))
+        Ok(())
     }
 
-    /// Start an agent as the become user (on a TTY when `pty`): answer the password
-    /// prompt, send the binary when the become user has no copy it can run, and wait
-    /// for the agent's hello. Failures are Ansible's messages; `NEEDS_TTY` asks the
-    /// caller to try again on a TTY.
-    async fn start_become_agent(
+    /// Start an agent on one exec channel, as the login user or (with `b`) as the become
+    /// user on a TTY when `pty`: run the start script, answer the password prompt, send
+    /// the binary when the script asks for it, and wait for the agent's hello. `None`
+    /// when the target is not a platform the agent runs on (`inner.foreign` then says
+    /// which). Failures are Ansible's messages; `NEEDS_TTY` asks the caller to try again
+    /// on a TTY.
+    async fn start_agent(
         &self,
         inner: &mut Inner,
-        b: &BecomeParams,
+        b: Option<&BecomeParams>,
         pty: bool,
-    ) -> Result<AgentChan, ConnError> {
+    ) -> Result<Option<AgentChan>, ConnError> {
         let session = open_session_of(inner, &self.params)?;
-        let src = inner
-            .login_agent_path
-            .clone()
-            .ok_or_else(|| ConnError::unreachable("The agent did not say where it runs from"))?;
-        let bytes = agent_bytes(&self.agent_binary).map_err(|e| {
-            ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
-        })?;
+        let payload =
+            Payload::of(&self.agent_binary, &self.agent_hash).map_err(ConnError::unreachable)?;
+        let shared = match b {
+            Some(_) => Some(inner.login_agent_path.clone().ok_or_else(|| {
+                ConnError::unreachable("The agent did not say where it runs from")
+            })?),
+            None => None,
+        };
+        let dir = remote_path_expr(&self.agent_dir());
+        let place = Place {
+            dir: &dir,
+            hash: &self.agent_hash,
+            shared: shared.as_deref(),
+        };
+        let script = start_script(&place, (payload.plain.len(), payload.gzipped.len()), pty);
         let prompt = become_prompt();
-        let dir = remote_path_expr(&format!(
-            "{}/play-agent-{}",
-            self.params.remote_tmp.trim_end_matches('/'),
-            self.agent_hash
-        ));
-        let script = become_script(&src, &dir, &self.agent_hash, bytes.len(), pty);
-        let cmd = become_command(b, &prompt, &script)?;
+        let cmd = match b {
+            Some(b) => become_command(b, &prompt, &script)?,
+            None => format!("sh -c {}", shell_quote(&script)),
+        };
         let ch = session
             .channel_open_session()
             .await
@@ -1259,165 +1067,180 @@ impl SshConnection {
                 .await
                 .map_err(|e| ConnError::ssh(format!("cannot allocate a TTY: {e}")))?;
         }
-        ch.exec(true, cmd)
+        ch.exec(true, cmd.as_str())
             .await
             .map_err(|e| ConnError::ssh(format!("cannot start the agent: {e}")))?;
         let mut agent = AgentChan::new(ch);
-        let method = b.method.as_str();
         let limit = self.params.connect_timeout + Duration::from_secs(20);
         let mut answered = false;
-        // Everything before PLAY_AGENT_START: sudo/su prompts and messages (on a TTY they
+        let mut code = None;
+        let mut sent = false;
+        // Everything before the start mark: sudo/su prompts and messages (on a TTY they
         // share stdout with the agent), and the request for the binary.
         let mut pre: Vec<u8> = Vec::new();
         let started = tokio::time::timeout(limit, async {
+            let (reader, wr) = (&mut agent.reader, &agent.wr);
+            // The binary is sent while the output is read: a script that stops reading
+            // early (a full disk) exits, and its status says why.
+            let mut sending: Option<
+                std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>,
+            > = None;
             loop {
-                let text = String::from_utf8_lossy(&pre).into_owned();
-                if let Some(pos) = text.find("PLAY_AGENT_START\n") {
-                    let rest = &pre[pos + "PLAY_AGENT_START\n".len()..];
-                    agent.reader.buf.push(rest);
-                    return Ok(());
+                if let Some(pos) = find_bytes(&pre, START_MARK.as_bytes()) {
+                    reader.buf.push(&pre[pos + START_MARK.len()..]);
+                    return Ok(true);
                 }
-                if let Some(pos) = text.find("PLAY_AGENT_SEND\n") {
-                    pre.drain(..pos + "PLAY_AGENT_SEND\n".len());
-                    agent
-                        .wr
-                        .data_bytes(bytes.clone())
-                        .await
-                        .map_err(|e| ConnError::ssh(format!("sending the agent failed: {e}")))?;
-                    continue;
+                if let Some(pos) = find_bytes(&pre, SEND_MARK.as_bytes()) {
+                    if let Some(end) = pre[pos..].iter().position(|&c| c == b'\n') {
+                        let form = String::from_utf8_lossy(&pre[pos + SEND_MARK.len()..pos + end])
+                            .trim()
+                            .to_string();
+                        pre.drain(..pos + end + 1);
+                        let bytes = payload.form(&form);
+                        sending = Some(Box::pin(async move {
+                            let _ = wr.data_bytes(bytes).await;
+                        }));
+                        sent = true;
+                        continue;
+                    }
                 }
-                let err = agent.stderr_text();
-                let shown = if pty { &text } else { &err };
-                if asks_password(shown, method, &prompt) {
-                    match (&b.password, answered) {
-                        (Some(pw), false) => {
-                            answered = true;
-                            if pty {
-                                pre.clear();
-                            } else {
-                                agent.reader.stderr.clear();
+                if let Some(b) = b {
+                    let err = String::from_utf8_lossy(&reader.stderr).into_owned();
+                    let out = String::from_utf8_lossy(&pre).into_owned();
+                    let shown = if pty { &out } else { &err };
+                    if asks_password(shown, &b.method, &prompt) {
+                        match (&b.password, answered) {
+                            (Some(pw), false) => {
+                                answered = true;
+                                if pty {
+                                    pre.clear();
+                                } else {
+                                    reader.stderr.clear();
+                                }
+                                let line = format!("{pw}\n");
+                                let _ = wr.data(line.as_bytes()).await;
                             }
-                            let line = format!("{pw}\n");
-                            let _ = agent.wr.data(line.as_bytes()).await;
-                        }
-                        (Some(_), true) => {
-                            return Err(ConnError::failed(format!("Incorrect {method} password")))
-                        }
-                        (None, _) => {
-                            return Err(ConnError::failed(format!("Missing {method} password")))
+                            (Some(_), true) => {
+                                return Err(ConnError::failed(format!(
+                                    "Incorrect {} password",
+                                    b.method
+                                )))
+                            }
+                            (None, _) => {
+                                return Err(ConnError::failed(format!(
+                                    "Missing {} password",
+                                    b.method
+                                )))
+                            }
                         }
                     }
                 }
-                match agent.reader.rd.wait().await {
+                let msg = match sending.as_mut() {
+                    Some(send) => tokio::select! {
+                        _ = send => {
+                            sending = None;
+                            continue;
+                        }
+                        m = reader.rd.wait() => m,
+                    },
+                    None => reader.rd.wait().await,
+                };
+                match msg {
                     Some(ChannelMsg::Data { data }) => pre.extend_from_slice(&data),
                     Some(ChannelMsg::ExtendedData { data, .. }) => {
-                        push_tail(&mut agent.reader.stderr, &data)
+                        push_tail(&mut reader.stderr, &data)
                     }
-                    Some(ChannelMsg::Close) | None => {
-                        let all = format!("{}\n{}", String::from_utf8_lossy(&pre), err);
-                        return Err(become_failure(method, all.trim()));
-                    }
+                    Some(ChannelMsg::ExitStatus { exit_status }) => code = Some(exit_status),
+                    Some(ChannelMsg::Close) | None => return Ok(false),
                     Some(_) => {}
                 }
             }
         })
         .await;
+        let host = &self.params.inventory_name;
         match started {
-            Ok(Ok(())) => {}
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
+                let err = agent.stderr_text();
+                return match (code, b) {
+                    (Some(FOREIGN), _) => {
+                        let uname = err.trim_start_matches("PLAY_AGENT_ARCH ").trim();
+                        inner.foreign = Some(uname.to_string());
+                        Ok(None)
+                    }
+                    (Some(WRITE_FAILED), _) => Err(ConnError::unreachable(format!(
+                        "Failed to write the play agent ({} bytes) to {} on {host}: {err}. Free some space there or point \
+                         remote_tmp (ansible.cfg, ANSIBLE_REMOTE_TMP or ansible_remote_tmp) at a file system with room",
+                        payload.plain.len(),
+                        self.agent_dir(),
+                    ))),
+                    (Some(HASH_MISMATCH), _) => Err(ConnError::unreachable(format!(
+                        "The agent uploaded to {} on {host} does not have the expected sha256 {} ({err})",
+                        self.agent_dir(),
+                        self.agent_hash
+                    ))),
+                    (_, Some(b)) => {
+                        let all = format!("{}\n{}", String::from_utf8_lossy(&pre), err);
+                        Err(become_failure(&b.method, all.trim()))
+                    }
+                    (other, None) => Err(ConnError::unreachable(format!(
+                        "Failed to create temporary directory. In some cases, you may have been able to authenticate and did not have \
+                         permissions on the target directory. Consider changing the remote tmp path in ansible.cfg to a path rooted in \
+                         \"/tmp\". Failed command was: {cmd}, exited with result {}, stderr output: {err}",
+                        other.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into())
+                    ))),
+                };
+            }
             Ok(Err(e)) => {
                 let _ = agent.wr.close().await;
                 return Err(e);
             }
             Err(_) => {
                 let _ = agent.wr.close().await;
-                return Err(ConnError::failed(format!(
-                    "Timeout ({}s) waiting for privilege escalation prompt: {}",
-                    limit.as_secs(),
-                    agent.stderr_text()
-                )));
+                return Err(match b {
+                    Some(_) => ConnError::failed(format!(
+                        "Timeout ({}s) waiting for privilege escalation prompt: {}",
+                        limit.as_secs(),
+                        agent.stderr_text()
+                    )),
+                    None => ConnError::unreachable(
+                        "Timed out waiting for the agent to start on the target",
+                    ),
+                });
             }
+        }
+        if sent && b.is_none() {
+            self.uploaded
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let hello = match tokio::time::timeout(limit, agent.reader.read_frame(None)).await {
             Ok(Ok(f)) => f,
             Ok(Err(AgentEnd::Ended(why))) => {
-                return Err(ConnError::failed(format!(
-                    "privilege escalation failed ({why}): {}",
-                    agent.stderr_text()
-                )))
+                let err = agent.stderr_text();
+                return Err(match b {
+                    Some(_) => {
+                        ConnError::failed(format!("privilege escalation failed ({why}): {err}"))
+                    }
+                    None => ConnError::unreachable(format!(
+                        "The agent on {host} did not start ({why}): {err}"
+                    )),
+                });
             }
             Ok(Err(AgentEnd::Prompt)) => unreachable!("no prompt is watched"),
             Err(_) => {
                 let _ = agent.wr.close().await;
-                return Err(ConnError::failed(
-                    "Timed out waiting for the agent to start as the become user",
-                ));
+                return Err(match b {
+                    Some(_) => ConnError::failed(
+                        "Timed out waiting for the agent to start as the become user",
+                    ),
+                    None => ConnError::unreachable(
+                        "Timed out waiting for the agent to start on the target",
+                    ),
+                });
             }
         };
         agent.greet(&hello)?;
-        Ok(agent)
-    }
-
-    /// Put the agent on the target. `Some(uname)` when the target is not one the agent can
-    /// run on (its `uname -sm`).
-    async fn upload(&self, session: &Session) -> Result<Option<String>, ConnError> {
-        let bytes = agent_bytes(&self.agent_binary).map_err(|e| {
-            ConnError::unreachable(format!("cannot read {}: {e}", self.agent_binary.display()))
-        })?;
-        let now = hex::encode(sha2::Sha256::digest(&bytes[..]));
-        if now != self.agent_hash {
-            return Err(ConnError::unreachable(format!(
-                "The agent binary {} changed while play was running (sha256 {now}, expected {})",
-                self.agent_binary.display(),
-                self.agent_hash
-            )));
-        }
-        let size = bytes.len();
-        let dir = remote_path_expr(&self.agent_dir());
-        let gzipped = agent_gzipped(&self.agent_binary, &bytes).map_err(|e| {
-            ConnError::unreachable(format!(
-                "cannot compress {}: {e}",
-                self.agent_binary.display()
-            ))
-        })?;
-        let send = |cmd: String, data: Bytes| async move {
-            exec_capture(session, &cmd, Some(data))
-                .await
-                .map_err(|e| ConnError::ssh(format!("uploading the agent failed: {e}")))
-        };
-        let mut cmd = upload_command(&dir, &self.agent_hash, true);
-        let (mut code, _, mut err) = send(cmd.clone(), gzipped).await?;
-        if code == Some(NO_GZIP) {
-            cmd = upload_command(&dir, &self.agent_hash, false);
-            (code, _, err) = send(cmd.clone(), bytes).await?;
-        }
-        let err = String::from_utf8_lossy(&err).trim().to_string();
-        match code {
-            Some(0) => {
-                self.uploaded.store(true, std::sync::atomic::Ordering::Relaxed);
-                Ok(None)
-            }
-            Some(96) => Ok(Some(
-                err.trim_start_matches("PLAY_AGENT_ARCH ").trim().to_string(),
-            )),
-            Some(WRITE_FAILED) => Err(ConnError::unreachable(format!(
-                "Failed to write the play agent ({} bytes) to {} on {}: {err}. Free some space there or point \
-                 remote_tmp (ansible.cfg, ANSIBLE_REMOTE_TMP or ansible_remote_tmp) at a file system with room",
-                size,
-                self.agent_dir(),
-                self.params.inventory_name
-            ))),
-            Some(95) => Err(ConnError::unreachable(format!(
-                "The agent uploaded to {} does not have the expected sha256 {} ({err})",
-                self.agent_dir(),
-                self.agent_hash
-            ))),
-            other => Err(ConnError::unreachable(format!(
-                "Failed to create temporary directory. In some cases, you may have been able to authenticate and did not have \
-                 permissions on the target directory. Consider changing the remote tmp path in ansible.cfg to a path rooted in \
-                 \"/tmp\". Failed command was: {cmd}, exited with result {}, stderr output: {err}",
-                other.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into())
-            ))),
-        }
+        Ok(Some(agent))
     }
 
     /// Send one request to the agent (started under `become` when given) and wait for its
@@ -1721,87 +1544,6 @@ mod tests {
             hex::encode(hmac_sha1(&[0x0b; 20], b"Hi There")),
             "b617318655057264e28bc0b6fb378c8ef146be00"
         );
-    }
-
-    /// Runs an upload command locally with `stdin`, the given PATH, and returns the status.
-    fn run_upload(cmd: &str, stdin: &[u8], path: &str) -> i32 {
-        use std::process::{Command, Stdio};
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(cmd)
-            .env("PATH", path)
-            .stdin(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // A command that exits before reading (no gzip) closes the pipe: that is fine.
-        let _ = child.stdin.take().unwrap().write_all(stdin);
-        child.wait().unwrap().code().unwrap()
-    }
-
-    #[test]
-    fn agent_upload_is_gzipped_and_falls_back_without_gzip() {
-        let tmp = tempfile::tempdir().unwrap();
-        let agent = tmp.path().join("agent");
-        let body: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        std::fs::write(&agent, &body).unwrap();
-        let hash = file_sha256(&agent).unwrap();
-        let plain = agent_bytes(&agent).unwrap();
-        let gz = agent_gzipped(&agent, &plain).unwrap();
-        assert!(
-            gz.len() < plain.len() / 2,
-            "{} of {}",
-            gz.len(),
-            plain.len()
-        );
-
-        let dir = tmp.path().join("a").display().to_string();
-        let installed = Path::new(&dir).join("play");
-        let path = std::env::var("PATH").unwrap();
-        assert_eq!(
-            run_upload(&upload_command(&dir, &hash, true), &gz, &path),
-            0
-        );
-        assert_eq!(std::fs::read(&installed).unwrap(), body);
-
-        // A PATH with every tool the script uses but gzip.
-        std::fs::remove_file(&installed).unwrap();
-        let bin = tmp.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        for tool in [
-            "sh",
-            "uname",
-            "mkdir",
-            "chmod",
-            "cat",
-            "sha256sum",
-            "cut",
-            "mv",
-            "rm",
-        ] {
-            let found = std::env::split_paths(&path)
-                .map(|d| d.join(tool))
-                .find(|p| p.exists())
-                .unwrap_or_else(|| panic!("no {tool} on PATH"));
-            std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
-        }
-        let bin = bin.display().to_string();
-        let status = run_upload(&upload_command(&dir, &hash, true), &gz, &bin);
-        assert_eq!(status, NO_GZIP as i32);
-        assert!(!installed.exists());
-        assert_eq!(
-            run_upload(&upload_command(&dir, &hash, false), &plain, &bin),
-            0
-        );
-        assert_eq!(std::fs::read(&installed).unwrap(), body);
-
-        // Bytes that do not hash to the expected sha256 are not installed.
-        std::fs::remove_file(&installed).unwrap();
-        let status = run_upload(&upload_command(&dir, &hash, false), b"other", &bin);
-        assert_eq!(status, 95);
-        assert!(!installed.exists());
     }
 
     #[test]
