@@ -4,7 +4,7 @@
 Run through bench/run.sh (see bench/README.md). Standard library only. Needs root.
 
 What it does:
-  1. cargo build --release --bin play (the agent uploaded to the targets is that binary);
+  1. cargo build --release --bins (play, and play-agent: the program uploaded to the targets);
   2. makes bench/.venv-mitogen with mitogen==0.3.54 (its strategy plugin is loaded into the
      oracle's ansible-core, /work/main/.venv, by strategy_plugins = ...);
   3. starts sshd hosts on 127.0.0.2, 127.0.0.3, ... port 2222, each with its own host key,
@@ -455,7 +455,7 @@ def main():
         sys.exit(f"bench: no oracle at {ansible_playbook}; run scripts/venv.sh")
     play_bin = os.path.join(ROOT, "target", "release", "play")
     if "play" in tools and os.environ.get("BENCH_NO_BUILD") != "1":
-        run(["cargo", "build", "--release", "--bin", "play"], cwd=ROOT)
+        run(["cargo", "build", "--release", "--bins"], cwd=ROOT)
     strat = ensure_mitogen() if "mitogen" in tools else None
     ensure_sshd()
 

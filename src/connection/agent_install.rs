@@ -7,7 +7,6 @@
 use bytes::Bytes;
 use sha2::Digest as _;
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
@@ -59,59 +58,78 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(hex)
 }
 
-/// The agent binary as sent: plain and gzipped (fastest level; less than half the bytes,
-/// which matters more than the target's `gzip -d`). Read and compressed once per run and
-/// shared by every host's upload: a copy per host would cost the binary's size in memory
-/// for each host uploading at once.
-#[derive(Clone)]
-pub struct Payload {
-    pub plain: Bytes,
-    pub gzipped: Bytes,
+/// The agent binary gzipped (fastest level; less than half the bytes, which matters more
+/// than the target's `gzip -d`), made the first time a host asks for it and shared by
+/// every host's upload: a copy per host would cost the binary's size in memory for each
+/// host uploading at once. A target without gzip gets the plain file, read when it asks.
+pub fn gzipped(path: &Path, hash: &str) -> Result<Bytes, String> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut guard = cache.lock().unwrap();
+    if let Some(b) = guard.get(path) {
+        return Ok(b.clone());
+    }
+    let fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len() as usize;
+    // One pass: the bytes compressed are the bytes hashed.
+    let mut both = HashAndGzip {
+        hash: sha2::Sha256::new(),
+        gz: flate2::write::GzEncoder::new(
+            Vec::with_capacity(size / 2),
+            flate2::Compression::fast(),
+        ),
+    };
+    std::io::copy(&mut file, &mut both).map_err(fail)?;
+    check_unchanged(path, hex::encode(both.hash.finalize()), hash)?;
+    let bytes = Bytes::from(both.gz.finish().map_err(fail)?);
+    guard.insert(path.to_path_buf(), bytes.clone());
+    Ok(bytes)
 }
 
-impl Payload {
-    /// The payload of `path`, checked against `hash` (the binary must not change while
-    /// play runs: the hash names the directory it is installed in).
-    pub fn of(path: &Path, hash: &str) -> Result<Payload, String> {
-        static CACHE: OnceLock<Mutex<HashMap<PathBuf, Payload>>> = OnceLock::new();
-        let cache = CACHE.get_or_init(Default::default);
-        let mut guard = cache.lock().unwrap();
-        if let Some(p) = guard.get(path) {
-            return Ok(p.clone());
-        }
-        let plain = Bytes::from(
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-        );
-        let now = hex::encode(sha2::Sha256::digest(&plain[..]));
-        if now != hash {
-            return Err(format!(
-                "The agent binary {} changed while play was running (sha256 {now}, expected {hash})",
-                path.display()
-            ));
-        }
-        let mut enc = flate2::write::GzEncoder::new(
-            Vec::with_capacity(plain.len() / 2),
-            flate2::Compression::fast(),
-        );
-        enc.write_all(&plain)
-            .map_err(|e| format!("cannot compress {}: {e}", path.display()))?;
-        let gzipped = Bytes::from(
-            enc.finish()
-                .map_err(|e| format!("cannot compress {}: {e}", path.display()))?,
-        );
-        let p = Payload { plain, gzipped };
-        guard.insert(path.to_path_buf(), p.clone());
-        Ok(p)
-    }
+/// The agent binary as it is, for a target without gzip.
+pub fn plain(path: &Path, hash: &str) -> Result<Bytes, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    check_unchanged(path, hex::encode(sha2::Sha256::digest(&bytes)), hash)?;
+    Ok(Bytes::from(bytes))
+}
 
-    /// The bytes for the form a `PLAY_AGENT_SEND <form>` line asks for.
-    pub fn form(&self, form: &str) -> Bytes {
-        if form == "gzip" {
-            self.gzipped.clone()
-        } else {
-            self.plain.clone()
-        }
+/// The binary must not change while play runs: its hash names the directory it goes to.
+fn check_unchanged(path: &Path, now: String, hash: &str) -> Result<(), String> {
+    if now == hash {
+        return Ok(());
     }
+    Err(format!(
+        "The agent binary {} changed while play was running (sha256 {now}, expected {hash})",
+        path.display()
+    ))
+}
+
+struct HashAndGzip {
+    hash: sha2::Sha256,
+    gz: flate2::write::GzEncoder<Vec<u8>>,
+}
+
+impl std::io::Write for HashAndGzip {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.update(buf);
+        self.gz.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.gz.flush()
+    }
+}
+
+/// What to send for a `SEND_MARK` line: the size line the script reads first, then the
+/// binary in the form it asked for.
+pub fn send_bytes(path: &Path, hash: &str, form: &str) -> Result<(Bytes, Bytes), String> {
+    let body = if form == "gzip" {
+        gzipped(path, hash)?
+    } else {
+        plain(path, hash)?
+    };
+    Ok((Bytes::from(format!("{}\n", body.len())), body))
 }
 
 /// `uname -sm` of this machine, as the target's is compared with it.
@@ -138,18 +156,18 @@ pub struct Place<'a> {
 /// The script that starts the agent (a POSIX shell script, run by `sh -c` or by the
 /// become program). It prints `START_MARK` right before the agent's frames begin. When no
 /// good copy is installed it checks the platform (`FOREIGN`), prints `SEND_MARK` and the
-/// form it wants, reads exactly that many bytes from stdin, checks their hash
+/// form it wants, reads a line with the size and then exactly that many bytes (`read`
+/// takes the line a byte at a time, so nothing past it is consumed), checks their hash
 /// (`HASH_MISMATCH`) and installs them with a rename, so no half-written agent is ever
 /// run or left. The agent runs with the session's umask (files the modules create get
 /// the modes Ansible's modules give them); only the install runs under 077. On a TTY the
 /// line discipline is made raw first so frames pass unchanged.
-pub fn start_script(place: &Place, payload_sizes: (usize, usize), pty: bool) -> String {
+pub fn start_script(place: &Place, pty: bool) -> String {
     let (raw, quiet) = if pty {
         ("stty raw -echo 2>/dev/null; ", " 2>/dev/null")
     } else {
         ("", "")
     };
-    let (plain, gz) = payload_sizes;
     let Place { dir, hash, shared } = place;
     let run = |f: &str| format!("umask \"$m\"; echo PLAY_AGENT_START; exec {f} __agent{quiet}");
     let shared = shared
@@ -166,8 +184,8 @@ pub fn start_script(place: &Place, payload_sizes: (usize, usize), pty: bool) -> 
          if [ -f \"$f\" ] && [ \"$( {SHA_CMD} )\" = {hash} ]; then {}; fi; \
          u=$(uname -sm); if [ \"$u\" != {uname} ]; then echo \"PLAY_AGENT_ARCH $u\" >&2; exit {FOREIGN}; fi; \
          mkdir -p \"$d\" && chmod 0700 \"$d\" || exit 1; t=\"$d/play.tmp.$$\"; \
-         if command -v gzip >/dev/null 2>&1; then echo PLAY_AGENT_SEND gzip; head -c {gz} | gzip -dc > \"$t\"; \
-         else echo PLAY_AGENT_SEND plain; head -c {plain} > \"$t\"; fi || {{ rm -f \"$t\"; exit {WRITE_FAILED}; }}; \
+         if command -v gzip >/dev/null 2>&1; then echo PLAY_AGENT_SEND gzip; read n; head -c \"$n\" | gzip -dc > \"$t\"; \
+         else echo PLAY_AGENT_SEND plain; read n; head -c \"$n\" > \"$t\"; fi || {{ rm -f \"$t\"; exit {WRITE_FAILED}; }}; \
          chmod 0700 \"$t\"; f=\"$t\"; h=$( {SHA_CMD} ); \
          if [ \"$h\" != {hash} ]; then rm -f \"$t\"; echo \"PLAY_AGENT_HASH $h\" >&2; exit {HASH_MISMATCH}; fi; \
          mv -f \"$t\" \"$d/play\"; {}",
@@ -180,7 +198,7 @@ pub fn start_script(place: &Place, payload_sizes: (usize, usize), pty: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, Read};
+    use std::io::{BufRead, Read, Write};
     use std::process::{Command, Stdio};
 
     /// Run the start script locally with PATH `path`, answering its send request with
@@ -235,12 +253,17 @@ mod tests {
         format!("#!/bin/sh\necho \"{tag} $1\"\n").into_bytes()
     }
 
-    fn payload_of(body: &[u8]) -> (Payload, String) {
+    /// An agent file and its hash, and what the controller sends for a form.
+    fn agent_file(body: &[u8]) -> (tempfile::NamedTempFile, String) {
         let tmp = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(tmp.path(), body).unwrap();
         let hash = file_sha256(tmp.path()).unwrap();
-        let p = Payload::of(tmp.path(), &hash).unwrap();
-        (p, hash)
+        (tmp, hash)
+    }
+
+    fn sent(file: &tempfile::NamedTempFile, hash: &str, form: &str) -> Vec<u8> {
+        let (size, body) = send_bytes(file.path(), hash, form).unwrap();
+        [&size[..], &body[..]].concat()
     }
 
     /// A PATH holding only the given tools, linked from the real PATH.
@@ -273,20 +296,18 @@ mod tests {
     #[test]
     fn installs_once_then_execs_the_checked_copy() {
         let tmp = tempfile::tempdir().unwrap();
-        let (payload, hash) = payload_of(&fake_agent("installed"));
-        assert!(payload.gzipped.len() < payload.plain.len() + 40);
+        let (file, hash) = agent_file(&fake_agent("installed"));
         let dir = tmp.path().join("a").display().to_string();
         let place = Place {
             dir: &dir,
             hash: &hash,
             shared: None,
         };
-        let sizes = (payload.plain.len(), payload.gzipped.len());
-        let script = start_script(&place, sizes, false);
+        let script = start_script(&place, false);
         let path = std::env::var("PATH").unwrap();
 
         // Cold: asks for the gzipped form, installs it 0700 and runs it.
-        let (code, asked, out) = run(&script, &path, |f| payload.form(f).to_vec());
+        let (code, asked, out) = run(&script, &path, |f| sent(&file, &hash, f));
         assert_eq!((code, asked.as_deref()), (0, Some("gzip")), "{out}");
         assert_eq!(out.trim(), "installed __agent");
         use std::os::unix::fs::PermissionsExt;
@@ -300,7 +321,7 @@ mod tests {
 
         // A copy that no longer matches its hash is replaced, not run.
         std::fs::write(Path::new(&dir).join("play"), fake_agent("tampered")).unwrap();
-        let (code, asked, out) = run(&script, &path, |f| payload.form(f).to_vec());
+        let (code, asked, out) = run(&script, &path, |f| sent(&file, &hash, f));
         assert_eq!((code, asked.as_deref()), (0, Some("gzip")), "{out}");
         assert_eq!(out.trim(), "installed __agent");
     }
@@ -308,26 +329,26 @@ mod tests {
     #[test]
     fn plain_form_without_gzip_and_bad_bytes_are_refused() {
         let tmp = tempfile::tempdir().unwrap();
-        let (payload, hash) = payload_of(&fake_agent("plain"));
+        let (file, hash) = agent_file(&fake_agent("plain"));
         let dir = tmp.path().join("a").display().to_string();
         let place = Place {
             dir: &dir,
             hash: &hash,
             shared: None,
         };
-        let sizes = (payload.plain.len(), payload.gzipped.len());
-        let script = start_script(&place, sizes, false);
+        let script = start_script(&place, false);
         let bin = only(TOOLS, &tmp.path().join("bin"));
 
-        let (code, asked, out) = run(&script, &bin, |f| payload.form(f).to_vec());
+        let (code, asked, out) = run(&script, &bin, |f| sent(&file, &hash, f));
         assert_eq!((code, asked.as_deref()), (0, Some("plain")), "{out}");
         assert_eq!(out.trim(), "plain __agent");
 
         // Bytes that do not hash to the expected sha256 are neither installed nor run.
         std::fs::remove_file(Path::new(&dir).join("play")).unwrap();
         let (code, _, out) = run(&script, &bin, |f| {
-            let mut b = payload.form(f).to_vec();
-            b[3] ^= 1;
+            let mut b = sent(&file, &hash, f);
+            let last = b.len() - 2;
+            b[last] ^= 1;
             b
         });
         assert_eq!(code, HASH_MISMATCH as i32, "{out}");
@@ -350,9 +371,7 @@ mod tests {
             shared: Some(&shared),
         };
         let path = std::env::var("PATH").unwrap();
-        let (code, asked, out) = run(&start_script(&place, (1, 1), false), &path, |_| {
-            panic!("asked")
-        });
+        let (code, asked, out) = run(&start_script(&place, false), &path, |_| panic!("asked"));
         assert_eq!((code, asked, out.trim()), (0, None, "shared __agent"));
     }
 }

@@ -7,7 +7,7 @@
 
 use super::agent::{encode_frame, FrameBuffer, Request, Response};
 use super::agent_install::{
-    file_sha256, local_uname, start_script, Payload, Place, FOREIGN, HASH_MISMATCH, SEND_MARK,
+    file_sha256, local_uname, send_bytes, start_script, Place, FOREIGN, HASH_MISMATCH, SEND_MARK,
     START_MARK, WRITE_FAILED,
 };
 use super::params::{BecomeParams, ConnParams};
@@ -1038,8 +1038,6 @@ impl SshConnection {
         pty: bool,
     ) -> Result<Option<AgentChan>, ConnError> {
         let session = open_session_of(inner, &self.params)?;
-        let payload =
-            Payload::of(&self.agent_binary, &self.agent_hash).map_err(ConnError::unreachable)?;
         let shared = match b {
             Some(_) => Some(inner.login_agent_path.clone().ok_or_else(|| {
                 ConnError::unreachable("The agent did not say where it runs from")
@@ -1052,7 +1050,7 @@ impl SshConnection {
             hash: &self.agent_hash,
             shared: shared.as_deref(),
         };
-        let script = start_script(&place, (payload.plain.len(), payload.gzipped.len()), pty);
+        let script = start_script(&place, pty);
         let prompt = become_prompt();
         let cmd = match b {
             Some(b) => become_command(b, &prompt, &script)?,
@@ -1096,9 +1094,12 @@ impl SshConnection {
                             .trim()
                             .to_string();
                         pre.drain(..pos + end + 1);
-                        let bytes = payload.form(&form);
+                        let (size, body) = send_bytes(&self.agent_binary, &self.agent_hash, &form)
+                            .map_err(ConnError::unreachable)?;
                         sending = Some(Box::pin(async move {
-                            let _ = wr.data_bytes(bytes).await;
+                            if wr.data_bytes(size).await.is_ok() {
+                                let _ = wr.data_bytes(body).await;
+                            }
                         }));
                         sent = true;
                         continue;
@@ -1171,7 +1172,7 @@ impl SshConnection {
                     (Some(WRITE_FAILED), _) => Err(ConnError::unreachable(format!(
                         "Failed to write the play agent ({} bytes) to {} on {host}: {err}. Free some space there or point \
                          remote_tmp (ansible.cfg, ANSIBLE_REMOTE_TMP or ansible_remote_tmp) at a file system with room",
-                        payload.plain.len(),
+                        std::fs::metadata(&self.agent_binary).map(|m| m.len()).unwrap_or(0),
                         self.agent_dir(),
                     ))),
                     (Some(HASH_MISMATCH), _) => Err(ConnError::unreachable(format!(
