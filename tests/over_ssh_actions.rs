@@ -144,3 +144,67 @@ fn async_jobs_run_in_the_agent_on_the_target() {
         "{r}"
     );
 }
+
+#[test]
+fn a_task_that_times_out_stops_its_module_on_the_target() {
+    let fleet = sshd::Fleet::start(1);
+    let d = tempfile::tempdir().unwrap();
+    let inv = inventory(&fleet, d.path());
+    let marker = d.path().join("after-sleep");
+    // Without the stop, the next task would wait for the agent until the sleep ends (a
+    // minute) and the marker would be written then; the run is given 40 s.
+    fs::write(
+        d.path().join("site.yml"),
+        r#"- hosts: target
+  gather_facts: false
+  tasks:
+    - shell: sleep 60; touch {{ marker }}
+      timeout: 2
+      register: slow
+      ignore_errors: true
+    - shell: "ps -eo args | grep -c '^sleep 60$' || true"
+      register: left
+    - copy:
+        dest: "{{ out }}/t.json"
+        content: "{{ {'slow': slow, 'left': left.stdout} | to_json }}"
+      delegate_to: localhost
+"#,
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_play"))
+        .current_dir(d.path())
+        .arg("-i")
+        .arg(&inv)
+        .args(["site.yml", "-e"])
+        .arg(format!(
+            "out={} marker={}",
+            d.path().display(),
+            marker.display()
+        ))
+        .env_remove("ANSIBLE_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end after the timed-out task");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert_eq!(status.code(), Some(0), "{out}");
+    let r = json(d.path(), "t.json");
+    assert_eq!(
+        r["slow"]["msg"], "Task failed: Timed out after 2 second(s).",
+        "{r}"
+    );
+    assert_eq!(r["left"], "0", "the module's sleep is still running: {r}");
+    assert!(!marker.exists());
+}

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod agent_install;
 mod agent_orphan;
 pub(crate) mod agentless;
+pub mod cancel;
 pub mod local;
 pub mod local_become;
 pub mod params;

@@ -10,6 +10,7 @@ use super::agent_install::{
     file_sha256, local_uname, send_bytes, start_script, Place, FOREIGN, HASH_MISMATCH, SEND_MARK,
     START_MARK, WRITE_FAILED,
 };
+use super::cancel;
 use super::params::{BecomeParams, ConnParams};
 use bytes::Bytes;
 use play_modules::{Args, ModuleContext, ModuleResult};
@@ -1288,14 +1289,24 @@ impl SshConnection {
                 let (reader, wr) = (&mut agent.reader, &agent.wr);
                 let write = wr.data_bytes(bytes);
                 let read = reader.read_frame(None);
-                tokio::pin!(write, read);
+                let cancelled = cancel::requested(cancel::current());
+                tokio::pin!(write, read, cancelled);
                 let mut written = false;
                 loop {
                     tokio::select! {
                         _ = &mut write, if !written => written = true,
-                        r = &mut read => break r,
+                        r = &mut read => break Some(r),
+                        _ = &mut cancelled => break None,
                     }
                 }
+            };
+            let Some(got) = got else {
+                // The task ran out of time: the end of the agent's request stream stops
+                // the module and what it started; the next request starts a new agent.
+                agent.dead = Some(format!("The agent on {host} was stopped with its task"));
+                let _ = agent.wr.eof().await;
+                let _ = agent.wr.close().await;
+                return Err(ConnError::failed("the task was abandoned"));
             };
             let frame = match got {
                 Ok(f) => f,

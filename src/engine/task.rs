@@ -1484,8 +1484,9 @@ fn task_timeout(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<Opt
 }
 
 /// Run the action, giving up after the task's `timeout` as Ansible does: the attempt
-/// fails with a `timedout` result. The abandoned action finishes in the background (its
-/// result is dropped); Ansible likewise stops waiting rather than undoing anything.
+/// fails with a `timedout` result. Over SSH the module is stopped on the target; an action
+/// running in this process finishes in the background (its result is dropped). Neither
+/// undoes anything, as Ansible does not.
 fn execute_within_timeout(
     ctx: &Arc<PlayCtx>,
     task: &Arc<Task>,
@@ -1504,12 +1505,22 @@ fn execute_within_timeout(
         host.to_string(),
         c.clone(),
     );
+    let token = Arc::new(crate::connection::cancel::Cancel::default());
+    let token2 = token.clone();
     std::thread::spawn(move || {
-        let _ = tx.send(actions::execute(&ctx2, &task2, &scope2, &host2, &c2));
+        let r = crate::connection::cancel::with(token2, || {
+            actions::execute(&ctx2, &task2, &scope2, &host2, &c2)
+        });
+        let _ = tx.send(r);
     });
     match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
         Ok(r) => r,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(timed_out(secs)),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            // Over SSH the module is stopped on the target and the host's connection is
+            // free for the next task at once.
+            token.fire();
+            Ok(timed_out(secs))
+        }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
             Err(Error::new("the task's action ended without a result"))
         }
