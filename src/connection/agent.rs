@@ -1,4 +1,4 @@
-//! The agent protocol. The target side is this very binary run as `play __agent`: it reads
+//! The agent protocol. The target side is `play-agent __agent` (or `play __agent`): it reads
 //! frames (a u32 big-endian length, then that many bytes of JSON) from stdin and answers
 //! each with one frame on stdout, until EOF. The first frame it writes, unasked, is a hello
 //! (`{"hello": "play-agent", "version": ..., "pid": ...}`) so the controller knows it started.
