@@ -1978,7 +1978,7 @@ pub(super) fn module_named(
     };
     let connection_kw =
         kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
-    let mut route = super::connect::route(ctx, &target, c, connection_kw, None);
+    let mut route = super::connect::route(ctx, &target, c, connection_kw);
     let become_ = super::connect::become_params(
         become_on,
         kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?

@@ -52,14 +52,13 @@ pub struct Route {
     pub become_: Option<BecomeParams>,
 }
 
-/// Work out the transport, the connection variables and the become settings for a task on
-/// `target` (the host, or its delegate), with `c` the task's templating context.
+/// Work out the transport and the connection variables for a task on `target` (the host,
+/// or its delegate), with `c` the task's templating context; `set_become` adds become.
 pub fn route(
     ctx: &Arc<PlayCtx>,
     target: &str,
     c: &Arc<Context>,
     keyword_connection: Option<String>,
-    become_: Option<BecomeParams>,
 ) -> Route {
     // The task's own host reads them with the task's variables (a task's `vars` may set
     // `ansible_become_exe`, say); a delegate from its own host variables.
@@ -96,7 +95,7 @@ pub fn route(
         transport,
         host: target.to_string(),
         vars,
-        become_,
+        become_: None,
     }
 }
 

@@ -20,7 +20,7 @@ fn int_arg(args: &Map<String, Value>, names: &[&str], default: u64) -> u64 {
 
 fn transport(call: Call) -> String {
     let Call { ctx, host, c, .. } = call;
-    connect::route(ctx, host, c, None, None).transport
+    connect::route(ctx, host, c, None).transport
 }
 
 /// Run `f` until it succeeds or `timeout` seconds pass, dropping the connection between
