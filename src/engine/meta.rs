@@ -114,6 +114,7 @@ fn apply(
     let msg = match action {
         "noop" => "noop".to_string(),
         "flush_handlers" => {
+            task::announce_notified(ctx, host);
             flush.push(host.to_string());
             format!("triggered running handlers for {host}")
         }

@@ -37,6 +37,9 @@ pub struct PlayCtx {
     pub handlers: Mutex<Vec<(Arc<Task>, Arc<Scope>)>>,
     /// handler index -> hosts that notified it, in notification order.
     pub notified: Mutex<HashMap<usize, Vec<String>>>,
+    /// Notifications of ordinary tasks, (host, handler index) in order: -vv announces
+    /// them when the host's handlers are flushed (`NOTIFIED HANDLER h for host`).
+    pub saved: Mutex<Vec<(String, usize)>>,
     /// Hosts that left the play with `meta: end_host`.
     pub ended: Mutex<HashSet<String>>,
     /// `meta: end_play` / `end_batch`.
@@ -458,6 +461,7 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         me: Mutex::new(Weak::new()),
         handlers: Mutex::new(handlers),
         notified: Mutex::new(HashMap::new()),
+        saved: Mutex::new(Vec::new()),
         ended: Mutex::new(HashSet::new()),
         end_play: AtomicBool::new(false),
         end_batch: AtomicBool::new(false),
@@ -576,6 +580,9 @@ pub(super) fn run_sections(
             break;
         }
         run_items(ctx, items, &ctx.root, batch)?;
+        for host in ctx.active(batch) {
+            super::task::announce_notified(ctx, &host);
+        }
         flush_handlers(ctx, batch)?;
         if ctx.active(batch).is_empty() {
             break;

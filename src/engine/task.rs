@@ -760,6 +760,9 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
             Err(_) => notifications.push(scalar_string(n).unwrap_or_default()),
         }
     }
+    // A handler's notifications reach their handlers at once (announced now at -vv);
+    // a task's are saved, and announced when the host's handlers are flushed.
+    let from_handler = scope.in_handler() || ctx.is_handler(task);
     for name in notifications {
         let chosen = handlers_for(&handlers, &handler_names, &name);
         if chosen.is_empty() {
@@ -770,16 +773,71 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
                 return Err(Error::new(msg));
             }
             crate::diag::warn(msg);
+        } else if !from_handler {
+            ctx.run.cb().verbose(
+                2,
+                &format!("Notification for handler {name} has been saved."),
+            );
         }
         let mut notified = ctx.notified.lock().unwrap();
         for i in chosen {
             let list = notified.entry(i).or_default();
-            if !list.iter().any(|x| x == host) {
-                list.push(host.to_string());
+            if list.iter().any(|x| x == host) {
+                continue;
+            }
+            list.push(host.to_string());
+            if from_handler {
+                ctx.run
+                    .cb()
+                    .handler_notified(&handler_name(&handlers[i].0), host);
+            } else {
+                ctx.saved.lock().unwrap().push((host.to_string(), i));
             }
         }
     }
     Ok(())
+}
+
+/// A handler's name as Ansible's notification messages give it: `role : name` for a
+/// role's handler, the action when it has no name.
+fn handler_name(h: &Task) -> String {
+    let own = h
+        .name
+        .as_ref()
+        .and_then(scalar_string)
+        .unwrap_or_else(|| h.action_written.clone());
+    match &h.role {
+        Some(r) => format!("{} : {own}", r.name),
+        None => own,
+    }
+}
+
+/// Announce (at -vv) the notifications `host` saved that are still pending, as its
+/// handlers are about to be flushed.
+pub fn announce_notified(ctx: &Arc<PlayCtx>, host: &str) {
+    let mine: Vec<usize> = {
+        let mut saved = ctx.saved.lock().unwrap();
+        let mine = saved
+            .iter()
+            .filter(|(h, _)| h == host)
+            .map(|(_, i)| *i)
+            .collect();
+        saved.retain(|(h, _)| h != host);
+        mine
+    };
+    if mine.is_empty() {
+        return;
+    }
+    let handlers = ctx.handlers.lock().unwrap().clone();
+    let notified = ctx.notified.lock().unwrap().clone();
+    for i in mine {
+        let pending = notified
+            .get(&i)
+            .is_some_and(|hosts| hosts.iter().any(|h| h == host));
+        if let (true, Some((h, _))) = (pending, handlers.get(i)) {
+            ctx.run.cb().handler_notified(&handler_name(h), host);
+        }
+    }
 }
 
 /// The handlers a notification reaches, as indexes into `handlers`, as Ansible searches
