@@ -105,6 +105,30 @@ pub struct Call<'a> {
     pub c: &'a Arc<Context>,
 }
 
+/// A keyword's templated value as a string; `None` when unset, empty or `None`.
+fn keyword_string(c: &Arc<Context>, n: Option<&Node>) -> Result<Option<String>> {
+    Ok(match n {
+        Some(n) => Some(value_str(&c.template_node(n)?)).filter(|s| s != "None" && !s.is_empty()),
+        None => None,
+    })
+}
+
+/// The task's connection keywords (its own or the nearest enclosing level's).
+pub fn conn_keywords(
+    task: &Task,
+    scope: &Arc<Scope>,
+    c: &Arc<Context>,
+) -> Result<super::connect::ConnKeywords> {
+    let kw = |own: Option<&Node>, level: fn(&crate::playbook::Keywords) -> Option<&Node>| {
+        keyword_string(c, scope.keyword(own, level))
+    };
+    Ok(super::connect::ConnKeywords {
+        connection: kw(task.kw.connection.as_ref(), |k| k.connection.as_ref())?,
+        remote_user: kw(task.kw.remote_user.as_ref(), |k| k.remote_user.as_ref())?,
+        port: kw(task.kw.port.as_ref(), |k| k.port.as_ref())?,
+    })
+}
+
 fn failed(msg: Value) -> Map<String, Value> {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
@@ -1964,21 +1988,12 @@ pub(super) fn module_named(
         Some(d) => value_str(&c.template_node(d)?),
         None => host.to_string(),
     };
-    let kw_str = |n: Option<&Node>| -> Result<Option<String>> {
-        Ok(match n {
-            Some(n) => {
-                Some(value_str(&c.template_node(n)?)).filter(|s| s != "None" && !s.is_empty())
-            }
-            None => None,
-        })
-    };
+    let kw_str = |n: Option<&Node>| keyword_string(c, n);
     let become_on = match scope.keyword(task.kw.become_.as_ref(), |k| k.become_.as_ref()) {
         Some(n) => truthy(&c.template_node(n)?),
         None => ctx.run.opts.become_,
     };
-    let connection_kw =
-        kw_str(scope.keyword(task.kw.connection.as_ref(), |k| k.connection.as_ref()))?;
-    let mut route = super::connect::route(ctx, &target, c, connection_kw);
+    let mut route = super::connect::route(ctx, &target, c, conn_keywords(task, scope, c)?);
     let become_ = super::connect::become_params(
         become_on,
         kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?

@@ -153,7 +153,7 @@ pub fn write_manifest(
 /// Whether a host is reached in this process (the local connection).
 pub fn is_local(ctx: &Arc<PlayCtx>, host: &str, scope: &Arc<Scope>) -> bool {
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), None, None)));
-    super::connect::route(ctx, host, &c, None).transport == "local"
+    super::connect::route(ctx, host, &c, Default::default()).transport == "local"
 }
 
 /// `<root>/<svc>/<version>`, the root from a variable or its default.

@@ -52,14 +52,20 @@ pub struct Route {
     pub become_: Option<BecomeParams>,
 }
 
+/// The connection keywords of a task (its own, or its block's, role's or play's),
+/// templated.
+#[derive(Default)]
+pub struct ConnKeywords {
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub port: Option<String>,
+}
+
 /// Work out the transport and the connection variables for a task on `target` (the host,
 /// or its delegate), with `c` the task's templating context; `set_become` adds become.
-pub fn route(
-    ctx: &Arc<PlayCtx>,
-    target: &str,
-    c: &Arc<Context>,
-    keyword_connection: Option<String>,
-) -> Route {
+/// As in Ansible, a connection variable (`ansible_user`, `ansible_port`) wins over the
+/// keyword (`remote_user`, `port`), which wins over the command line and ansible.cfg.
+pub fn route(ctx: &Arc<PlayCtx>, target: &str, c: &Arc<Context>, kw: ConnKeywords) -> Route {
     // The task's own host reads them with the task's variables (a task's `vars` may set
     // `ansible_become_exe`, say); a delegate from its own host variables.
     let own_host = c
@@ -81,10 +87,20 @@ pub fn route(
             }
         }
     }
+    for (keyword, names) in [
+        (kw.remote_user, ["ansible_user", "ansible_ssh_user"]),
+        (kw.port, ["ansible_port", "ansible_ssh_port"]),
+    ] {
+        if let Some(v) = keyword {
+            if !names.iter().any(|n| vars.contains_key(*n)) {
+                vars.insert(names[0].to_string(), Value::String(v));
+            }
+        }
+    }
     let transport = vars
         .get("ansible_connection")
         .map(value_str)
-        .or(keyword_connection)
+        .or(kw.connection)
         .or_else(|| ctx.run.opts.connection.clone())
         .unwrap_or_else(|| "ssh".into());
     let transport = match transport.rsplit('.').next().unwrap_or("ssh") {
@@ -307,10 +323,15 @@ fn connection(ctx: &Arc<PlayCtx>, route: &Route) -> Result<Arc<SshConnection>, S
         conns.entry(route.host.clone()).or_default().clone()
     };
     let mut g = slot.lock().unwrap();
-    if let Some(c) = g.as_ref() {
-        return Ok(c.clone());
-    }
     let params = ConnParams::from_vars(&route.host, &route.vars, &ctx.run.opts.ssh);
+    if let Some(c) = g.as_ref() {
+        // A task that reaches the host as another user (its `remote_user`), or at another
+        // address, gets a session of its own; it replaces the host's current one.
+        let p = c.params();
+        if (&p.user, &p.host, p.port) == (&params.user, &params.host, params.port) {
+            return Ok(c.clone());
+        }
+    }
     let c = Arc::new(SshConnection::connect(&params).map_err(|e| e.msg)?);
     *g = Some(c.clone());
     Ok(c)

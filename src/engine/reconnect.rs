@@ -19,8 +19,15 @@ fn int_arg(args: &Map<String, Value>, names: &[&str], default: u64) -> u64 {
 }
 
 fn transport(call: Call) -> String {
-    let Call { ctx, host, c, .. } = call;
-    connect::route(ctx, host, c, None).transport
+    let Call {
+        ctx,
+        host,
+        c,
+        task,
+        scope,
+    } = call;
+    let keywords = super::actions::conn_keywords(task, scope, c).unwrap_or_default();
+    connect::route(ctx, host, c, keywords).transport
 }
 
 /// Run `f` until it succeeds or `timeout` seconds pass, dropping the connection between
