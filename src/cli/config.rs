@@ -30,6 +30,13 @@ const SETTINGS: &[(&str, &str, &str)] = &[
     ("ANSIBLE_STDOUT_CALLBACK", "defaults", "stdout_callback"),
     ("ANSIBLE_HASH_BEHAVIOUR", "defaults", "hash_behaviour"),
     ("ANSIBLE_TIMEOUT", "defaults", "timeout"),
+    ("ANSIBLE_REMOTE_PORT", "defaults", "remote_port"),
+    ("ANSIBLE_EXECUTABLE", "defaults", "executable"),
+    (
+        "ANSIBLE_MODULE_COMPRESSION",
+        "defaults",
+        "module_compression",
+    ),
     ("ANSIBLE_PRIVATE_KEY_FILE", "defaults", "private_key_file"),
     ("ANSIBLE_ANY_ERRORS_FATAL", "defaults", "any_errors_fatal"),
     ("ANSIBLE_FORCE_HANDLERS", "defaults", "force_handlers"),

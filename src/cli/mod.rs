@@ -498,6 +498,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
             .or_else(|| cfg.get("ssh_connection", "ssh_extra_args")),
         ..Default::default()
     };
+    o.connection_vars = connection_vars(&o, &cfg);
     Ok(o)
 }
 
@@ -606,4 +607,74 @@ fn read_secret(prompt: &str) -> Result<String, String> {
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The run's connection settings as the variables Ansible's play context gives a task
+/// that sets none of its own: each under its names, only when it has a value.
+fn connection_vars(
+    o: &Options,
+    cfg: &config::Config,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    let timeout = o.ssh.timeout.unwrap_or(10);
+    let pipelining = cfg
+        .bool("ssh_connection", "pipelining")
+        .or_else(|| cfg.bool("connection", "pipelining"))
+        .unwrap_or(false);
+    let settings = [
+        (
+            Some(json!(o.connection.clone().unwrap_or_else(|| "ssh".into()))),
+            &["ansible_connection"][..],
+        ),
+        (
+            Some(json!(cfg
+                .defaults("module_compression")
+                .unwrap_or_else(|| "ZIP_DEFLATED".into()))),
+            &["ansible_module_compression"],
+        ),
+        (
+            Some(json!(cfg
+                .defaults("executable")
+                .unwrap_or_else(|| "/bin/sh".into()))),
+            &["ansible_shell_executable"],
+        ),
+        (
+            o.remote_user.clone().map(|u| json!(u)),
+            &[
+                "ansible_user",
+                "ansible_ssh_user",
+                "ansible_connection_user",
+            ],
+        ),
+        (
+            cfg.defaults("remote_port")
+                .and_then(|p| p.parse::<u64>().ok())
+                .map(|p| json!(p)),
+            &["ansible_port", "ansible_ssh_port"],
+        ),
+        (
+            Some(json!(pipelining)),
+            &["ansible_pipelining", "ansible_ssh_pipelining"],
+        ),
+        (
+            Some(json!(timeout)),
+            &["ansible_timeout", "ansible_ssh_timeout"],
+        ),
+        (
+            o.ssh
+                .private_key_file
+                .as_ref()
+                .map(|p| json!(p.display().to_string())),
+            &["ansible_private_key_file", "ansible_ssh_private_key_file"],
+        ),
+    ];
+    let mut m = serde_json::Map::new();
+    for (value, names) in settings {
+        if let Some(v) = value {
+            for n in names {
+                m.insert((*n).to_string(), v.clone());
+            }
+        }
+    }
+    m
 }

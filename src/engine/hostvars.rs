@@ -33,7 +33,7 @@ impl PlayCtx {
         self: &Arc<Self>,
         host: &str,
         scope: Option<&Arc<Scope>>,
-        task_vars: Option<&Mapping>,
+        task: Option<&crate::playbook::Keywords>,
         loop_vars: Option<Map<String, Value>>,
     ) -> Vars {
         let run = &self.run;
@@ -129,7 +129,7 @@ impl PlayCtx {
         if !include_vars.is_empty() {
             v.push_lower(Layer::nodes(include_vars));
         }
-        if let Some(tv) = task_vars {
+        if let Some(tv) = task.map(|k| &k.vars) {
             if !tv.is_empty() {
                 v.push_lower(Layer::nodes(tv.clone()));
             }
@@ -189,9 +189,11 @@ impl PlayCtx {
             v.push_lower(Layer::nodes(r.vars.clone()));
             v.push_lower(Layer::nodes(r.defaults.clone()));
         }
-        // A task sees the address it connects to as ansible_host even when the inventory
-        // sets none (Ansible's play context fills it in); hostvars do not.
-        if scope.is_some() {
+        // A task sees its connection settings as variables when nothing else sets them
+        // (Ansible's play context fills them in); hostvars do not.
+        if let Some(s) = scope {
+            v.push_lower(Layer::nodes(connection_keywords(task, s)));
+            v.push_lower(Layer::data(run.opts.connection_vars.clone()));
             let mut conn = Map::new();
             let implicit = run.inventory.read().unwrap().is_implicit_localhost(host);
             let addr = match self.inventory_vars(host).get("ansible_host") {
@@ -232,6 +234,35 @@ impl PlayCtx {
     pub fn invalidate_inventory(&self) {
         self.inv_vars.lock().unwrap().clear();
     }
+}
+
+/// The connection keywords of the levels around a task as the variables Ansible's play
+/// context gives them (`remote_user` as `ansible_user`, ...), templated when used.
+fn connection_keywords(task: Option<&crate::playbook::Keywords>, scope: &Arc<Scope>) -> Mapping {
+    let mut m = Mapping::default();
+    let pairs: [(
+        fn(&crate::playbook::Keywords) -> Option<&crate::yaml::Node>,
+        &[&str],
+    ); 3] = [
+        (
+            |k| k.remote_user.as_ref(),
+            &[
+                "ansible_user",
+                "ansible_ssh_user",
+                "ansible_connection_user",
+            ],
+        ),
+        (|k| k.port.as_ref(), &["ansible_port", "ansible_ssh_port"]),
+        (|k| k.connection.as_ref(), &["ansible_connection"]),
+    ];
+    for (get, names) in pairs {
+        if let Some(n) = scope.keyword(task.and_then(get), get) {
+            for name in names {
+                m.insert((*name).to_string(), n.span.clone(), n.clone());
+            }
+        }
+    }
+    m
 }
 
 /// Facts as variables: `ansible_facts` whole, and each fact as `ansible_<name>` (a bare

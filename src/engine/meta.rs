@@ -92,12 +92,7 @@ fn condition(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) -> Re
     if conds.is_empty() {
         return Ok(true);
     }
-    let c = Context::new(Arc::new(ctx.vars_for(
-        host,
-        Some(scope),
-        Some(&t.kw.vars),
-        None,
-    )));
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
     Ok(task::eval_conditions(&c, &conds, "when")?.is_none())
 }
 

@@ -80,6 +80,10 @@ pub struct Options {
     pub staged: bool,
     /// SSH defaults from ansible.cfg and the command line.
     pub ssh: crate::connection::params::RunDefaults,
+    /// The connection settings of the run as the variables a task sees when nothing
+    /// else sets them (Ansible's play context: `ansible_connection`, `ansible_timeout`,
+    /// `ansible_user` from `-u`, ...).
+    pub connection_vars: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Default for Options {
@@ -121,6 +125,7 @@ impl Default for Options {
             list_stages: false,
             staged: false,
             ssh: Default::default(),
+            connection_vars: Default::default(),
         }
     }
 }

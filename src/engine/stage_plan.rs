@@ -89,12 +89,7 @@ fn walk(
                 }
             }
             Item::Task(t) if t.action == "include_tasks" && t.role.is_some() => {
-                let c = Context::new(Arc::new(ctx.vars_for(
-                    host,
-                    Some(scope),
-                    Some(&t.kw.vars),
-                    None,
-                )));
+                let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
                 let Some(raw) = t.args.get("file").or_else(|| t.args.get("_raw_params")) else {
                     continue;
                 };

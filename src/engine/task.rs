@@ -204,12 +204,7 @@ pub fn display_name(
         Some(n) => match scalar_string(n) {
             Some(s) if crate::template::is_template(&s) => {
                 let Some(h) = host else { return s };
-                let c = Context::new(Arc::new(ctx.vars_for(
-                    h,
-                    Some(scope),
-                    Some(&task.kw.vars),
-                    None,
-                )));
+                let c = Context::new(Arc::new(ctx.vars_for(h, Some(scope), Some(&task.kw), None)));
                 match c.template_str(&s) {
                     Ok(v) => value_str(&v),
                     Err(_) => s,
@@ -265,7 +260,7 @@ fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         None,
     )));
     no_log_in(ctx, task, scope, &c)
@@ -319,7 +314,7 @@ pub fn run_task(
             let c = Context::new(Arc::new(ctx.vars_for(
                 &hosts[0],
                 Some(scope),
-                Some(&task.kw.vars),
+                Some(&task.kw),
                 None,
             )));
             c.template_node(n).map(|v| truthy(&v)).unwrap_or(false)
@@ -341,7 +336,7 @@ pub fn run_task(
                 let c = Context::new(Arc::new(ctx.vars_for(
                     &hosts[0],
                     Some(scope),
-                    Some(&task.kw.vars),
+                    Some(&task.kw),
                     None,
                 )));
                 let bad = |m: String| {
@@ -718,7 +713,7 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         None,
     )));
     let handlers = ctx.handlers.lock().unwrap().clone();
@@ -734,7 +729,7 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
             let hc = Context::new(Arc::new(ctx.vars_for(
                 host,
                 Some(hscope),
-                Some(&h.kw.vars),
+                Some(&h.kw),
                 None,
             )));
             match hc.template_node(raw) {
@@ -1008,7 +1003,7 @@ fn run_on_host(
     let base = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         None,
     )));
     // The task's own boolean keywords take only Ansible's boolean spellings.
@@ -1190,7 +1185,7 @@ fn run_loop(
     let base = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         None,
     )));
     let items = match loop_items(task, &base) {
@@ -1219,7 +1214,7 @@ fn run_loop(
         let c = Context::new(Arc::new(ctx.vars_for(
             host,
             Some(scope),
-            Some(&task.kw.vars),
+            Some(&task.kw),
             Some(lvars.clone()),
         )));
         let lc = item_loop_control(task, &c);
@@ -1310,7 +1305,7 @@ fn run_loop(
             let c2 = Context::new(Arc::new(ctx.vars_for(
                 host,
                 Some(scope),
-                Some(&task.kw.vars),
+                Some(&task.kw),
                 Some(lv),
             )));
             if let Ok(None) = eval_conditions(&c2, &conds, "break_when") {
@@ -1386,7 +1381,7 @@ fn item_label(
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         Some(lv),
     )));
     Some(
@@ -1417,7 +1412,7 @@ fn run_with_retries(
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         loop_vars.clone(),
     )));
     // As Ansible: `retries` (3 with only `until`) more runs after the first; `retries`
@@ -1500,7 +1495,7 @@ fn until_holds(
     let uc = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         Some(lv),
     )));
     Ok(eval_conditions(&uc, std::slice::from_ref(until), "until")?.is_none())
@@ -1665,7 +1660,7 @@ fn run_once(
     let pc = Context::new(Arc::new(ctx.vars_for(
         host,
         Some(scope),
-        Some(&task.kw.vars),
+        Some(&task.kw),
         Some(lv),
     )));
     // As Ansible's task result does it: an error in changed_when fails the task and skips
@@ -1757,12 +1752,7 @@ pub fn include_runs(
     scope: &Arc<Scope>,
     host: &str,
 ) -> Result<IncludeRuns> {
-    let base = Context::new(Arc::new(ctx.vars_for(
-        host,
-        Some(scope),
-        Some(&t.kw.vars),
-        None,
-    )));
+    let base = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
     let mut conds = scope.conditions();
     conds.extend(t.kw.when.iter().cloned());
     let template_args = |c: &Arc<Context>| -> Result<Map<String, Value>> {
@@ -1799,7 +1789,7 @@ pub fn include_runs(
         let c = Context::new(Arc::new(ctx.vars_for(
             host,
             Some(scope),
-            Some(&t.kw.vars),
+            Some(&t.kw),
             Some(lvars.clone()),
         )));
         if let Ok(None) = eval_conditions(&c, &conds, "when") {
@@ -1853,12 +1843,7 @@ pub fn report_single(
 
 /// The task's `ignore_errors` (its own or inherited) for a host.
 fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) -> bool {
-    let c = Context::new(Arc::new(ctx.vars_for(
-        host,
-        Some(scope),
-        Some(&t.kw.vars),
-        None,
-    )));
+    let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
     bool_kw(
         &c,
         scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
