@@ -240,10 +240,8 @@ impl PlayCtx {
 /// context gives them (`remote_user` as `ansible_user`, ...), templated when used.
 fn connection_keywords(task: Option<&crate::playbook::Keywords>, scope: &Arc<Scope>) -> Mapping {
     let mut m = Mapping::default();
-    let pairs: [(
-        fn(&crate::playbook::Keywords) -> Option<&crate::yaml::Node>,
-        &[&str],
-    ); 3] = [
+    type Get = fn(&crate::playbook::Keywords) -> Option<&crate::yaml::Node>;
+    let pairs: [(Get, &[&str]); 3] = [
         (
             |k| k.remote_user.as_ref(),
             &[
