@@ -3,10 +3,53 @@
 //! manager is not a dnf one; `dnf5` asks dnf to install its Python bindings, which fails
 //! when there is no dnf. Hosts with dnf are not supported yet and say so.
 
+use crate::args::{b, i, l, r, s, Spec, Type};
 use crate::sysutil::which;
 use crate::util::Failure;
 use crate::{Args, ModuleContext, ModuleResult};
 use serde_json::json;
+
+/// ansible-core's `yumdnf_argument_spec` plus dnf5's `auto_install_module_deps`: the dnf5
+/// module validates its arguments before it looks for its Python bindings.
+fn dnf5_spec() -> Spec {
+    let list = |name: &'static str| l(name).elements(Type::Str).default(json!([]));
+    Spec::new(vec![
+        b("allow_downgrade").default(false),
+        b("allowerasing").default(false),
+        b("autoremove").default(false),
+        b("best"),
+        b("bugfix").default(false),
+        b("cacheonly").default(false),
+        s("conf_file"),
+        s("disable_excludes"),
+        b("disable_gpg_check").default(false),
+        list("disable_plugin"),
+        list("disablerepo"),
+        b("download_only").default(false),
+        s("download_dir"),
+        list("enable_plugin"),
+        list("enablerepo"),
+        list("exclude"),
+        s("installroot").default("/"),
+        b("install_weak_deps").default(true),
+        s("list"),
+        list("name").aliases(&["pkg"]),
+        b("nobest"),
+        r("releasever"),
+        b("security").default(false),
+        b("skip_broken").default(false),
+        s("state").choices(&["absent", "installed", "latest", "present", "removed"]),
+        b("update_cache").default(false).aliases(&["expire-cache"]),
+        b("update_only").default(false),
+        b("validate_certs").default(true),
+        b("sslverify").default(true),
+        i("lock_timeout").default(30),
+        b("auto_install_module_deps").default(true),
+    ])
+    .one_of(&["name", "list", "update_cache"])
+    .exclusive(&["name", "list"])
+    .exclusive(&["best", "nobest"])
+}
 
 /// The backends ansible-core's dnf action accepts.
 const VALID_BACKENDS: &[&str] = &["yum", "yum4", "dnf", "dnf4", "dnf5"];
@@ -21,6 +64,9 @@ pub fn run(args: &Args, ctx: &ModuleContext, m: &str) -> ModuleResult {
         .into_result()
     };
     if short == "dnf5" {
+        if let Err(e) = dnf5_spec().validate(m, args) {
+            return Failure::new(e).into_result();
+        }
         return dnf5(ctx).unwrap_or_else(unsupported);
     }
     if args.contains_key("use") && args.contains_key("use_backend") {

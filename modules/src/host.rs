@@ -100,10 +100,19 @@ fn read_until_exit(child: &mut std::process::Child) -> io::Result<(Vec<u8>, Vec<
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    // Whatever arrived before giving up still belongs to the output.
-    while let Ok((is_out, chunk)) = rx.try_recv() {
-        if let Some(d) = chunk {
-            if is_out { &mut out } else { &mut err }.extend_from_slice(&d);
+    // The child is gone, so what it wrote is already in the pipes, but a reader thread may
+    // not have handed it over yet (Ansible's select loop sees it in the pipe): take what
+    // comes until the readers are done or quiet for a moment. A background process that
+    // holds the pipes open is not waited for.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while open > 0 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left.min(std::time::Duration::from_millis(200))) {
+            Ok((is_out, Some(d))) => {
+                if is_out { &mut out } else { &mut err }.extend_from_slice(&d);
+            }
+            Ok((_, None)) => open -= 1,
+            Err(_) => break,
         }
     }
     Ok((out, err))

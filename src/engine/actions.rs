@@ -1883,7 +1883,7 @@ fn copy_dir(
 }
 
 /// The task's `check_mode` keyword (its own or inherited), else the command line's.
-fn check_mode_of(call: Call) -> Result<bool> {
+pub(super) fn check_mode_of(call: Call) -> Result<bool> {
     let Call {
         ctx,
         task,

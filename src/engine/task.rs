@@ -675,7 +675,7 @@ fn censor(r: &Map<String, Value>) -> Map<String, Value> {
 
 /// The message of the exception behind a failed result, when it is not the result's `msg`
 /// (a `failed_when` that failed a task whose result has a `msg` of its own).
-const EXCEPTION_MSG_KEY: &str = "_ansible_exception_msg";
+pub(super) const EXCEPTION_MSG_KEY: &str = "_ansible_exception_msg";
 
 /// The `[ERROR]: ...` report Ansible prints above a `fatal:` line (not censored by
 /// `no_log`: Ansible shows the error's message there).
@@ -689,7 +689,10 @@ fn error_text(task: &Task, r: &Map<String, Value>) -> String {
         msg
     } else if r.contains_key("unreachable") {
         format!("Task failed: {msg}")
-    } else if crate::playbook::is_controller_action(&task.action) {
+    } else if crate::playbook::is_controller_action(&task.action)
+        || matches!(task.action.as_str(), "reboot" | "wait_for_connection")
+    {
+        // Failures the action plugin itself reports, not a module's.
         format!("Task failed: Action failed: {msg}")
     } else {
         format!("Task failed: Module failed: {msg}")
