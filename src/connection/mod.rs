@@ -9,4 +9,5 @@ pub mod cancel;
 pub mod local;
 pub mod local_become;
 pub mod params;
+mod quick_ack;
 pub mod ssh;

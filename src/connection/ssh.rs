@@ -503,6 +503,8 @@ fn open_session(
                     return Err(tcp_error(&p.host, p.port, &e));
                 };
                 let _ = stream.set_nodelay(true);
+                let stream = super::quick_ack::QuickAck(stream);
+                stream.arm();
                 client::connect_stream(config, stream, handler).await
             }
         };
