@@ -245,6 +245,44 @@ def port_free(addr, port):
         s.close()
 
 
+# The targets log in as this user, made for the run (a system user whose shell is /bin/sh,
+# with no rc files): root's shell on a build machine may start slow things on every SSH
+# command (here root's .bashrc runs `pyenv init`, about 90 ms), which would be timed too,
+# and would weigh on ansible-core, which runs a command per task, far more than on play
+# or Mitogen, which start one process per host.
+TARGET_USER = "playbench"
+
+
+class TargetUser:
+    def __init__(self, work):
+        self.home = os.path.join(work, "home")
+        self.made = False
+
+    def create(self):
+        try:
+            import pwd
+            pwd.getpwnam(TARGET_USER)
+            sys.exit(f"bench: user {TARGET_USER} exists already (another bench run? if none is "
+                     f"running, `userdel {TARGET_USER}`)")
+        except KeyError:
+            pass
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", self.home,
+                        "--shell", "/bin/sh", TARGET_USER], check=True)
+        self.made = True
+        # Not locked ("!" would make sshd refuse it with UsePAM no), and no password.
+        subprocess.run(["usermod", "-p", "*", TARGET_USER], check=True)
+
+    def own(self, *paths):
+        for path in paths:
+            os.makedirs(path, exist_ok=True)
+            shutil.chown(path, TARGET_USER, TARGET_USER)
+
+    def remove(self):
+        if self.made:
+            subprocess.run(["userdel", TARGET_USER], check=False)
+            self.made = False
+
+
 def preexec_sshd():
     os.setpgid(0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -382,7 +420,7 @@ def write_inventory(path, fleet, nhosts, remote_tmp):
             # host does not find the agent another host uploaded.
             f.write(f"{name} ansible_host={addr} ansible_port={fleet.port} "
                     f"ansible_remote_tmp={remote_tmp}/{name}\n")
-        f.write("\n[all:vars]\nansible_user=root\n"
+        f.write(f"\n[all:vars]\nansible_user={TARGET_USER}\n"
                 f"ansible_ssh_private_key_file={fleet.client_key}\n"
                 f"ansible_ssh_common_args='-o UserKnownHostsFile={fleet.known_hosts}'\n")
 
@@ -473,7 +511,12 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     results = []
+    user = TargetUser(work)
     try:
+        user.create()
+        # What the targets write: the play's files, remote_tmp (the agent, Ansible's
+        # module files), the user's home.
+        user.own(user.home, os.path.join(work, "dest"), os.path.join(work, "rt"))
         fleet.start(need_hosts)
         with open(os.path.join(work, "bench.j2"), "w") as f:
             f.write(TEMPLATE)
@@ -556,6 +599,7 @@ def main():
                     break
             except ChildProcessError:
                 break
+        user.remove()
         left = [pid for pid in proc_parents() if work in cmdline(pid)]
         if left:
             log(f"WARNING: processes still running with {work} in their command line: {left}")
