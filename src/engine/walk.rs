@@ -652,7 +652,7 @@ fn include_scope(
     role: Option<Arc<crate::playbook::Role>>,
 ) -> Arc<Scope> {
     let handler = ctx.is_handler(t);
-    let kw: Keywords = t.apply.clone().unwrap_or_default();
+    let kw: Keywords = t.apply.as_deref().cloned().unwrap_or_default();
     // The include's vars and loop variables are Ansible's "include params": above
     // set_fact and include_vars for everything the include brings in.
     let mut params = t.kw.vars.clone();

@@ -689,7 +689,7 @@ impl Loader {
                         &e.value.span,
                     )
                 })?;
-                Some(keywords(&m, &e.value.span)?)
+                Some(Box::new(keywords(&m, &e.value.span)?))
             }
             None => None,
         };

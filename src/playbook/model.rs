@@ -124,7 +124,7 @@ pub struct Task {
     pub span: Span,
     pub role: Option<Arc<Role>>,
     /// For `import_*`/`include_*` with `apply:`: keywords to put on the included tasks.
-    pub apply: Option<Keywords>,
+    pub apply: Option<Box<Keywords>>,
 }
 
 impl Task {
