@@ -123,9 +123,9 @@ pub fn conn_keywords(
         keyword_string(c, scope.keyword(own, level))
     };
     Ok(super::connect::ConnKeywords {
-        connection: kw(task.kw.connection.as_ref(), |k| k.connection.as_ref())?,
-        remote_user: kw(task.kw.remote_user.as_ref(), |k| k.remote_user.as_ref())?,
-        port: kw(task.kw.port.as_ref(), |k| k.port.as_ref())?,
+        connection: kw(task.kw.connection.as_deref(), |k| k.connection.as_deref())?,
+        remote_user: kw(task.kw.remote_user.as_deref(), |k| k.remote_user.as_deref())?,
+        port: kw(task.kw.port.as_deref(), |k| k.port.as_deref())?,
     })
 }
 
@@ -389,14 +389,14 @@ const UNDECRYPTABLE: &str = "Attempt to use undecryptable variable";
 
 /// The host whose facts a task sets: the delegate with `delegate_facts`, else the host.
 fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> Result<String> {
-    let delegate_facts = match scope.keyword(task.kw.delegate_facts.as_ref(), |k| {
-        k.delegate_facts.as_ref()
+    let delegate_facts = match scope.keyword(task.kw.delegate_facts.as_deref(), |k| {
+        k.delegate_facts.as_deref()
     }) {
         Some(n) => truthy(&c.template_node(n)?),
         None => false,
     };
     if delegate_facts {
-        if let Some(d) = scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+        if let Some(d) = scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
             return Ok(value_str(&c.template_node(d)?));
         }
     }
@@ -1892,7 +1892,7 @@ pub(super) fn check_mode_of(call: Call) -> Result<bool> {
         ..
     } = call;
     Ok(
-        match scope.keyword(task.kw.check_mode.as_ref(), |k| k.check_mode.as_ref()) {
+        match scope.keyword(task.kw.check_mode.as_deref(), |k| k.check_mode.as_deref()) {
             Some(n) => truthy(&c.template_node(n)?),
             None => ctx.run.opts.check,
         },
@@ -1945,7 +1945,7 @@ pub(super) fn module_named(
     } = call;
     apply_module_defaults(task, scope, c, name, &mut args)?;
     let check_mode = check_mode_of(call)?;
-    let diff = match scope.keyword(task.kw.diff.as_ref(), |k| k.diff.as_ref()) {
+    let diff = match scope.keyword(task.kw.diff.as_deref(), |k| k.diff.as_deref()) {
         Some(n) => truthy(&c.template_node(n)?),
         None => ctx.run.opts.diff,
     };
@@ -1984,23 +1984,23 @@ pub(super) fn module_named(
         // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
         module_name: (name == task.action).then(|| task.action_written.clone()),
     };
-    let target = match scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+    let target = match scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
         Some(d) => value_str(&c.template_node(d)?),
         None => host.to_string(),
     };
     let kw_str = |n: Option<&Node>| keyword_string(c, n);
-    let become_on = match scope.keyword(task.kw.become_.as_ref(), |k| k.become_.as_ref()) {
+    let become_on = match scope.keyword(task.kw.become_.as_deref(), |k| k.become_.as_deref()) {
         Some(n) => truthy(&c.template_node(n)?),
         None => ctx.run.opts.become_,
     };
     let mut route = super::connect::route(ctx, &target, c, conn_keywords(task, scope, c)?);
     let become_ = super::connect::become_params(
         become_on,
-        kw_str(scope.keyword(task.kw.become_user.as_ref(), |k| k.become_user.as_ref()))?
+        kw_str(scope.keyword(task.kw.become_user.as_deref(), |k| k.become_user.as_deref()))?
             .or_else(|| ctx.run.opts.become_user.clone()),
-        kw_str(scope.keyword(task.kw.become_method.as_ref(), |k| k.become_method.as_ref()))?
+        kw_str(scope.keyword(task.kw.become_method.as_deref(), |k| k.become_method.as_deref()))?
             .or_else(|| ctx.run.opts.become_method.clone()),
-        kw_str(scope.keyword(task.kw.become_flags.as_ref(), |k| k.become_flags.as_ref()))?,
+        kw_str(scope.keyword(task.kw.become_flags.as_deref(), |k| k.become_flags.as_deref()))?,
         &route.vars,
         ctx.run.opts.become_password.as_deref(),
     );

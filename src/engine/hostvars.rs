@@ -243,15 +243,15 @@ fn connection_keywords(task: Option<&crate::playbook::Keywords>, scope: &Arc<Sco
     type Get = fn(&crate::playbook::Keywords) -> Option<&crate::yaml::Node>;
     let pairs: [(Get, &[&str]); 3] = [
         (
-            |k| k.remote_user.as_ref(),
+            |k| k.remote_user.as_deref(),
             &[
                 "ansible_user",
                 "ansible_ssh_user",
                 "ansible_connection_user",
             ],
         ),
-        (|k| k.port.as_ref(), &["ansible_port", "ansible_ssh_port"]),
-        (|k| k.connection.as_ref(), &["ansible_connection"]),
+        (|k| k.port.as_deref(), &["ansible_port", "ansible_ssh_port"]),
+        (|k| k.connection.as_deref(), &["ansible_connection"]),
     ];
     for (get, names) in pairs {
         if let Some(n) = scope.keyword(task.and_then(get), get) {

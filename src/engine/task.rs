@@ -251,7 +251,7 @@ pub fn task_info(
 /// Whether a task's results are censored on `host`: its `no_log` (or an enclosing level's),
 /// templated with the host's variables, else the `no_log` setting of ansible.cfg.
 fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<&str>) -> bool {
-    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+    let Some(node) = scope.keyword(task.kw.no_log.as_deref(), |k| k.no_log.as_deref()) else {
         return ctx.run.opts.no_log;
     };
     let Some(host) = host else {
@@ -268,7 +268,7 @@ fn no_log_for(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: Option<
 
 /// `no_log` templated in a given context (a loop item's: it may name the item).
 fn no_log_in(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> bool {
-    let Some(node) = scope.keyword(task.kw.no_log.as_ref(), |k| k.no_log.as_ref()) else {
+    let Some(node) = scope.keyword(task.kw.no_log.as_deref(), |k| k.no_log.as_deref()) else {
         return ctx.run.opts.no_log;
     };
     // A template that fails to decide hides the output rather than risk showing it.
@@ -309,7 +309,7 @@ pub fn run_task(
     }
     // run_once is templated with the first host's variables.
     let run_once = scope
-        .keyword(task.kw.run_once.as_ref(), |k| k.run_once.as_ref())
+        .keyword(task.kw.run_once.as_deref(), |k| k.run_once.as_deref())
         .map(|n| {
             let c = Context::new(Arc::new(ctx.vars_for(
                 &hosts[0],
@@ -330,7 +330,7 @@ pub fn run_task(
     let limit = {
         // Templated with the first host's variables; a value that is no integer stops the
         // run, as in Ansible's strategies.
-        let throttle = match scope.keyword(task.kw.throttle.as_ref(), |k| k.throttle.as_ref()) {
+        let throttle = match scope.keyword(task.kw.throttle.as_deref(), |k| k.throttle.as_deref()) {
             None => 0,
             Some(n) => {
                 let c = Context::new(Arc::new(ctx.vars_for(
@@ -455,8 +455,8 @@ pub fn fail_batch_if_fatal(
     run_once: bool,
 ) {
     let aef = scope
-        .keyword(task.kw.any_errors_fatal.as_ref(), |k| {
-            k.any_errors_fatal.as_ref()
+        .keyword(task.kw.any_errors_fatal.as_deref(), |k| {
+            k.any_errors_fatal.as_deref()
         })
         .map(|n| truthy(&n.to_json()))
         .unwrap_or(ctx.run.opts.any_errors_fatal);
@@ -703,7 +703,7 @@ fn error_text(task: &Task, r: &Map<String, Value>) -> String {
 fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Result<()> {
     let inherited;
     let names: &[Node] = if task.notify.is_empty() {
-        match scope.keyword(None, |k| k.notify.as_ref()) {
+        match scope.keyword(None, |k| k.notify.as_deref()) {
             Some(n) => {
                 inherited = crate::playbook::as_list(n);
                 &inherited
@@ -1028,21 +1028,21 @@ fn run_on_host(
     }
     let ignore_errors = bool_kw(
         &base,
-        scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+        scope.keyword(task.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
         false,
     )
     .unwrap_or(false);
     let ignore_unreachable = bool_kw(
         &base,
-        scope.keyword(task.kw.ignore_unreachable.as_ref(), |k| {
-            k.ignore_unreachable.as_ref()
+        scope.keyword(task.kw.ignore_unreachable.as_deref(), |k| {
+            k.ignore_unreachable.as_deref()
         }),
         false,
     )
     .unwrap_or(false);
     let mut conds = scope.conditions();
     conds.extend(task.kw.when.iter().cloned());
-    if let Some(d) = scope.keyword(task.kw.delegate_to.as_ref(), |k| k.delegate_to.as_ref()) {
+    if let Some(d) = scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
         if let Ok(v) = base.template_node(d) {
             let name = value_str(&v);
             if !name.is_empty() && name != "None" {
@@ -1274,7 +1274,7 @@ fn run_loop(
         // says so (as ansible-core does).
         out.ignored |= bool_kw(
             &c,
-            scope.keyword(task.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+            scope.keyword(task.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
             false,
         )
         .unwrap_or(false);
@@ -1531,7 +1531,7 @@ fn resolve_action(task: &Arc<Task>, c: &Arc<Context>) -> std::result::Result<Arc
 /// The `timeout` keyword (the task's own or an enclosing block's or play's), in seconds;
 /// `None` for none (unset, zero or not a number).
 fn task_timeout(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<Option<u64>> {
-    let Some(n) = scope.keyword(task.kw.timeout.as_ref(), |k| k.timeout.as_ref()) else {
+    let Some(n) = scope.keyword(task.kw.timeout.as_deref(), |k| k.timeout.as_deref()) else {
         return Ok(None);
     };
     let v = c.template_node(n)?;
@@ -1849,7 +1849,7 @@ fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) 
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
     bool_kw(
         &c,
-        scope.keyword(t.kw.ignore_errors.as_ref(), |k| k.ignore_errors.as_ref()),
+        scope.keyword(t.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
         false,
     )
     .unwrap_or(false)

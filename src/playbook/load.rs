@@ -676,7 +676,7 @@ impl Loader {
         }
         let mut kw = keywords(map, &node.span)?;
         if delegate_local {
-            kw.delegate_to = Some(Node::string("localhost", aspan.clone()));
+            kw.delegate_to = Some(Box::new(Node::string("localhost", aspan.clone())));
         }
         let apply = match args.entries.shift_remove("apply") {
             Some(e) => {
@@ -1090,7 +1090,7 @@ pub fn as_list(n: &Node) -> Vec<Node> {
 }
 
 fn keywords(map: &Mapping, span: &Span) -> Result<Keywords> {
-    let g = |k: &str| map.get(k).cloned();
+    let g = |k: &str| map.get(k).cloned().map(Box::new);
     let vars = match map.get("vars") {
         None => Mapping::default(),
         Some(v) => match &v.kind {
