@@ -8,7 +8,7 @@ use bytes::Bytes;
 use sha2::Digest as _;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The agent program's file name, beside `play`: the module runner alone, a fraction of
 /// `play`'s size. `play` itself can serve as the agent too (the fallback when the
@@ -58,40 +58,74 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     Ok(hex)
 }
 
+/// What is sent for the agent: a file read in slices as it goes out, so a cold host holds
+/// a slice in memory rather than the binary.
+#[derive(Clone)]
+pub struct Body {
+    file: Arc<std::fs::File>,
+    pub len: u64,
+}
+
+/// How much of the body is read and handed to the channel at a time.
+pub const SLICE: usize = 64 * 1024;
+
+impl Body {
+    /// The slice at `offset` (empty at the end).
+    pub fn slice(&self, offset: u64) -> std::io::Result<Bytes> {
+        use std::os::unix::fs::FileExt;
+        let want = (self.len.saturating_sub(offset) as usize).min(SLICE);
+        let mut buf = vec![0u8; want];
+        self.file.read_exact_at(&mut buf, offset)?;
+        Ok(Bytes::from(buf))
+    }
+}
+
 /// The agent binary gzipped (fastest level; less than half the bytes, which matters more
-/// than the target's `gzip -d`), made the first time a host asks for it and shared by
-/// every host's upload: a copy per host would cost the binary's size in memory for each
-/// host uploading at once. A target without gzip gets the plain file, read when it asks.
-pub fn gzipped(path: &Path, hash: &str) -> Result<Bytes, String> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Bytes>>> = OnceLock::new();
+/// than the target's `gzip -d`), made the first time a host asks for it, into an unnamed
+/// temporary file shared by every host's upload.
+fn gzipped(path: &Path, hash: &str) -> Result<Body, String> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Body>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut guard = cache.lock().unwrap();
     if let Some(b) = guard.get(path) {
         return Ok(b.clone());
     }
-    let fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let fail = |e: std::io::Error| format!("cannot compress {}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(fail)?;
-    let size = file.metadata().map_err(fail)?.len() as usize;
     // One pass: the bytes compressed are the bytes hashed.
     let mut both = HashAndGzip {
         hash: sha2::Sha256::new(),
         gz: flate2::write::GzEncoder::new(
-            Vec::with_capacity(size / 2),
+            std::io::BufWriter::new(tempfile::tempfile().map_err(fail)?),
             flate2::Compression::fast(),
         ),
     };
     std::io::copy(&mut file, &mut both).map_err(fail)?;
     check_unchanged(path, hex::encode(both.hash.finalize()), hash)?;
-    let bytes = Bytes::from(both.gz.finish().map_err(fail)?);
-    guard.insert(path.to_path_buf(), bytes.clone());
-    Ok(bytes)
+    let out = both
+        .gz
+        .finish()
+        .map_err(fail)?
+        .into_inner()
+        .map_err(|e| fail(e.into_error()))?;
+    let len = out.metadata().map_err(fail)?.len();
+    let body = Body {
+        file: Arc::new(out),
+        len,
+    };
+    guard.insert(path.to_path_buf(), body.clone());
+    Ok(body)
 }
 
-/// The agent binary as it is, for a target without gzip.
-pub fn plain(path: &Path, hash: &str) -> Result<Bytes, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    check_unchanged(path, hex::encode(sha2::Sha256::digest(&bytes)), hash)?;
-    Ok(Bytes::from(bytes))
+/// The agent binary as it is, for a target without gzip (the target checks its hash).
+fn plain(path: &Path) -> Result<Body, String> {
+    let fail = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let len = file.metadata().map_err(fail)?.len();
+    Ok(Body {
+        file: Arc::new(file),
+        len,
+    })
 }
 
 /// The binary must not change while play runs: its hash names the directory it goes to.
@@ -107,7 +141,7 @@ fn check_unchanged(path: &Path, now: String, hash: &str) -> Result<(), String> {
 
 struct HashAndGzip {
     hash: sha2::Sha256,
-    gz: flate2::write::GzEncoder<Vec<u8>>,
+    gz: flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>,
 }
 
 impl std::io::Write for HashAndGzip {
@@ -123,13 +157,13 @@ impl std::io::Write for HashAndGzip {
 
 /// What to send for a `SEND_MARK` line: the size line the script reads first, then the
 /// binary in the form it asked for.
-pub fn send_bytes(path: &Path, hash: &str, form: &str) -> Result<(Bytes, Bytes), String> {
+pub fn send_bytes(path: &Path, hash: &str, form: &str) -> Result<(Bytes, Body), String> {
     let body = if form == "gzip" {
         gzipped(path, hash)?
     } else {
-        plain(path, hash)?
+        plain(path)?
     };
-    Ok((Bytes::from(format!("{}\n", body.len())), body))
+    Ok((Bytes::from(format!("{}\n", body.len)), body))
 }
 
 /// `uname -sm` of this machine, as the target's is compared with it.
@@ -263,7 +297,11 @@ mod tests {
 
     fn sent(file: &tempfile::NamedTempFile, hash: &str, form: &str) -> Vec<u8> {
         let (size, body) = send_bytes(file.path(), hash, form).unwrap();
-        [&size[..], &body[..]].concat()
+        let mut out = size.to_vec();
+        while (out.len() - size.len()) < body.len as usize {
+            out.extend_from_slice(&body.slice((out.len() - size.len()) as u64).unwrap());
+        }
+        out
     }
 
     /// A PATH holding only the given tools, linked from the real PATH.

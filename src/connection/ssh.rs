@@ -1100,8 +1100,16 @@ impl SshConnection {
                         let (size, body) = send_bytes(&self.agent_binary, &self.agent_hash, &form)
                             .map_err(ConnError::unreachable)?;
                         sending = Some(Box::pin(async move {
-                            if wr.data_bytes(size).await.is_ok() {
-                                let _ = wr.data_bytes(body).await;
+                            if wr.data_bytes(size).await.is_err() {
+                                return;
+                            }
+                            let mut at = 0;
+                            while at < body.len {
+                                let Ok(slice) = body.slice(at) else { return };
+                                at += slice.len() as u64;
+                                if wr.data_bytes(slice).await.is_err() {
+                                    return;
+                                }
                             }
                         }));
                         sent = true;

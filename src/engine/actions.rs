@@ -396,7 +396,8 @@ fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> R
         None => false,
     };
     if delegate_facts {
-        if let Some(d) = scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
+        if let Some(d) = scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref())
+        {
             return Ok(value_str(&c.template_node(d)?));
         }
     }
@@ -1998,9 +1999,13 @@ pub(super) fn module_named(
         become_on,
         kw_str(scope.keyword(task.kw.become_user.as_deref(), |k| k.become_user.as_deref()))?
             .or_else(|| ctx.run.opts.become_user.clone()),
-        kw_str(scope.keyword(task.kw.become_method.as_deref(), |k| k.become_method.as_deref()))?
-            .or_else(|| ctx.run.opts.become_method.clone()),
-        kw_str(scope.keyword(task.kw.become_flags.as_deref(), |k| k.become_flags.as_deref()))?,
+        kw_str(scope.keyword(task.kw.become_method.as_deref(), |k| {
+            k.become_method.as_deref()
+        }))?
+        .or_else(|| ctx.run.opts.become_method.clone()),
+        kw_str(scope.keyword(task.kw.become_flags.as_deref(), |k| {
+            k.become_flags.as_deref()
+        }))?,
         &route.vars,
         ctx.run.opts.become_password.as_deref(),
     );

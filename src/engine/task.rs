@@ -1028,7 +1028,9 @@ fn run_on_host(
     }
     let ignore_errors = bool_kw(
         &base,
-        scope.keyword(task.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
+        scope.keyword(task.kw.ignore_errors.as_deref(), |k| {
+            k.ignore_errors.as_deref()
+        }),
         false,
     )
     .unwrap_or(false);
@@ -1274,7 +1276,9 @@ fn run_loop(
         // says so (as ansible-core does).
         out.ignored |= bool_kw(
             &c,
-            scope.keyword(task.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
+            scope.keyword(task.kw.ignore_errors.as_deref(), |k| {
+                k.ignore_errors.as_deref()
+            }),
             false,
         )
         .unwrap_or(false);
@@ -1849,7 +1853,9 @@ fn ignores_errors(ctx: &Arc<PlayCtx>, t: &Task, scope: &Arc<Scope>, host: &str) 
     let c = Context::new(Arc::new(ctx.vars_for(host, Some(scope), Some(&t.kw), None)));
     bool_kw(
         &c,
-        scope.keyword(t.kw.ignore_errors.as_deref(), |k| k.ignore_errors.as_deref()),
+        scope.keyword(t.kw.ignore_errors.as_deref(), |k| {
+            k.ignore_errors.as_deref()
+        }),
         false,
     )
     .unwrap_or(false)
