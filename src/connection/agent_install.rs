@@ -331,10 +331,19 @@ mod tests {
         "stty",
     ];
 
-    #[test]
-    fn installs_once_then_execs_the_checked_copy() {
+    /// A work directory, a stand-in agent saying `tag`, its hash, the install directory
+    /// and the start script for it.
+    fn fresh(
+        tag: &str,
+    ) -> (
+        tempfile::TempDir,
+        tempfile::NamedTempFile,
+        String,
+        String,
+        String,
+    ) {
         let tmp = tempfile::tempdir().unwrap();
-        let (file, hash) = agent_file(&fake_agent("installed"));
+        let (file, hash) = agent_file(&fake_agent(tag));
         let dir = tmp.path().join("a").display().to_string();
         let place = Place {
             dir: &dir,
@@ -342,6 +351,12 @@ mod tests {
             shared: None,
         };
         let script = start_script(&place, false);
+        (tmp, file, hash, dir, script)
+    }
+
+    #[test]
+    fn installs_once_then_execs_the_checked_copy() {
+        let (_tmp, file, hash, dir, script) = fresh("installed");
         let path = std::env::var("PATH").unwrap();
 
         // Cold: asks for the gzipped form, installs it 0700 and runs it.
@@ -366,15 +381,7 @@ mod tests {
 
     #[test]
     fn plain_form_without_gzip_and_bad_bytes_are_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (file, hash) = agent_file(&fake_agent("plain"));
-        let dir = tmp.path().join("a").display().to_string();
-        let place = Place {
-            dir: &dir,
-            hash: &hash,
-            shared: None,
-        };
-        let script = start_script(&place, false);
+        let (tmp, file, hash, dir, script) = fresh("plain");
         let bin = only(TOOLS, &tmp.path().join("bin"));
 
         let (code, asked, out) = run(&script, &bin, |f| sent(&file, &hash, f));
