@@ -498,7 +498,7 @@ fn options(args: &Args, cfg: &Config) -> Result<Options> {
             .or_else(|| cfg.get("ssh_connection", "ssh_extra_args")),
         ..Default::default()
     };
-    o.connection_vars = connection_vars(&o, cfg);
+    o.connection_vars = std::sync::Arc::new(connection_vars(&o, cfg));
     Ok(o)
 }
 

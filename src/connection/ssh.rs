@@ -675,6 +675,27 @@ struct AgentReader {
     stderr: Vec<u8>,
 }
 
+/// Send the agent binary the start script asked for: its size line, then the body slice
+/// by slice. A failed read or send just stops: the script then exits, and its status
+/// says why.
+async fn send_agent(
+    wr: &russh::ChannelWriteHalf<client::Msg>,
+    size: Bytes,
+    body: super::agent_install::Body,
+) {
+    if wr.data_bytes(size).await.is_err() {
+        return;
+    }
+    let mut at = 0;
+    while at < body.len {
+        let Ok(slice) = body.slice(at) else { return };
+        at += slice.len() as u64;
+        if wr.data_bytes(slice).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Where `needle` first occurs in `hay`.
 fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -1099,19 +1120,7 @@ impl SshConnection {
                         pre.drain(..pos + end + 1);
                         let (size, body) = send_bytes(&self.agent_binary, &self.agent_hash, &form)
                             .map_err(ConnError::unreachable)?;
-                        sending = Some(Box::pin(async move {
-                            if wr.data_bytes(size).await.is_err() {
-                                return;
-                            }
-                            let mut at = 0;
-                            while at < body.len {
-                                let Ok(slice) = body.slice(at) else { return };
-                                at += slice.len() as u64;
-                                if wr.data_bytes(slice).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }));
+                        sending = Some(Box::pin(send_agent(wr, size, body)));
                         sent = true;
                         continue;
                     }

@@ -192,8 +192,11 @@ impl PlayCtx {
         // A task sees its connection settings as variables when nothing else sets them
         // (Ansible's play context fills them in); hostvars do not.
         if let Some(s) = scope {
-            v.push_lower(Layer::nodes(connection_keywords(task, s)));
-            v.push_lower(Layer::data(run.opts.connection_vars.clone()));
+            let keywords = connection_keywords(task, s);
+            if !keywords.is_empty() {
+                v.push_lower(Layer::nodes(keywords));
+            }
+            v.push_lower(Layer::Data(run.opts.connection_vars.clone()));
             let mut conn = Map::new();
             let implicit = run.inventory.read().unwrap().is_implicit_localhost(host);
             let addr = match self.inventory_vars(host).get("ansible_host") {

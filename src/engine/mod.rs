@@ -83,7 +83,7 @@ pub struct Options {
     /// The connection settings of the run as the variables a task sees when nothing
     /// else sets them (Ansible's play context: `ansible_connection`, `ansible_timeout`,
     /// `ansible_user` from `-u`, ...).
-    pub connection_vars: serde_json::Map<String, serde_json::Value>,
+    pub connection_vars: Arc<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Default for Options {

@@ -761,6 +761,8 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
     // A handler's notifications reach their handlers at once (announced now at -vv);
     // a task's are saved, and announced when the host's handlers are flushed.
     let from_handler = scope.in_handler() || ctx.is_handler(task);
+    // Only -vv shows where notifications go.
+    let announce = ctx.run.opts.verbosity >= 2;
     for name in notifications {
         let chosen = handlers_for(&handlers, &handler_names, &name);
         if chosen.is_empty() {
@@ -784,6 +786,9 @@ fn notify(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, host: &str) -> Re
                 continue;
             }
             list.push(host.to_string());
+            if !announce {
+                continue;
+            }
             if from_handler {
                 ctx.run
                     .cb()
@@ -826,15 +831,20 @@ pub fn announce_notified(ctx: &Arc<PlayCtx>, host: &str) {
     if mine.is_empty() {
         return;
     }
-    let handlers = ctx.handlers.lock().unwrap().clone();
-    let notified = ctx.notified.lock().unwrap().clone();
-    for i in mine {
-        let pending = notified
-            .get(&i)
-            .is_some_and(|hosts| hosts.iter().any(|h| h == host));
-        if let (true, Some((h, _))) = (pending, handlers.get(i)) {
-            ctx.run.cb().handler_notified(&handler_name(h), host);
-        }
+    let names: Vec<String> = {
+        let handlers = ctx.handlers.lock().unwrap();
+        let notified = ctx.notified.lock().unwrap();
+        mine.into_iter()
+            .filter(|i| {
+                notified
+                    .get(i)
+                    .is_some_and(|hosts| hosts.iter().any(|h| h == host))
+            })
+            .filter_map(|i| handlers.get(i).map(|(h, _)| handler_name(h)))
+            .collect()
+    };
+    for name in names {
+        ctx.run.cb().handler_notified(&name, host);
     }
 }
 
