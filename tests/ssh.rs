@@ -43,7 +43,8 @@ fn params(fleet: &sshd::Fleet, i: usize, tag: &str) -> ConnParams {
         &format!("host{i}"),
         &fleet.host_vars(i),
         &defaults(fleet, tag),
-    );
+    )
+    .unwrap();
     p.ssh_auth_sock = None;
     p
 }
@@ -131,7 +132,7 @@ fn every_key_type_authenticates() {
             "ansible_ssh_private_key_file".into(),
             key.to_string_lossy().into_owned().into(),
         );
-        let mut p = ConnParams::from_vars("h", &vars, &defaults(&fleet, "keys"));
+        let mut p = ConnParams::from_vars("h", &vars, &defaults(&fleet, "keys")).unwrap();
         p.ssh_auth_sock = None;
         let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
         assert_eq!(
@@ -184,7 +185,7 @@ fn keys_from_ssh_agent_authenticate() {
     vars.remove("ansible_ssh_private_key_file");
     let mut d = defaults(&fleet, "agent");
     d.ssh_auth_sock = Some(sock.clone());
-    let mut p = ConnParams::from_vars("h", &vars, &d);
+    let mut p = ConnParams::from_vars("h", &vars, &d).unwrap();
     p.identity_files.clear();
     let c = SshConnection::connect(&p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -389,7 +390,7 @@ fn ssh_config_and_proxy_jump() {
     .unwrap();
     let mut d = defaults(&fleet, "jump");
     d.ssh_config = Some(cfg);
-    let mut p = ConnParams::from_vars("behind-1", &Map::new(), &d);
+    let mut p = ConnParams::from_vars("behind-1", &Map::new(), &d).unwrap();
     p.ssh_auth_sock = None;
     assert_eq!(p.host, target.addr);
     assert_eq!(
@@ -449,7 +450,7 @@ fn password_login_and_sudo_passwords() {
         .unwrap();
     let mut d = defaults(&fleet, "pw");
     d.remote_tmp = Some(tmp.to_string_lossy().into_owned());
-    let mut p = ConnParams::from_vars("pwhost", &vars, &d);
+    let mut p = ConnParams::from_vars("pwhost", &vars, &d).unwrap();
     p.identity_files.clear();
     p.ssh_auth_sock = None;
     let e = SshConnection::connect(&p).expect_err("wrong password accepted");

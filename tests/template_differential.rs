@@ -237,6 +237,12 @@ const EXPRS: &[&str] = &[
     "s | to_yaml",
     "42 | to_yaml",
     "d | to_nice_yaml(indent=2)",
+    "users | to_nice_yaml(indent=-12)",
+    "users | to_nice_yaml(indent=1, width=3)",
+    "{'l': long} | to_nice_yaml(indent=9, width=17)",
+    "{'l': long} | to_yaml(width=-5)",
+    "{'l': long} | to_yaml(width=0)",
+    "{'l': long} | to_nice_yaml(width=40)",
     // encodings and hashes
     "s | b64encode",
     "'SGVsbG8gV29ybGQ=' | b64decode",

@@ -3,8 +3,8 @@
 //! (errors are fine).
 //!
 //! Starts from Ansible-style templates and expressions, applies random character, token
-//! and splice mutations, and runs each inside `catch_unwind`. Runs for 15 s by default
-//! (`PLAY_FUZZ_SECS` overrides); the seed is printed and `PLAY_FUZZ_SEED` replays a run.
+//! and splice mutations, and runs each inside `catch_unwind`. How long and from which seed:
+//! `fuzz_budget` (a random 15 s locally, a fixed replay under CI).
 //! A panic fails the test with the input and the seed.
 //!
 //! Lookups that touch the machine (pipe, lines, password, file writes) are kept out of
@@ -15,7 +15,8 @@ use minijinja::value::{Serde, Value};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+
+mod fuzz_budget;
 
 const EXPRS: &[&str] = &[
     "xs | sort(reverse=true) | join(',')",
@@ -233,15 +234,8 @@ fn has_long_number(s: &str) -> bool {
 
 #[test]
 fn templates_never_panic() {
-    let secs: u64 = std::env::var("PLAY_FUZZ_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
-    let seed: u64 = std::env::var("PLAY_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random());
-    println!("template fuzz seed {seed} for {secs}s (PLAY_FUZZ_SEED={seed} replays)");
+    let mut budget = fuzz_budget::Budget::from_env("template fuzz", 7942917018436849598, 15_000);
+    let seed = budget.seed;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut env = play::template::new_environment();
     let ctx = vars();
@@ -253,9 +247,8 @@ fn templates_never_panic() {
         let r = env.compile_expression(e).and_then(|x| x.eval(ctx.clone()));
         assert!(r.is_ok(), "corpus expression fails: {e}: {:?}", r.err());
     }
-    let deadline = Instant::now() + Duration::from_secs(secs);
     let mut runs = 0u64;
-    while Instant::now() < deadline {
+    while budget.more() {
         let as_template = rng.random_bool(0.3);
         let base = if as_template {
             TEMPLATES[rng.random_range(0..TEMPLATES.len())]

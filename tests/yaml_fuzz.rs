@@ -1,13 +1,14 @@
 //! A bounded-time mutation fuzzer for the YAML loader: `load_str` must never panic.
 //!
 //! Starts from playbook-like YAML, applies random byte and token mutations, and loads each
-//! result inside `catch_unwind`. Runs for 15 s by default (`PLAY_FUZZ_SECS` overrides);
-//! the seed is printed and `PLAY_FUZZ_SEED` replays a run.
+//! result inside `catch_unwind`. How long and from which seed: `fuzz_budget` (a random
+//! 15 s locally, a fixed replay under CI).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+
+mod fuzz_budget;
 
 const CORPUS: &[&str] = &[
     "- hosts: all\n  gather_facts: no\n  vars:\n    mode: 0644\n    enabled: yes\n  tasks:\n    - name: copy a file\n      copy:\n        src: a.txt\n        dest: /tmp/a.txt\n        mode: \"{{ mode }}\"\n      when: enabled\n",
@@ -163,21 +164,9 @@ fn mutate(rng: &mut StdRng, seed_text: &str) -> Vec<u8> {
 
 #[test]
 fn yaml_loader_never_panics_on_mutated_playbooks() {
-    let secs: u64 = std::env::var("PLAY_FUZZ_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(15);
-    let seed: u64 = std::env::var("PLAY_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
-    println!("yaml fuzz: seed {seed} (PLAY_FUZZ_SEED={seed} to replay), {secs} s");
+    let mut budget = fuzz_budget::Budget::from_env("yaml fuzz", 1, 300_000);
+    let seed = budget.seed;
     let mut rng = StdRng::seed_from_u64(seed);
-    let deadline = Instant::now() + Duration::from_secs(secs);
     let (mut runs, mut ok, mut errors) = (0u64, 0u64, 0u64);
 
     // The unmutated corpus must load (the mutations start from valid YAML).
@@ -190,7 +179,7 @@ fn yaml_loader_never_panics_on_mutated_playbooks() {
         }
     }
 
-    while Instant::now() < deadline {
+    while budget.more() {
         let base = CORPUS[rng.random_range(0..CORPUS.len())];
         let bytes = mutate(&mut rng, base);
         let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -3,6 +3,7 @@
 //! (ansible.cfg / CLI), then `-o Key=Value` in ansible_ssh_common_args/extra_args, then
 //! `~/.ssh/config`.
 
+use super::ssh::ConnError;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -430,7 +431,7 @@ impl ConnParams {
         inventory_name: &str,
         vars: &Map<String, Value>,
         d: &RunDefaults,
-    ) -> ConnParams {
+    ) -> Result<ConnParams, ConnError> {
         let mut opts: Vec<(String, String)> = Vec::new();
         for v in [
             str_var(vars, &["ansible_ssh_common_args"]).or_else(|| d.ssh_common_args.clone()),
@@ -459,11 +460,13 @@ impl ConnParams {
         let host = opt("hostname")
             .or(cfg.hostname.clone())
             .unwrap_or_else(|| target.clone());
-        let port = str_var(vars, &["ansible_port", "ansible_ssh_port"])
-            .and_then(|p| p.parse().ok())
-            .or_else(|| opt("port").and_then(|p| p.parse().ok()))
-            .or(cfg.port)
-            .unwrap_or(22);
+        let port = match str_var(vars, &["ansible_port", "ansible_ssh_port"]) {
+            Some(p) => Some(port_number(&p)?),
+            None => None,
+        }
+        .or_else(|| opt("port").and_then(|p| p.parse().ok()))
+        .or(cfg.port)
+        .unwrap_or(22);
         let user = str_var(vars, &["ansible_user", "ansible_ssh_user"])
             .or_else(|| d.remote_user.clone())
             .or_else(|| opt("user"))
@@ -556,7 +559,7 @@ impl ConnParams {
             .or_else(|| d.remote_tmp.clone())
             .unwrap_or_else(|| "~/.ansible/tmp".into());
 
-        ConnParams {
+        Ok(ConnParams {
             inventory_name: inventory_name.to_string(),
             host,
             port,
@@ -576,12 +579,12 @@ impl ConnParams {
                 .clone()
                 .or_else(|| std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from)),
             ssh_config: Some(config_path),
-        }
+        })
     }
 
     /// The settings for the jump host named in `proxy_jump`, resolved through the same
     /// ssh config, with this host's checking and timeout.
-    pub fn jump_params(&self) -> Option<ConnParams> {
+    pub fn jump_params(&self) -> Option<Result<ConnParams, ConnError>> {
         let spec = self.proxy_jump.as_ref()?;
         let (user, host, port) = parse_jump(spec);
         let mut vars = Map::new();
@@ -599,7 +602,10 @@ impl ConnParams {
             ssh_auth_sock: self.ssh_auth_sock.clone(),
             ..Default::default()
         };
-        let mut p = ConnParams::from_vars(&host, &vars, &d);
+        let mut p = match ConnParams::from_vars(&host, &vars, &d) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
         // A jump host listed again as its own jump would loop forever.
         if p.proxy_jump.as_deref() == Some(spec.as_str()) {
             p.proxy_jump = None;
@@ -614,7 +620,29 @@ impl ConnParams {
                 p.identity_files.push(k.clone());
             }
         }
-        Some(p)
+        Some(Ok(p))
+    }
+}
+
+/// An `ansible_port` or `port` keyword as an integer, as Ansible converts it for every
+/// task (whatever the connection); the error is the task's failure.
+pub fn port_int(text: &str) -> Result<i64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "Error processing keyword 'port': The value '{text}' could not be converted to 'int'."
+        )
+    })
+}
+
+/// The TCP port to dial: an integer no port can have is refused the way OpenSSH refuses
+/// it, and the host is unreachable.
+fn port_number(text: &str) -> Result<u16, ConnError> {
+    let n = port_int(text).map_err(ConnError::failed)?;
+    match u16::try_from(n) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(ConnError::ssh(format!(
+            "command-line line 0: Bad port '{n}'."
+        ))),
     }
 }
 
@@ -641,14 +669,14 @@ mod tests {
             ssh_config: Some(cfg.clone()),
             ..Default::default()
         };
-        let p = ConnParams::from_vars("web-1", &Map::new(), &d);
+        let p = ConnParams::from_vars("web-1", &Map::new(), &d).unwrap();
         assert_eq!(
             (p.host.as_str(), p.port, p.user.as_str()),
             ("web-1.example", 2022, "deploy")
         );
         assert_eq!(p.identity_files, vec![home_dir().join(".ssh/deploy")]);
         assert!(p.host_key_checking && p.accept_new_host_keys);
-        let p = ConnParams::from_vars("web-9", &Map::new(), &d);
+        let p = ConnParams::from_vars("web-9", &Map::new(), &d).unwrap();
         assert_eq!(
             (p.host.as_str(), p.port, p.user.as_str()),
             ("web-9", 22, "other")
@@ -663,17 +691,30 @@ mod tests {
             "ansible_ssh_common_args".into(),
             "-o ProxyJump=j@jump:2000".into(),
         );
-        let p = ConnParams::from_vars("web-1", &vars, &d);
+        let p = ConnParams::from_vars("web-1", &vars, &d).unwrap();
         assert_eq!(
             (p.host.as_str(), p.port, p.user.as_str()),
             ("10.1.1.1", 2201, "u")
         );
         assert!(!p.host_key_checking);
-        let j = p.jump_params().unwrap();
+        let j = p.jump_params().unwrap().unwrap();
         assert_eq!(
             (j.host.as_str(), j.port, j.user.as_str()),
             ("jump", 2000, "j")
         );
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(port_number(" 2222 ").unwrap(), 2222);
+        let not_int = port_number("abc").unwrap_err();
+        assert!(!not_int.is_unreachable());
+        assert!(not_int.msg.contains("'abc' could not be converted to 'int'"));
+        for bad in ["70000", "0", "-5"] {
+            let e = port_number(bad).unwrap_err();
+            assert!(e.is_unreachable(), "{bad}");
+            assert!(e.msg.ends_with(&format!("Bad port '{bad}'.")), "{}", e.msg);
+        }
     }
 
     #[test]

@@ -455,6 +455,7 @@ fn open_session(
         let mut jumps = Vec::new();
         let result = match p.jump_params() {
             Some(jp) if depth < 8 => {
+                let jp = jp?;
                 let mut jump = open_session(&jp, depth + 1).await.map_err(|e| {
                     ConnError::ssh(format!(
                         "through jump host {}: {}",

@@ -64,6 +64,7 @@ pub fn execute(
             }
         }
     }
+    check_port(ctx, task, scope, c)?;
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
         "set_fact" => set_fact(ctx, task, scope, host, c),
@@ -92,6 +93,44 @@ pub fn execute(
         "wait_for_connection" => super::reconnect::wait_for_connection(call),
         "reboot" => super::reconnect::reboot(call),
         _ => module(call, template_args(task, c)?),
+    }
+}
+
+/// Ansible converts the connection's port to an integer for every task, whatever its
+/// action or connection: a port that is no integer fails the task. The port is the
+/// delegate's for a delegated task.
+fn check_port(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<()> {
+    let delegate = match scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref())
+    {
+        Some(d) => Some(value_str(&c.template_node(d)?)),
+        None => None,
+    };
+    let delegate_vars;
+    let vars = match delegate {
+        Some(d) => {
+            delegate_vars = Context::new(Arc::new(ctx.vars_for(&d, None, None, None)));
+            &delegate_vars
+        }
+        None => c,
+    };
+    let var = ["ansible_port", "ansible_ssh_port"].iter().find_map(|n| {
+        vars.resolve(n)
+            .filter(|v| !v.is_none() && !v.is_undefined())
+    });
+    let port = match var {
+        Some(v) => Some(value_str(
+            &crate::template::from_mj(&v).map_err(Error::new)?,
+        )),
+        None => keyword_string(
+            c,
+            scope.keyword(task.kw.port.as_deref(), |k| k.port.as_deref()),
+        )?,
+    };
+    match port {
+        Some(p) => crate::connection::params::port_int(&p)
+            .map(drop)
+            .map_err(Error::new),
+        None => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::play::PlayCtx;
 use super::task::value_str;
 use crate::connection::params::{BecomeParams, ConnParams};
-use crate::connection::ssh::SshConnection;
+use crate::connection::ssh::{ConnError, SshConnection};
 use crate::template::Context;
 use play_modules::{ModuleContext, ModuleResult};
 use serde_json::{json, Map, Value};
@@ -191,6 +191,18 @@ fn failed(msg: String) -> ModuleResult {
     r
 }
 
+/// The task's result when the connection, not the module, failed: an unreachable host
+/// loses its session (the next task opens a new one); Ansible reports the connection's
+/// other refusals (a wrong become password, a bad `port`) as the task's failure.
+fn connection_failure(ctx: &Arc<PlayCtx>, route: &Route, e: ConnError) -> ModuleResult {
+    if e.is_unreachable() {
+        forget(ctx, &route.host);
+        unreachable(e.msg)
+    } else {
+        failed(format!("Task failed: {}", e.msg))
+    }
+}
+
 /// Run a module over the route: in this process for `local`, through the host's agent for
 /// `ssh`.
 pub fn run_module(
@@ -209,19 +221,11 @@ pub fn run_module(
             _ => crate::connection::local::run_module(name, args, mctx),
         },
         "ssh" => {
-            let conn = match connection(ctx, route) {
-                Ok(c) => c,
-                Err(msg) => return unreachable(msg),
-            };
-            match conn.run_module_as(route.become_.as_ref(), name, args, mctx) {
+            match connection(ctx, route)
+                .and_then(|conn| conn.run_module_as(route.become_.as_ref(), name, args, mctx))
+            {
                 Ok(r) => r,
-                Err(e) if e.is_unreachable() => {
-                    forget(ctx, &route.host);
-                    unreachable(e.msg)
-                }
-                // Ansible reports a connection's refusal (a wrong become password) as
-                // the task's failure.
-                Err(e) => failed(format!("Task failed: {}", e.msg)),
+                Err(e) => connection_failure(ctx, route, e),
             }
         }
         other => failed(format!(
@@ -238,18 +242,11 @@ pub fn run_on_tty(ctx: &Arc<PlayCtx>, route: &Route, cmd: &str) -> Option<Module
     if route.transport != "ssh" {
         return None;
     }
-    let conn = match connection(ctx, route) {
-        Ok(c) => c,
-        Err(msg) => return Some(unreachable(msg)),
-    };
-    let (rc, out) = match conn.exec_tty(route.become_.as_ref(), cmd) {
-        Ok(x) => x,
-        Err(e) if e.is_unreachable() => {
-            forget(ctx, &route.host);
-            return Some(unreachable(e.msg));
-        }
-        Err(e) => return Some(failed(format!("Task failed: {}", e.msg))),
-    };
+    let (rc, out) =
+        match connection(ctx, route).and_then(|conn| conn.exec_tty(route.become_.as_ref(), cmd)) {
+            Ok(x) => x,
+            Err(e) => return Some(connection_failure(ctx, route, e)),
+        };
     let stdout = String::from_utf8_lossy(&out).into_owned();
     // OpenSSH's words when a multiplexed -tt session ends (Ansible's default ssh_args
     // turn ControlMaster on); the name is the one given to ssh, ansible_host.
@@ -317,13 +314,13 @@ fn becomes_self(b: &BecomeParams) -> bool {
     (b.user == "root" && me == 0) || std::env::var("USER").map(|u| u == b.user).unwrap_or(false)
 }
 
-fn connection(ctx: &Arc<PlayCtx>, route: &Route) -> Result<Arc<SshConnection>, String> {
+fn connection(ctx: &Arc<PlayCtx>, route: &Route) -> Result<Arc<SshConnection>, ConnError> {
     let slot = {
         let mut conns = ctx.run.conns.lock().unwrap();
         conns.entry(route.host.clone()).or_default().clone()
     };
     let mut g = slot.lock().unwrap();
-    let params = ConnParams::from_vars(&route.host, &route.vars, &ctx.run.opts.ssh);
+    let params = ConnParams::from_vars(&route.host, &route.vars, &ctx.run.opts.ssh)?;
     if let Some(c) = g.as_ref() {
         // A task that reaches the host as another user (its `remote_user`), or at another
         // address, gets a session of its own; it replaces the host's current one.
@@ -332,7 +329,7 @@ fn connection(ctx: &Arc<PlayCtx>, route: &Route) -> Result<Arc<SshConnection>, S
             return Ok(c.clone());
         }
     }
-    let c = Arc::new(SshConnection::connect(&params).map_err(|e| e.msg)?);
+    let c = Arc::new(SshConnection::connect(&params)?);
     *g = Some(c.clone());
     Ok(c)
 }

@@ -194,6 +194,9 @@ pub struct Run {
     /// Hosts that failed or were unreachable: left out of later plays.
     pub failed: Mutex<HashSet<String>>,
     pub unreachable: Mutex<HashSet<String>>,
+    /// The last play was cut short by its max_fail_percentage: the run's exit code is then
+    /// the failed hosts' one, even when a host was unreachable (as ansible-playbook).
+    pub max_fail_broke: std::sync::atomic::AtomicBool,
     pub loader: crate::playbook::Loader,
     /// `set_stats` data.
     pub custom_stats: Mutex<Map<String, Value>>,
@@ -226,6 +229,7 @@ impl Run {
             stats: Mutex::new(Stats::default()),
             failed: Mutex::new(HashSet::new()),
             unreachable: Mutex::new(HashSet::new()),
+            max_fail_broke: Default::default(),
             loader,
             custom_stats: Mutex::new(Map::new()),
             conns: Mutex::new(HashMap::new()),

@@ -276,13 +276,17 @@ fn finish(run: &Arc<Run>) {
     cb.stats(&stats);
 }
 
-/// Hosts still failed at the end decide the code (`clear_host_errors` forgives), as in
-/// ansible-playbook.
+/// Hosts still failed or unreachable at the end decide the code (`clear_host_errors`
+/// forgives), as in ansible-playbook: an unreachable host outweighs a failed one, unless
+/// the last play stopped on its max_fail_percentage.
 fn result_code(run: &Arc<Run>) -> i32 {
-    if !run.failed.lock().unwrap().is_empty() {
+    let failed = !run.failed.lock().unwrap().is_empty();
+    if failed && run.max_fail_broke.load(Ordering::Relaxed) {
         exit::FAILED
     } else if !run.unreachable.lock().unwrap().is_empty() {
         exit::UNREACHABLE
+    } else if failed {
+        exit::FAILED
     } else {
         exit::OK
     }
@@ -310,6 +314,7 @@ fn hosts_pattern(node: &Node, ctx: &Arc<Context>) -> Result<String> {
 }
 
 fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
+    run.max_fail_broke.store(false, Ordering::Relaxed);
     // Variables known before any host: extra vars and play vars (for the name and hosts).
     let extra_vars = Arc::new(run.opts.extra_vars.clone());
     let mut pv = play.kw.vars.clone();

@@ -435,6 +435,7 @@ pub fn run_task(
             let n = batch.iter().filter(|h| failed.contains(*h)).count();
             if !batch.is_empty() && (n as f64) * 100.0 / (batch.len() as f64) > pct {
                 drop(failed);
+                ctx.run.max_fail_broke.store(true, Ordering::Relaxed);
                 let mut ended = ctx.ended.lock().unwrap();
                 for h in batch {
                     ended.insert(h);

@@ -1806,13 +1806,20 @@ fn from_json(_: &State, v: Value, _: &Args) -> Result<Value, Error> {
 
 fn yaml_opts(a: &Args, indent: usize, flow: Option<bool>) -> Result<YamlOpts, Error> {
     Ok(YamlOpts {
-        indent: a.int(0, "indent")?.map(|i| i as usize).unwrap_or(indent),
+        indent: a
+            .int(0, "indent")?
+            .map(|i| i.max(0) as usize)
+            .unwrap_or(indent),
         default_flow_style: match a.get(99, "default_flow_style") {
             Some(v) if v.is_none() => None,
             Some(v) => Some(v.is_true()),
             None => flow,
         },
-        width: a.int(99, "width")?.map(|w| w.max(1) as usize).unwrap_or(80),
+        // libyaml's emitter (which Ansible's dumper uses): a negative width is unlimited.
+        width: a
+            .int(99, "width")?
+            .map(|w| usize::try_from(w).unwrap_or(usize::MAX))
+            .unwrap_or(80),
         sort_keys: a.flag(99, "sort_keys", true),
     })
 }

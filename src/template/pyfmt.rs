@@ -275,14 +275,15 @@ pub struct YamlOpts {
 
 /// PyYAML's `yaml.dump(v)` text.
 pub fn yaml_dump(v: &Value, opts: YamlOpts) -> String {
+    let best_indent = if (2..10).contains(&opts.indent) {
+        opts.indent
+    } else {
+        2
+    };
     let mut e = YamlEmitter {
         out: String::new(),
-        best_indent: if (2..10).contains(&opts.indent) {
-            opts.indent
-        } else {
-            2
-        },
-        best_width: if opts.width > 2 * opts.indent {
+        best_indent,
+        best_width: if opts.width > 2 * best_indent {
             opts.width
         } else {
             80
