@@ -709,7 +709,9 @@ mod tests {
         assert_eq!(port_number(" 2222 ").unwrap(), 2222);
         let not_int = port_number("abc").unwrap_err();
         assert!(!not_int.is_unreachable());
-        assert!(not_int.msg.contains("'abc' could not be converted to 'int'"));
+        assert!(not_int
+            .msg
+            .contains("'abc' could not be converted to 'int'"));
         for bad in ["70000", "0", "-5"] {
             let e = port_number(bad).unwrap_err();
             assert!(e.is_unreachable(), "{bad}");

@@ -65,6 +65,17 @@ pub fn execute(
         }
     }
     check_port(ctx, task, scope, c)?;
+    if let Some(raw) = task.args.get("_raw_params").and_then(scalar_string) {
+        if !crate::playbook::accepts_raw_params(&task.action) && !possibly_all_template(&raw) {
+            return Err(Error::new(format!(
+                "Action '{}' does not support raw params.",
+                qualified(&task.action_written)
+            )));
+        }
+    }
+    if let Some(r) = unknown_args(task, c)? {
+        return Ok(r);
+    }
     match task.action.as_str() {
         "debug" => debug(ctx, task, c),
         "set_fact" => set_fact(ctx, task, scope, host, c),
@@ -134,6 +145,88 @@ fn check_port(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Conte
     }
 }
 
+/// A failure raised by the action itself (Ansible's AnsibleActionFail/AnsibleError): the
+/// error report says "Task failed: {msg}" whatever `msg` says.
+pub(super) fn raised(msg: String, report: String) -> Map<String, Value> {
+    let mut r = super::task::task_failed(msg);
+    r.insert(super::task::EXCEPTION_MSG_KEY.into(), json!(report));
+    r
+}
+
+/// ActionBase.run's check: arguments the action does not know fail the task.
+pub(super) fn invalid_options<'a>(
+    task: &Task,
+    keys: impl Iterator<Item = &'a String>,
+    valid: &[&str],
+) -> Option<Map<String, Value>> {
+    let bad: Vec<&str> = keys
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    let msg = format!(
+        "Invalid options for {}: {}",
+        task.action_written,
+        bad.join(",")
+    );
+    Some(raised(msg.clone(), format!("Task failed: {msg}")))
+}
+
+/// The arguments of the controller actions that check them before anything else, against
+/// ActionBase's list of valid arguments or against their argument spec (then with the
+/// spec's list of supported parameters as Ansible words it).
+fn unknown_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>>> {
+    let (valid, spec): (&[&str], Option<&str>) = match task.action.as_str() {
+        "fail" => (&["msg"], None),
+        "set_stats" => (&["aggregate", "data", "per_host"], None),
+        "group_by" => (&["key", "parents"], None),
+        "debug" => (&["msg", "var", "verbosity"], Some("msg, var, verbosity")),
+        "assert" => (
+            &["fail_msg", "msg", "quiet", "success_msg", "that"],
+            Some("fail_msg, quiet, success_msg, that (msg)"),
+        ),
+        "pause" => (
+            &["echo", "minutes", "prompt", "seconds"],
+            Some("echo, minutes, prompt, seconds"),
+        ),
+        _ => return Ok(None),
+    };
+    let splat = splat_args(task, c)?;
+    let args = merged_args(task, c)?;
+    let mut keys: Vec<String> = splat
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for k in args.entries.keys() {
+        // A splat's template is not an argument of its own.
+        if !(k == "_raw_params"
+            && possibly_all_template(&args.get(k).and_then(scalar_string).unwrap_or_default()))
+            && !keys.contains(k)
+        {
+            keys.push(k.clone());
+        }
+    }
+    let Some(spec) = spec else {
+        return Ok(invalid_options(task, keys.iter(), valid));
+    };
+    let mut bad: Vec<&str> = keys
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if bad.is_empty() {
+        return Ok(None);
+    }
+    bad.sort_unstable();
+    let msg = format!(
+        "Unsupported parameters for ({}) module: {}. Supported parameters include: {spec}.",
+        task.action,
+        bad.join(", ")
+    );
+    Ok(Some(raised(msg.clone(), format!("Task failed: {msg}"))))
+}
+
 /// One task on one host: what every action that reaches the target works with.
 #[derive(Clone, Copy)]
 pub struct Call<'a> {
@@ -180,17 +273,12 @@ fn failed(msg: Value) -> Map<String, Value> {
 /// "args splat" Ansible accepts for actions without free-form text. The task's other
 /// arguments (`args:` and k=v) lie above it: callers merge them over the splat.
 fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>>> {
-    if crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
-        return Ok(None);
-    }
-    let Some(raw) = task.args.get("_raw_params") else {
-        return Ok(None);
+    let raw = match task.args.get("_raw_params") {
+        Some(raw) if splats_raw_params(task) => raw,
+        _ => return Ok(None),
     };
-    match raw.as_str() {
-        Some(s) if crate::template::is_template(s) => match c.template_node(raw)? {
-            Value::Object(m) => Ok(Some(m)),
-            _ => Ok(None),
-        },
+    match c.template_node(raw)? {
+        Value::Object(m) => Ok(Some(m)),
         _ => Ok(None),
     }
 }
@@ -301,7 +389,22 @@ fn strip_omit(v: Value) -> Value {
 }
 
 fn debug(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<String, Value>> {
-    let args = merged_args(task, c)?;
+    let mut args = merged_args(task, c)?;
+    if let Some(splat) = splat_args(task, c)? {
+        // Splatted values arrive templated: they are data, not templates any more.
+        let mut own = args.into_owned();
+        own.entries.shift_remove("_raw_params");
+        for (k, v) in splat {
+            if own.get(&k).is_none() {
+                let node = match v {
+                    Value::String(s) => Node::new(Kind::Unsafe(s), task.span.clone()),
+                    other => Node::from_data(&other, &task.span),
+                };
+                own.insert(k, task.span.clone(), node);
+            }
+        }
+        args = std::borrow::Cow::Owned(own);
+    }
     if args.get("msg").is_some() && args.get("var").is_some() {
         return Ok(failed(json!("parameters are mutually exclusive: msg|var")));
     }
@@ -481,9 +584,9 @@ fn set_fact(
         facts.insert(name, v);
     }
     if facts.is_empty() {
-        return Ok(failed(json!(
-            "No key/value pairs provided, at least one is required for this action to succeed"
-        )));
+        let msg =
+            "No key/value pairs provided, at least one is required for this action to succeed";
+        return Ok(raised(msg.into(), format!("Task failed: {msg}")));
     }
     let host = fact_host(task, scope, host, c)?;
     let store = |hs: &mut super::HostState| {
@@ -558,6 +661,17 @@ fn task_is_kv(task: &Task) -> bool {
 }
 
 /// Ansible's cheap test for a string that is one template and nothing else.
+/// Whether the task's free-form text is one template that gives its arguments (an args
+/// splat: `debug: "{{ args }}"`).
+pub(super) fn splats_raw_params(task: &Task) -> bool {
+    !crate::playbook::accepts_raw_params(&task.action)
+        && task
+            .args
+            .get("_raw_params")
+            .and_then(scalar_string)
+            .is_some_and(|raw| possibly_all_template(&raw))
+}
+
 fn possibly_all_template(s: &str) -> bool {
     (s.starts_with("{{") || s.starts_with("{%")) && (s.ends_with("}}") || s.ends_with("%}"))
 }

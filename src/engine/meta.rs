@@ -149,10 +149,12 @@ fn apply(
         }
         "clear_host_errors" => {
             ctx.errors_cleared.fetch_add(1, Ordering::SeqCst);
+            let mut for_good = ctx.failed_for_good.lock().unwrap();
             let mut failed = run.failed.lock().unwrap();
             let mut unreachable = run.unreachable.lock().unwrap();
             for h in hosts.iter().chain(ctx.pattern_hosts.iter()) {
                 failed.remove(h);
+                for_good.remove(h);
                 unreachable.remove(h);
             }
             "cleared host errors".into()

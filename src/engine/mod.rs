@@ -11,6 +11,7 @@ mod loops;
 mod meta;
 mod play;
 mod reconnect;
+mod registered;
 mod scope;
 mod stage_plan;
 mod staged;

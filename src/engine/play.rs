@@ -42,6 +42,12 @@ pub struct PlayCtx {
     pub saved: Mutex<Vec<(String, usize)>>,
     /// Hosts that left the play with `meta: end_host`.
     pub ended: Mutex<HashSet<String>>,
+    /// Hosts whose failure in this play is final (no rescue or always left to run, or made
+    /// failed by any_errors_fatal): what max_fail_percentage counts.
+    pub failed_for_good: Mutex<HashSet<String>>,
+    /// The play runs each host on its own (free, host_pinned): max_fail_percentage does
+    /// not apply.
+    pub hosts_independent: AtomicBool,
     /// `meta: end_play` / `end_batch`.
     pub end_play: AtomicBool,
     pub end_batch: AtomicBool,
@@ -184,6 +190,10 @@ impl PlayCtx {
 
     /// Fail hosts on another host's behalf: no result, no count in the recap.
     pub fn fail_quietly(&self, hosts: &[String]) {
+        self.failed_for_good
+            .lock()
+            .unwrap()
+            .extend(hosts.iter().cloned());
         let mut failed = self.run.failed.lock().unwrap();
         let mut by_others = self.failed_by_others.lock().unwrap();
         for h in hosts {
@@ -200,7 +210,7 @@ impl PlayCtx {
             .and_then(scalar_string)
             .unwrap_or_default();
         let t = json!({"name": name, "action": task.action_written, "path": format!("{}:{}", task.span.file, task.span.line)});
-        let r = Value::Object(super::task::strip_internal(result));
+        let r = Value::Object(super::registered::registered(result));
         self.failures
             .lock()
             .unwrap()
@@ -468,6 +478,8 @@ fn run_play(run: &Arc<Run>, play: &Play, pb: &Playbook) -> Result<PlayOutcome> {
         notified: Mutex::new(HashMap::new()),
         saved: Mutex::new(Vec::new()),
         ended: Mutex::new(HashSet::new()),
+        failed_for_good: Mutex::new(HashSet::new()),
+        hosts_independent: AtomicBool::new(false),
         end_play: AtomicBool::new(false),
         end_batch: AtomicBool::new(false),
         root: root.clone(),
@@ -551,6 +563,12 @@ fn run_batch(ctx: &Arc<PlayCtx>, play: &Play, batch: &[String]) -> Result<()> {
 
 /// Every host walks the sections on its own, up to forks hosts at once (the free strategy).
 pub(super) fn run_free(ctx: &Arc<PlayCtx>, sections: &[Vec<Item>], batch: &[String]) -> Result<()> {
+    ctx.hosts_independent.store(true, Ordering::Relaxed);
+    if ctx.play.max_fail_percentage.is_some() {
+        ctx.run.cb().warning(
+            "Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host",
+        );
+    }
     let forks = ctx.run.opts.forks.max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let errors = Mutex::new(Vec::new());

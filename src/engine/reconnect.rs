@@ -2,9 +2,9 @@
 //! answers again) and `reboot` (the boot time changes, then the test command passes), as
 //! ansible-core's action plugins of the same names do them.
 
-use super::actions::{module_named, template_args, Call};
+use super::actions::{invalid_options, module_named, raised, template_args, Call};
 use super::connect;
-use super::task::{truthy, value_str, EXCEPTION_MSG_KEY};
+use super::task::{truthy, value_str};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
@@ -45,38 +45,6 @@ fn transport(call: Call) -> String {
     } = call;
     let keywords = super::actions::conn_keywords(task, scope, c).unwrap_or_default();
     connect::route(ctx, host, c, keywords).transport
-}
-
-/// A failure raised by the action itself (Ansible's AnsibleActionFail/AnsibleError): the
-/// error report says "Task failed: {msg}" whatever `msg` says.
-fn raised(msg: String, report: String) -> Map<String, Value> {
-    let mut r = Map::new();
-    r.insert("failed".into(), json!(true));
-    r.insert("msg".into(), json!(msg));
-    r.insert(EXCEPTION_MSG_KEY.into(), json!(report));
-    r
-}
-
-/// ActionBase.run's check: arguments the action does not know fail the task.
-fn invalid_options(
-    call: Call,
-    args: &Map<String, Value>,
-    valid: &[&str],
-) -> Option<Map<String, Value>> {
-    let bad: Vec<&str> = args
-        .keys()
-        .map(String::as_str)
-        .filter(|k| !valid.contains(k))
-        .collect();
-    if bad.is_empty() {
-        return None;
-    }
-    let msg = format!(
-        "Invalid options for {}: {}",
-        call.task.action_written,
-        bad.join(",")
-    );
-    Some(raised(msg.clone(), format!("Task failed: {msg}")))
 }
 
 /// Ansible's retry loop for reboot: try `f` until it succeeds or `timeout` seconds pass,
@@ -129,7 +97,7 @@ pub fn wait_for_connection(call: Call) -> Result<Map<String, Value>> {
         r.insert("skipped".into(), json!(true));
         return Ok(r);
     }
-    if let Some(r) = invalid_options(call, &args, WAIT_FOR_CONNECTION_ARGS) {
+    if let Some(r) = invalid_options(call.task, args.keys(), WAIT_FOR_CONNECTION_ARGS) {
         return Ok(r);
     }
     let start = Instant::now();
@@ -230,7 +198,7 @@ pub fn reboot(call: Call) -> Result<Map<String, Value>> {
         return Ok(r);
     }
     let args = template_args(call.task, call.c)?;
-    if let Some(r) = invalid_options(call, &args, REBOOT_ARGS) {
+    if let Some(r) = invalid_options(call.task, args.keys(), REBOOT_ARGS) {
         return Ok(r);
     }
     let timeout = int_arg(&args, &["reboot_timeout", "reboot_timeout_sec"], 600);

@@ -18,6 +18,9 @@ pub struct Scope {
     pub inherit_conditions: bool,
     /// The level a handler's include creates: the tasks below run as handlers.
     pub handler: bool,
+    /// A level with nothing of its own around a block's tasks (or its rescue) whose block
+    /// has a rescue or always section still to come: a failure below is not yet final.
+    pub guarded: bool,
 }
 
 impl Scope {
@@ -29,6 +32,7 @@ impl Scope {
             params: None,
             inherit_conditions: true,
             handler: false,
+            guarded: false,
         })
     }
 
@@ -41,7 +45,28 @@ impl Scope {
             params: None,
             inherit_conditions: true,
             handler: false,
+            guarded: false,
         })
+    }
+
+    /// The level for a block's section whose failures a later section (rescue, always)
+    /// still handles.
+    pub fn guard(self: &Arc<Self>) -> Arc<Scope> {
+        Arc::new(Scope {
+            parent: Some(self.clone()),
+            kw: Keywords::default(),
+            role: self.role.clone(),
+            params: None,
+            inherit_conditions: true,
+            handler: false,
+            guarded: true,
+        })
+    }
+
+    /// Whether a failure here is final for the host: no enclosing block has a rescue or
+    /// always section left to run (Ansible counts only those towards max_fail_percentage).
+    pub fn failure_is_final(self: &Arc<Self>) -> bool {
+        !self.iter().any(|s| s.guarded)
     }
 
     /// Whether tasks at this level were brought in by a handler (and so are handlers).

@@ -413,8 +413,10 @@ pub fn run_task(
         if let Some(reg) = &task.register {
             for h in &hosts[1..] {
                 ctx.run.host_state(h, |hs| {
-                    hs.vars
-                        .insert(reg.clone(), Value::Object(strip_internal(&first)));
+                    hs.vars.insert(
+                        reg.clone(),
+                        Value::Object(super::registered::registered(&first)),
+                    );
                 });
             }
         }
@@ -424,18 +426,28 @@ pub fn run_task(
         account(ctx, task, scope, &info, o)?;
     }
     fail_batch_if_fatal(ctx, task, scope, &hosts, run_once);
-    if let Some(mfp) = &ctx.play.max_fail_percentage {
+    if let Some(mfp) = ctx
+        .play
+        .max_fail_percentage
+        .as_ref()
+        .filter(|_| !ctx.hosts_independent.load(Ordering::Relaxed))
+    {
         if let Some(pct) = mfp
             .to_json()
             .as_f64()
             .or_else(|| scalar_string(mfp).and_then(|s| s.trim_end_matches('%').parse().ok()))
         {
             let batch = ctx.batch.lock().unwrap().clone();
-            let failed = ctx.run.failed.lock().unwrap();
+            let failed = ctx.failed_for_good.lock().unwrap();
             let n = batch.iter().filter(|h| failed.contains(*h)).count();
             if !batch.is_empty() && (n as f64) * 100.0 / (batch.len() as f64) > pct {
                 drop(failed);
                 ctx.run.max_fail_broke.store(true, Ordering::Relaxed);
+                // Ansible announces it twice: the percentage passed, then every host failed.
+                let mut cb = ctx.run.cb();
+                cb.no_hosts_remaining();
+                cb.no_hosts_remaining();
+                drop(cb);
                 let mut ended = ctx.ended.lock().unwrap();
                 for h in batch {
                     ended.insert(h);
@@ -623,6 +635,9 @@ fn account(
             } else {
                 run.stat(&o.host, |s| s.failures += 1);
                 run.failed.lock().unwrap().insert(o.host.clone());
+                if scope.failure_is_final() {
+                    ctx.failed_for_good.lock().unwrap().insert(o.host.clone());
+                }
                 ctx.record_failure(&o.host, task, &o.result);
             }
         }
@@ -919,14 +934,6 @@ fn role_prefixed(role: &crate::playbook::Role, what: &str, notification: &str) -
         .is_some_and(|r| r == role.name || r == role.short_name())
 }
 
-/// Remove Ansible's internal keys before a result is registered.
-pub fn strip_internal(r: &Map<String, Value>) -> Map<String, Value> {
-    r.iter()
-        .filter(|(k, _)| !k.starts_with("_ansible_") && !k.starts_with("_play_"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
 fn status_of(r: &Map<String, Value>) -> Status {
     if r.get("unreachable").map(truthy).unwrap_or(false) {
         Status::Unreachable
@@ -943,7 +950,7 @@ fn status_of(r: &Map<String, Value>) -> Status {
 
 /// Ansible warns on every result of a task whose `args` is a template.
 fn warn_args_splat(task: &Task, r: &mut Map<String, Value>) {
-    if task.args.get(actions::VARIABLE_PARAMS).is_none() {
+    if task.args.get(actions::VARIABLE_PARAMS).is_none() && !actions::splats_raw_params(task) {
         return;
     }
     const WARNING: &str = "Using a template for task args is unsafe in some situations (see https://docs.ansible.com/ansible/devel/reference_appendices/faq.html#argsplat-unsafe).";
@@ -955,11 +962,12 @@ fn warn_args_splat(task: &Task, r: &mut Map<String, Value>) {
     }
 }
 
-fn task_failed(msg: String) -> Map<String, Value> {
+/// The result of a task whose action raised an error (Ansible's keys, in its order).
+pub(super) fn task_failed(msg: String) -> Map<String, Value> {
     let mut r = Map::new();
     r.insert("changed".into(), json!(false));
-    r.insert("exception".into(), json!("(traceback unavailable)"));
     r.insert("failed".into(), json!(true));
+    r.insert("exception".into(), json!("(traceback unavailable)"));
     r.insert("msg".into(), json!(msg));
     r
 }
@@ -1092,17 +1100,7 @@ fn run_on_host(
 /// variable of the host.
 fn register_result(ctx: &Arc<PlayCtx>, task: &Task, host: &str, result: &Map<String, Value>) {
     let Some(reg) = &task.register else { return };
-    let mut reg_val = strip_internal(result);
-    if let Some(Value::Array(items)) = reg_val.get_mut("results") {
-        for it in items.iter_mut() {
-            if let Value::Object(m) = it {
-                *m = strip_internal(m);
-            }
-        }
-    }
-    if !reg_val.contains_key("failed") {
-        reg_val.insert("failed".into(), json!(false));
-    }
+    let reg_val = super::registered::registered(result);
     ctx.run.host_state(host, |hs| {
         hs.vars.insert(reg.clone(), Value::Object(reg_val));
     });
@@ -1394,7 +1392,7 @@ fn item_label(
     let node = task.loop_control.as_ref()?.as_map()?.get("label")?;
     let mut lv = lvars.clone();
     if let Some(reg) = &task.register {
-        lv.insert(reg.clone(), Value::Object(strip_internal(r)));
+        lv.insert(reg.clone(), Value::Object(super::registered::registered(r)));
     }
     let c = Context::new(Arc::new(ctx.vars_for(
         host,
@@ -1508,7 +1506,7 @@ fn until_holds(
         task.register
             .clone()
             .unwrap_or_else(|| "__until_result".into()),
-        Value::Object(strip_internal(r)),
+        Value::Object(super::registered::registered(r)),
     );
     let uc = Context::new(Arc::new(ctx.vars_for(
         host,
@@ -1673,7 +1671,10 @@ fn run_once(
     }
     let mut lv = loop_vars.unwrap_or_default();
     if let Some(reg) = &task.register {
-        lv.insert(reg.clone(), Value::Object(strip_internal(&r)));
+        lv.insert(
+            reg.clone(),
+            Value::Object(super::registered::registered(&r)),
+        );
     }
     let pc = Context::new(Arc::new(ctx.vars_for(
         host,

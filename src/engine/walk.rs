@@ -135,13 +135,14 @@ fn run_block_sections(
             params: Some(role.params.clone()),
             inherit_conditions: true,
             handler: false,
+            guarded: false,
         }),
         _ => scope.child(b.kw.clone(), b.role.clone()),
     };
-    run_items(ctx, &b.block, &s, hosts)?;
     if b.rescue.is_empty() && b.always.is_empty() {
-        return Ok(());
+        return run_items(ctx, &b.block, &s, hosts);
     }
+    run_items(ctx, &b.block, &s.guard(), hosts)?;
     let run = &ctx.run;
     let failed_now: Vec<String> = {
         let failed = run.failed.lock().unwrap();
@@ -169,7 +170,12 @@ fn run_block_sections(
                 }
             });
         }
-        run_items(ctx, &b.rescue, &s, &failed_now)?;
+        let rescue_scope = if b.always.is_empty() {
+            s.clone()
+        } else {
+            s.guard()
+        };
+        run_items(ctx, &b.rescue, &rescue_scope, &failed_now)?;
     }
     if !b.always.is_empty() {
         let still_failed: Vec<String> = {
@@ -364,23 +370,7 @@ fn register_include(ctx: &Arc<PlayCtx>, t: &Task, host: &str, runs: &task::Inclu
     };
     let value = match runs {
         task::IncludeRuns::Skipped(r) | task::IncludeRuns::Failed(r) => {
-            let mut r = task::strip_internal(r);
-            r.entry("failed").or_insert(Value::Bool(false));
-            // Ansible's key order for an include's own result.
-            let first = [
-                "changed",
-                "failed",
-                "skipped",
-                "skip_reason",
-                "false_condition",
-                "exception",
-            ];
-            let mut ordered: serde_json::Map<String, Value> = first
-                .iter()
-                .filter_map(|k| r.remove(*k).map(|v| (k.to_string(), v)))
-                .collect();
-            ordered.append(&mut r);
-            ordered
+            super::registered::registered(r)
         }
         task::IncludeRuns::Run(list) if t.loop_.is_some() => {
             let results = list
@@ -670,6 +660,7 @@ fn include_scope(
         params,
         inherit_conditions: false,
         handler,
+        guarded: false,
     })
 }
 

@@ -52,6 +52,16 @@ pub const FREE_FORM: &[&str] = &[
     "meta",
 ];
 
+/// Whether an action takes text besides `key=value` arguments (Ansible's raw-param
+/// actions): the free-form modules, and actions that read their text themselves.
+pub fn accepts_raw_params(short: &str) -> bool {
+    FREE_FORM.contains(&short)
+        || matches!(
+            short,
+            "add_host" | "group_by" | "set_fact" | "include_role" | "import_role"
+        )
+}
+
 /// The short name of an action (`ansible.builtin.copy` -> `copy`).
 pub fn canonical_action(name: &str) -> &str {
     for p in COLLECTION_PREFIXES {

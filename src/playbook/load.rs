@@ -1406,15 +1406,24 @@ fn action_args(short: &str, raw: &Node) -> Result<Mapping> {
             }
             Ok(m)
         }
-        Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) => {
-            let mut m = Mapping::default();
-            m.insert("_raw_params".into(), raw.span.clone(), raw.clone());
-            Ok(m)
-        }
-        _ => Err(Error::at(
-            format!("the arguments of '{short}' must be a dictionary or a string"),
+        Kind::Vault(_) => Err(Error::at(
+            format!("the arguments of '{short}' are vault-encrypted as a whole, which play does not support"),
             &raw.span,
-        )),
+        )
+        .with_hint("encrypt the values that are secret, inside a mapping of arguments")),
+        // Ansible names the Python type it got (its tagged subclasses for YAML values).
+        other => {
+            let class = match other {
+                Kind::Bool(_) => "bool",
+                Kind::Int(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedInt",
+                Kind::Float(_) => "ansible.module_utils._internal._datatag._AnsibleTaggedFloat",
+                _ => "ansible.module_utils._internal._datatag._AnsibleTaggedList",
+            };
+            Err(Error::at(
+                format!("unexpected parameter type in action: <class '{class}'>"),
+                &raw.span,
+            ))
+        }
     }
 }
 
