@@ -198,12 +198,11 @@ fn unknown_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Valu
     let mut keys: Vec<String> = splat
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    let splatted = splats_raw_params(task);
     for k in args.entries.keys() {
         // A splat's template is not an argument of its own.
-        if !(k == "_raw_params"
-            && possibly_all_template(&args.get(k).and_then(scalar_string).unwrap_or_default()))
-            && !keys.contains(k)
-        {
+        let splat_text = splatted && k == "_raw_params";
+        if !splat_text && !keys.contains(k) {
             keys.push(k.clone());
         }
     }
