@@ -272,12 +272,18 @@ fn failed(msg: Value) -> Map<String, Value> {
 /// "args splat" Ansible accepts for actions without free-form text. The task's other
 /// arguments (`args:` and k=v) lie above it: callers merge them over the splat.
 fn splat_args(task: &Task, c: &Arc<Context>) -> Result<Option<Map<String, Value>>> {
-    let raw = match task.args.get("_raw_params") {
-        Some(raw) if splats_raw_params(task) => raw,
-        _ => return Ok(None),
-    };
-    match c.template_node(raw)? {
-        Value::Object(m) => Ok(Some(m)),
+    // add_host, group_by and set_fact take free-form text too, and a mapping from it as
+    // their arguments.
+    if crate::playbook::FREE_FORM.contains(&task.action.as_str()) {
+        return Ok(None);
+    }
+    match task.args.get("_raw_params") {
+        Some(raw) if raw.as_str().is_some_and(crate::template::is_template) => {
+            match c.template_node(raw)? {
+                Value::Object(m) => Ok(Some(m)),
+                _ => Ok(None),
+            }
+        }
         _ => Ok(None),
     }
 }
@@ -1216,7 +1222,7 @@ fn add_host(ctx: &Arc<PlayCtx>, task: &Task, c: &Arc<Context>) -> Result<Map<Str
     let mut r = Map::new();
     r.insert(
         "add_host".into(),
-        json!({"groups": groups, "host_name": host_name, "host_vars": shown}),
+        json!({"host_name": host_name, "groups": groups, "host_vars": shown}),
     );
     r.insert("changed".into(), json!(changed));
     Ok(r)

@@ -66,7 +66,8 @@ pub fn registered(r: &Map<String, Value>) -> Map<String, Value> {
     place(&mut out, "ansible_loop");
     const TRAILING: &[&str] = &["stdout_lines", "stderr_lines", "results"];
     for (k, v) in r {
-        if !internal(k) && !out.contains_key(k) && !TRAILING.contains(&k.as_str()) {
+        let placed = out.contains_key(k) || LEADING.contains(&k.as_str());
+        if !internal(k) && !placed && !TRAILING.contains(&k.as_str()) {
             out.insert(k.clone(), v.clone());
         }
     }
