@@ -192,6 +192,7 @@ impl PlayCtx {
         // A task sees its connection settings as variables when nothing else sets them
         // (Ansible's play context fills them in); hostvars do not.
         if let Some(s) = scope {
+            let shown = v.layers.len();
             let keywords = connection_keywords(task, s);
             if !keywords.is_empty() {
                 v.push_lower(Layer::nodes(keywords));
@@ -207,6 +208,7 @@ impl PlayCtx {
             conn.insert("ansible_host".into(), addr.clone());
             conn.insert("ansible_ssh_host".into(), addr);
             v.push_lower(Layer::data(conn));
+            v.context_only = v.layers.len() - shown;
         }
         v
     }

@@ -532,7 +532,11 @@ impl Object for VarsProxy {
         ObjectRepr::Map
     }
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
-        self.0.resolve(key.as_str()?)
+        let name = key.as_str()?;
+        if !self.0.vars.in_vars(name) {
+            return None;
+        }
+        self.0.resolve(name)
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         let names: Vec<MjValue> = self.0.vars.names().into_iter().map(MjValue::from).collect();

@@ -58,6 +58,9 @@ pub struct Vars {
     pub hostvars: Option<Arc<dyn HostVarsSource>>,
     /// `hash_behaviour = merge`: a dictionary defined at several levels is merged.
     pub merge: bool,
+    /// How many of the lowest layers a task sees but the `vars` dictionary does not show
+    /// (the connection settings Ansible's play context fills in).
+    pub context_only: usize,
 }
 
 impl Vars {
@@ -115,10 +118,19 @@ impl Vars {
         self.layers.iter().any(|l| l.contains(name))
     }
 
-    /// Every variable name, highest layer first, without duplicates.
+    fn in_vars_layers(&self) -> &[Layer] {
+        &self.layers[..self.layers.len().saturating_sub(self.context_only)]
+    }
+
+    /// Whether the `vars` dictionary shows the name.
+    pub fn in_vars(&self, name: &str) -> bool {
+        self.in_vars_layers().iter().any(|l| l.contains(name))
+    }
+
+    /// Every name the `vars` dictionary shows, highest layer first, without duplicates.
     pub fn names(&self) -> Vec<String> {
         let mut seen = indexmap::IndexSet::new();
-        for l in &self.layers {
+        for l in self.in_vars_layers() {
             for k in l.keys() {
                 seen.insert(k);
             }
