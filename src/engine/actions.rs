@@ -111,13 +111,8 @@ pub fn execute(
 /// action or connection: a port that is no integer fails the task. The port is the
 /// delegate's for a delegated task.
 fn check_port(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<()> {
-    let delegate = match scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref())
-    {
-        Some(d) => Some(value_str(&c.template_node(d)?)),
-        None => None,
-    };
     let delegate_vars;
-    let vars = match delegate {
+    let vars = match delegate_target(task, scope, c)? {
         Some(d) => {
             delegate_vars = Context::new(Arc::new(ctx.vars_for(&d, None, None, None)));
             &delegate_vars
@@ -142,6 +137,14 @@ fn check_port(ctx: &Arc<PlayCtx>, task: &Task, scope: &Arc<Scope>, c: &Arc<Conte
             .map(drop)
             .map_err(Error::new),
         None => Ok(()),
+    }
+}
+
+/// The host a delegated task runs on (`delegate_to`, templated); `None` when not delegated.
+fn delegate_target(task: &Task, scope: &Arc<Scope>, c: &Arc<Context>) -> Result<Option<String>> {
+    match scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
+        Some(d) => Ok(Some(value_str(&c.template_node(d)?))),
+        None => Ok(None),
     }
 }
 
@@ -543,9 +546,8 @@ fn fact_host(task: &Task, scope: &Arc<Scope>, host: &str, c: &Arc<Context>) -> R
         None => false,
     };
     if delegate_facts {
-        if let Some(d) = scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref())
-        {
-            return Ok(value_str(&c.template_node(d)?));
+        if let Some(d) = delegate_target(task, scope, c)? {
+            return Ok(d);
         }
     }
     Ok(host.to_string())
@@ -665,7 +667,6 @@ fn task_is_kv(task: &Task) -> bool {
         .all(|e| e.key_span == e.value.span)
 }
 
-/// Ansible's cheap test for a string that is one template and nothing else.
 /// Whether the task's free-form text is one template that gives its arguments (an args
 /// splat: `debug: "{{ args }}"`).
 pub(super) fn splats_raw_params(task: &Task) -> bool {
@@ -677,6 +678,7 @@ pub(super) fn splats_raw_params(task: &Task) -> bool {
             .is_some_and(|raw| possibly_all_template(&raw))
 }
 
+/// Ansible's cheap test for a string that is one template and nothing else.
 fn possibly_all_template(s: &str) -> bool {
     (s.starts_with("{{") || s.starts_with("{%")) && (s.ends_with("}}") || s.ends_with("%}"))
 }
@@ -2143,10 +2145,7 @@ pub(super) fn module_named(
         // Argument errors name the module as the task wrote it (`ansible.posix.sysctl`).
         module_name: (name == task.action).then(|| task.action_written.clone()),
     };
-    let target = match scope.keyword(task.kw.delegate_to.as_deref(), |k| k.delegate_to.as_deref()) {
-        Some(d) => value_str(&c.template_node(d)?),
-        None => host.to_string(),
-    };
+    let target = delegate_target(task, scope, c)?.unwrap_or_else(|| host.to_string());
     let kw_str = |n: Option<&Node>| keyword_string(c, n);
     let become_on = match scope.keyword(task.kw.become_.as_deref(), |k| k.become_.as_deref()) {
         Some(n) => truthy(&c.template_node(n)?),
