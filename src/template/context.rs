@@ -527,19 +527,28 @@ impl ChainResult for String {
 #[derive(Debug)]
 struct VarsProxy(Arc<Context>);
 
+/// Variables `resolve` makes itself rather than finding in a layer; `vars` shows them too.
+const SHOWN_BY_RESOLVE: [&str; 2] = ["vars", "hostvars"];
+
 impl Object for VarsProxy {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
     }
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
         let name = key.as_str()?;
-        if !self.0.vars.in_vars(name) {
+        if !SHOWN_BY_RESOLVE.contains(&name) && !self.0.vars.in_vars(name) {
             return None;
         }
         self.0.resolve(name)
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let names: Vec<MjValue> = self.0.vars.names().into_iter().map(MjValue::from).collect();
+        let mut names = self.0.vars.names();
+        for special in SHOWN_BY_RESOLVE {
+            if self.0.resolve(special).is_some() && !names.iter().any(|n| n == special) {
+                names.push(special.to_string());
+            }
+        }
+        let names: Vec<MjValue> = names.into_iter().map(MjValue::from).collect();
         Enumerator::Iter(Box::new(names.into_iter()))
     }
 }
