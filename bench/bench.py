@@ -28,6 +28,7 @@ import json
 import os
 import re
 import resource
+import select
 import shlex
 import shutil
 import signal
@@ -140,21 +141,27 @@ def measure_main(argv):
     with open(log_path, "wb") as logf:
         t0 = time.monotonic()
         child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        # Readable when the child exits: the wall time is its exit, not the next sample.
+        exited = os.pidfd_open(child.pid)
         peak_pss, rc, timed_out = 0, None, False
         while True:
             reap_orphans(child.pid)
             rc = child.poll()
             if rc is not None:
                 break
-            if time.monotonic() - t0 > timeout:
+            elapsed = time.monotonic() - t0
+            if elapsed > timeout:
                 timed_out = True
                 kill_tree(child.pid)
                 rc = child.wait()
                 break
             pss = sum(pss_kb(p) for p in descendants(me))
             peak_pss = max(peak_pss, pss)
-            time.sleep(0.2)
+            # Sampled often while a run is short (a peak of a run of a second is not
+            # missed), less often later (sampling dozens of processes costs CPU).
+            select.select([exited], [], [], 0.02 if elapsed < 3 else 0.2)
         wall = time.monotonic() - t0
+        os.close(exited)
     # What the tool left running (ansible's ControlPersist ssh masters, reparented to us):
     # stop it, then reap everything so its CPU time is counted.
     left = descendants(me)
@@ -491,7 +498,8 @@ def main():
     ansible_playbook = os.path.join(ORACLE_VENV, "bin", "ansible-playbook")
     if ("ansible" in tools or "mitogen" in tools) and not os.access(ansible_playbook, os.X_OK):
         sys.exit(f"bench: no oracle at {ansible_playbook}; run scripts/venv.sh")
-    play_bin = os.path.join(ROOT, "target", "release", "play")
+    # BENCH_PLAY_BIN: another build of play (a profiling one); its play-agent beside it.
+    play_bin = os.environ.get("BENCH_PLAY_BIN") or os.path.join(ROOT, "target", "release", "play")
     if "play" in tools and os.environ.get("BENCH_NO_BUILD") != "1":
         run(["cargo", "build", "--release", "--bins"], cwd=ROOT)
     strat = ensure_mitogen() if "mitogen" in tools else None
@@ -555,6 +563,9 @@ def main():
                 write_cfg(cfg, nh, cp_dir, strat if tool == "mitogen" else None)
                 exe = play_bin if tool == "play" else ansible_playbook
                 cmd = [exe, "-i", inv, pb, "-e", f"bench_dest={dest}"]
+                if tool == "play" and os.environ.get("BENCH_PLAY_WRAP"):
+                    # A profiler around play (its figures then include the profiler's).
+                    cmd = os.environ["BENCH_PLAY_WRAP"].split() + cmd
                 log_path = os.path.join(work, f"log-{case}-{tool}.txt")
                 log(f"case {case} ({nh} hosts x {nt} tasks) with {tool} ...")
                 r = measure(cmd, dict(env, ANSIBLE_CONFIG=cfg), log_path, timeout)

@@ -11,3 +11,4 @@ pub mod local_become;
 pub mod params;
 mod quick_ack;
 pub mod ssh;
+mod upload;

@@ -680,6 +680,7 @@ struct AgentReader {
 /// by slice. A failed read or send just stops: the script then exits, and its status
 /// says why.
 async fn send_agent(
+    session: &Session,
     wr: &russh::ChannelWriteHalf<client::Msg>,
     size: Bytes,
     body: super::agent_install::Body,
@@ -687,13 +688,26 @@ async fn send_agent(
     if wr.data_bytes(size).await.is_err() {
         return;
     }
-    let mut at = 0;
-    while at < body.len {
-        let Ok(slice) = body.slice(at) else { return };
-        at += slice.len() as u64;
-        if wr.data_bytes(slice).await.is_err() {
-            return;
-        }
+    let len = body.len;
+    super::upload::paced(&AgentUpload { session, wr, body }, len).await;
+}
+
+/// The agent's bytes on their way through an exec channel.
+struct AgentUpload<'a> {
+    session: &'a Session,
+    wr: &'a russh::ChannelWriteHalf<client::Msg>,
+    body: super::agent_install::Body,
+}
+
+impl super::upload::Link for AgentUpload<'_> {
+    async fn send(&self, offset: u64) -> Result<u64, ()> {
+        let slice = self.body.slice(offset).map_err(|_| ())?;
+        let n = slice.len() as u64;
+        self.wr.data_bytes(slice).await.map_err(|_| ())?;
+        Ok(n)
+    }
+    async fn confirm(&self) -> Result<(), ()> {
+        self.session.send_ping().await.map_err(|_| ())
     }
 }
 
@@ -1121,7 +1135,7 @@ impl SshConnection {
                         pre.drain(..pos + end + 1);
                         let (size, body) = send_bytes(&self.agent_binary, &self.agent_hash, &form)
                             .map_err(ConnError::unreachable)?;
-                        sending = Some(Box::pin(send_agent(wr, size, body)));
+                        sending = Some(Box::pin(send_agent(session, wr, size, body)));
                         sent = true;
                         continue;
                     }
