@@ -12,6 +12,7 @@ use super::agent_install::{
 };
 use super::cancel;
 use super::params::{BecomeParams, ConnParams};
+use super::upload::{Counted, Written};
 use bytes::Bytes;
 use play_modules::{Args, ModuleContext, ModuleResult};
 use russh::client::{self, Handle};
@@ -435,6 +436,8 @@ fn client_config(p: &ConnParams) -> client::Config {
 struct Opened {
     session: Session,
     jumps: Vec<Session>,
+    /// What the session's socket has written (the agent upload paces itself by it).
+    written: Arc<Written>,
 }
 
 fn open_session(
@@ -453,6 +456,7 @@ fn open_session(
         };
         let config = Arc::new(client_config(p));
         let mut jumps = Vec::new();
+        let written;
         let result = match p.jump_params() {
             Some(jp) if depth < 8 => {
                 let jp = jp?;
@@ -476,7 +480,9 @@ fn open_session(
                     })?;
                 jumps.append(&mut jump.jumps);
                 jumps.push(jump.session);
-                client::connect_stream(config, ch.into_stream(), handler).await
+                let (stream, w) = Counted::new(ch.into_stream());
+                written = w;
+                client::connect_stream(config, stream, handler).await
             }
             _ => {
                 let addrs: Vec<_> = match tokio::net::lookup_host((p.host.as_str(), p.port)).await {
@@ -506,6 +512,8 @@ fn open_session(
                 let _ = stream.set_nodelay(true);
                 let stream = super::quick_ack::QuickAck(stream);
                 stream.arm();
+                let (stream, w) = Counted::new(stream);
+                written = w;
                 client::connect_stream(config, stream, handler).await
             }
         };
@@ -522,7 +530,11 @@ fn open_session(
             }
         };
         authenticate(&mut session, p).await?;
-        Ok(Opened { session, jumps })
+        Ok(Opened {
+            session,
+            jumps,
+            written,
+        })
     })
 }
 
@@ -680,7 +692,7 @@ struct AgentReader {
 /// by slice. A failed read or send just stops: the script then exits, and its status
 /// says why.
 async fn send_agent(
-    session: &Session,
+    written: &Written,
     wr: &russh::ChannelWriteHalf<client::Msg>,
     size: Bytes,
     body: super::agent_install::Body,
@@ -689,12 +701,12 @@ async fn send_agent(
         return;
     }
     let len = body.len;
-    super::upload::paced(&AgentUpload { session, wr, body }, len).await;
+    super::upload::paced(&AgentUpload { written, wr, body }, len).await;
 }
 
 /// The agent's bytes on their way through an exec channel.
 struct AgentUpload<'a> {
-    session: &'a Session,
+    written: &'a Written,
     wr: &'a russh::ChannelWriteHalf<client::Msg>,
     body: super::agent_install::Body,
 }
@@ -706,8 +718,8 @@ impl super::upload::Link for AgentUpload<'_> {
         self.wr.data_bytes(slice).await.map_err(|_| ())?;
         Ok(n)
     }
-    async fn confirm(&self) -> Result<(), ()> {
-        self.session.send_ping().await.map_err(|_| ())
+    fn written(&self) -> &Written {
+        self.written
     }
 }
 
@@ -831,8 +843,12 @@ pub(crate) fn become_failure(method: &str, out: &str) -> ConnError {
 
 /// The open session, or the error for a closed one.
 fn open_session_of<'a>(inner: &'a Inner, p: &ConnParams) -> Result<&'a Session, ConnError> {
+    opened_of(inner, p).map(|o| &o.session)
+}
+
+fn opened_of<'a>(inner: &'a Inner, p: &ConnParams) -> Result<&'a Opened, ConnError> {
     match &inner.session {
-        Some(o) if !o.session.is_closed() => Ok(&o.session),
+        Some(o) if !o.session.is_closed() => Ok(o),
         _ => Err(ConnError::ssh(format!(
             "the SSH session to {} is closed",
             p.host
@@ -1076,7 +1092,8 @@ impl SshConnection {
         b: Option<&BecomeParams>,
         pty: bool,
     ) -> Result<Option<AgentChan>, ConnError> {
-        let session = open_session_of(inner, &self.params)?;
+        let opened = opened_of(inner, &self.params)?;
+        let (session, written) = (&opened.session, &*opened.written);
         let shared = match b {
             Some(_) => Some(inner.login_agent_path.clone().ok_or_else(|| {
                 ConnError::unreachable("The agent did not say where it runs from")
@@ -1135,7 +1152,7 @@ impl SshConnection {
                         pre.drain(..pos + end + 1);
                         let (size, body) = send_bytes(&self.agent_binary, &self.agent_hash, &form)
                             .map_err(ConnError::unreachable)?;
-                        sending = Some(Box::pin(send_agent(session, wr, size, body)));
+                        sending = Some(Box::pin(send_agent(written, wr, size, body)));
                         sent = true;
                         continue;
                     }

@@ -1,206 +1,273 @@
 //! Sending the agent binary to a target without queueing it in the controller.
 //!
 //! russh lets a channel queue as much as the peer's window allows (sshd grants 2 MB), and
-//! its session task packs everything queued into one output buffer, which keeps that size
-//! for the rest of the run. So the upload stays a bounded distance ahead of what sshd has
-//! confirmed: a ping (a global request, answered in order) after the data tells when
-//! everything before it has left. The distance grows with the link's round trip (the
-//! shortest a ping took), the way TCP sizes its window, so a distant target still gets
-//! the link's speed.
+//! its session task packs everything queued into one output buffer before it writes to
+//! the socket; that buffer keeps its size for the rest of the run. So the upload counts
+//! the bytes the socket has taken (the session's stream is wrapped in [`Counted`]) and
+//! stays a bounded distance ahead of them. The kernel's socket buffer, sized for the link
+//! by TCP, keeps a distant target's link busy; the controller's own queue stays small.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
-/// How far the upload may run ahead of sshd's confirmation on a fast link.
-const MIN_AHEAD: u64 = 256 * 1024;
-/// The rate the distance is sized for: ahead = shortest round trip × this.
-const RATE: f64 = 64.0 * 1024.0 * 1024.0;
-/// Beyond sshd's window, a larger distance changes nothing.
-const MAX_AHEAD: u64 = 4 * 1024 * 1024;
-/// A peer that does not answer a ping in this time is no longer waited for (the channel's
-/// own window still bounds the upload).
-const PATIENCE: Duration = Duration::from_secs(5);
+/// How far the upload may run ahead of what the socket has taken (plus one slice).
+const AHEAD: u64 = 256 * 1024;
+
+/// The bytes a session's socket has taken so far, and a signal when that grows.
+#[derive(Default)]
+pub(crate) struct Written {
+    bytes: AtomicU64,
+    grew: Notify,
+}
+
+impl Written {
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Resolves once the count exceeds `seen`.
+    pub(crate) async fn beyond(&self, seen: u64) {
+        loop {
+            let grew = self.grew.notified();
+            tokio::pin!(grew);
+            grew.as_mut().enable();
+            if self.bytes() > seen {
+                return;
+            }
+            grew.await;
+        }
+    }
+}
+
+/// A session's stream, counting what it writes.
+pub(crate) struct Counted<S> {
+    inner: S,
+    written: Arc<Written>,
+}
+
+impl<S> Counted<S> {
+    pub(crate) fn new(inner: S) -> (Counted<S>, Arc<Written>) {
+        let written = Arc::new(Written::default());
+        let counted = Counted {
+            inner,
+            written: written.clone(),
+        };
+        (counted, written)
+    }
+
+    fn count(&self, r: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = r {
+            if *n > 0 {
+                self.written.bytes.fetch_add(*n as u64, Ordering::AcqRel);
+                self.written.grew.notify_waiters();
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.count(&r);
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.count(&r);
+        r
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
 
 /// Where the bytes go.
 pub(crate) trait Link {
     /// Queue the part of the body that starts at `offset`; its length (0 at the end).
     fn send(&self, offset: u64) -> impl Future<Output = Result<u64, ()>> + Send;
-    /// Resolves once the peer has everything queued before the call.
-    fn confirm(&self) -> impl Future<Output = Result<(), ()>> + Send;
+    /// What the session's socket has taken.
+    fn written(&self) -> &Written;
 }
 
-/// Send `len` bytes over `link`, never more than the current distance ahead of what the
-/// peer confirmed. Returns when everything was queued or sending failed.
+/// Send `len` bytes over `link`, a slice at a time while less than [`AHEAD`] is queued
+/// beyond what the socket has taken since the upload began (the encryption's overhead and
+/// other channels' traffic count as taken too: the bound is a little loose, never tight).
+/// Returns when everything was queued or sending failed.
 pub(crate) async fn paced(link: &impl Link, len: u64) {
-    let sent = AtomicU64::new(0);
-    let confirmed = AtomicU64::new(0);
-    let ahead = AtomicU64::new(MIN_AHEAD);
-    let done = AtomicBool::new(false);
-    let (more_sent, more_confirmed) = (Notify::new(), Notify::new());
-    let sender = async {
-        let mut at = 0;
-        while at < len {
-            let unconfirmed = at - confirmed.load(Ordering::Acquire);
-            if unconfirmed >= ahead.load(Ordering::Acquire) {
-                more_confirmed.notified().await;
-                continue;
-            }
-            match link.send(at).await {
-                Ok(n) if n > 0 => at += n,
-                _ => break,
-            }
-            sent.store(at, Ordering::Release);
-            more_sent.notify_one();
+    let start = link.written().bytes();
+    let mut at = 0;
+    while at < len {
+        let taken = link.written().bytes() - start;
+        if at >= taken + AHEAD {
+            link.written().beyond(start + at - AHEAD).await;
+            continue;
         }
-        done.store(true, Ordering::Release);
-        more_sent.notify_one();
-    };
-    let confirmer = async {
-        let mut shortest = Duration::MAX;
-        loop {
-            if done.load(Ordering::Acquire) {
-                break;
-            }
-            let upto = sent.load(Ordering::Acquire);
-            if upto == confirmed.load(Ordering::Acquire) {
-                more_sent.notified().await;
-                continue;
-            }
-            let asked = Instant::now();
-            match tokio::time::timeout(PATIENCE, link.confirm()).await {
-                Ok(Ok(())) => {
-                    // The shortest round trip is the link's; longer ones measure a busy
-                    // peer, which more bytes ahead would not speed up.
-                    let rtt = asked.elapsed();
-                    shortest = shortest.min(rtt);
-                    let fits = (shortest.as_secs_f64() * RATE) as u64;
-                    ahead.store(fits.clamp(MIN_AHEAD, MAX_AHEAD), Ordering::Release);
-                    confirmed.store(upto, Ordering::Release);
-                    more_confirmed.notify_one();
-                }
-                _ => {
-                    ahead.store(u64::MAX, Ordering::Release);
-                    more_confirmed.notify_one();
-                    break;
-                }
-            }
+        match link.send(at).await {
+            Ok(n) if n > 0 => at += n,
+            _ => return,
         }
-    };
-    tokio::join!(sender, confirmer);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Mutex;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
 
     const SLICE: u64 = 64 * 1024;
 
-    /// A peer at `rtt` that confirms what was queued before each ping, and remembers the
-    /// most the sender ever had unconfirmed.
-    struct Peer {
+    /// A session whose socket takes `rate` bytes a millisecond from a queue the upload
+    /// fills, remembering the longest the queue ever got.
+    struct Session {
         len: u64,
-        rtt: Duration,
-        answers: bool,
         fail_at: Option<u64>,
-        state: Mutex<(u64, u64, u64)>, // queued, confirmed, most unconfirmed
+        written: Written,
+        queue: Mutex<(u64, u64, u64)>, // queued, offset expected next, longest queue
     }
 
-    impl Peer {
-        fn new(len: u64, rtt_ms: u64) -> Peer {
-            Peer {
+    impl Session {
+        fn new(len: u64) -> Arc<Session> {
+            Arc::new(Session {
                 len,
-                rtt: Duration::from_millis(rtt_ms),
-                answers: true,
                 fail_at: None,
-                state: Mutex::new((0, 0, 0)),
-            }
+                written: Written::default(),
+                queue: Mutex::new((0, 0, 0)),
+            })
         }
-        fn queued(&self) -> u64 {
-            self.state.lock().unwrap().0
+        fn drain(self: &Arc<Session>, rate: u64) -> tokio::task::JoinHandle<()> {
+            let s = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    let n = {
+                        let mut q = s.queue.lock().unwrap();
+                        let n = q.0.min(rate);
+                        q.0 -= n;
+                        n
+                    };
+                    if n > 0 {
+                        s.written.bytes.fetch_add(n, Ordering::AcqRel);
+                        s.written.grew.notify_waiters();
+                    }
+                }
+            })
         }
-        fn most_unconfirmed(&self) -> u64 {
-            self.state.lock().unwrap().2
+        fn sent(&self) -> u64 {
+            self.queue.lock().unwrap().1
+        }
+        fn longest_queue(&self) -> u64 {
+            self.queue.lock().unwrap().2
         }
     }
 
-    impl Link for Peer {
+    impl Link for Arc<Session> {
         async fn send(&self, offset: u64) -> Result<u64, ()> {
             if self.fail_at.is_some_and(|f| offset >= f) {
                 return Err(());
             }
-            // (Paused time runs in whole milliseconds.)
-            tokio::time::sleep(Duration::from_millis(1)).await;
             let n = (self.len - offset).min(SLICE);
-            let mut s = self.state.lock().unwrap();
-            assert_eq!(s.0, offset, "slices go out in order");
-            s.0 += n;
-            s.2 = s.2.max(s.0 - s.1);
+            let mut q = self.queue.lock().unwrap();
+            assert_eq!(q.1, offset, "slices go out in order");
+            q.0 += n;
+            q.1 += n;
+            q.2 = q.2.max(q.0);
             Ok(n)
         }
-        async fn confirm(&self) -> Result<(), ()> {
-            let upto = self.queued();
-            if !self.answers {
-                std::future::pending::<()>().await;
-            }
-            tokio::time::sleep(self.rtt).await;
-            let mut s = self.state.lock().unwrap();
-            s.1 = s.1.max(upto);
-            Ok(())
+        fn written(&self) -> &Written {
+            &self.written
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_near_peer_never_has_more_than_the_minimum_unconfirmed() {
-        let peer = Peer::new(3_300_000, 3);
-        paced(&peer, peer.len).await;
-        assert_eq!(peer.queued(), peer.len);
-        assert!(
-            peer.most_unconfirmed() <= MIN_AHEAD,
-            "{}",
-            peer.most_unconfirmed()
-        );
-        assert!(peer.most_unconfirmed() > MIN_AHEAD / 2);
+    async fn the_queue_stays_within_the_distance_however_slow_the_socket() {
+        for rate in [1_000, 30_000, 1_000_000] {
+            let s = Session::new(3_300_000);
+            let drain = s.drain(rate);
+            paced(&s, s.len).await;
+            drain.abort();
+            assert_eq!(s.sent(), s.len);
+            assert!(
+                s.longest_queue() <= AHEAD + SLICE,
+                "rate {rate}: {}",
+                s.longest_queue()
+            );
+            assert!(
+                s.longest_queue() > AHEAD / 2,
+                "rate {rate}: {}",
+                s.longest_queue()
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_distant_peer_gets_a_longer_distance() {
-        let peer = Peer::new(3_300_000, 50);
-        let t = Instant::now();
-        paced(&peer, peer.len).await;
-        assert_eq!(peer.queued(), peer.len);
-        assert!(peer.most_unconfirmed() > 2 * MIN_AHEAD);
-        // 51 slices of a millisecond each; a fixed 256 KiB distance would add 13 round trips.
-        assert!(
-            t.elapsed() < Duration::from_millis(51 + 50 * 3),
-            "{:?}",
-            t.elapsed()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_peer_that_never_answers_pings_still_gets_everything() {
-        let mut peer = Peer::new(1_000_000, 1);
-        peer.answers = false;
-        paced(&peer, peer.len).await;
-        assert_eq!(peer.queued(), peer.len);
+    async fn traffic_already_written_does_not_count() {
+        let s = Session::new(1_000_000);
+        s.written.bytes.store(50_000_000, Ordering::Release);
+        let drain = s.drain(10_000);
+        paced(&s, s.len).await;
+        drain.abort();
+        assert!(s.longest_queue() <= AHEAD + SLICE, "{}", s.longest_queue());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_send_ends_the_upload() {
-        let mut peer = Peer::new(1_000_000, 1);
-        peer.fail_at = Some(5 * SLICE);
-        paced(&peer, peer.len).await;
-        assert_eq!(peer.queued(), 5 * SLICE);
+        let mut s = Session::new(1_000_000);
+        Arc::get_mut(&mut s).unwrap().fail_at = Some(5 * SLICE);
+        let drain = s.drain(100_000);
+        paced(&s, s.len).await;
+        drain.abort();
+        assert_eq!(s.sent(), 5 * SLICE);
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_empty_body_sends_nothing() {
-        let peer = Peer::new(0, 1);
-        paced(&peer, 0).await;
-        assert_eq!(peer.queued(), 0);
+        let s = Session::new(0);
+        paced(&s, 0).await;
+        assert_eq!(s.sent(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_counted_stream_counts_what_it_writes() {
+        let (mut w, written) = Counted::new(Vec::new());
+        w.write_all(b"hello").await.unwrap();
+        w.write_all(&[0; 1000]).await.unwrap();
+        assert_eq!(written.bytes(), 1005);
+        assert_eq!(w.inner.len(), 1005);
     }
 }
