@@ -265,15 +265,7 @@ mod tests {
         let parts = [
             "[", "]", ":", "a", "vars", "_", " ", "\t", "#", "x#", "é", "-", "\u{a0}",
         ];
-        let mut lines = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = lines
-                .iter()
-                .flat_map(|l| parts.iter().map(move |p| format!("{l}{p}")))
-                .collect();
-            lines.extend(longer);
-            lines.dedup();
-        }
+        let lines = super::super::joined_up_to(&parts, 5);
         for line in &lines {
             let want = sect
                 .captures(line)

@@ -799,6 +799,21 @@ fn display_value(n: &Node) -> String {
 #[cfg(test)]
 mod tests;
 
+/// Every string made of up to `n` of `parts` (inputs for tests that compare two readings).
+#[cfg(test)]
+fn joined_up_to(parts: &[&str], n: usize) -> Vec<String> {
+    let mut all = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..n {
+        last = last
+            .iter()
+            .flat_map(|s| parts.iter().map(move |p| format!("{s}{p}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
 /// Variables `ansible-inventory` strips from `_meta.hostvars` that we can produce.
 const INTERNAL_VARS: [&str; 2] = ["inventory_dir", "inventory_file"];
 
