@@ -436,7 +436,7 @@ fn client_config(p: &ConnParams) -> client::Config {
 struct Opened {
     session: Session,
     jumps: Vec<Session>,
-    /// What the session's socket has written (the agent upload paces itself by it).
+    /// What the socket to the first hop has written (the agent upload paces itself by it).
     written: Arc<Written>,
 }
 
@@ -480,9 +480,10 @@ fn open_session(
                     })?;
                 jumps.append(&mut jump.jumps);
                 jumps.push(jump.session);
-                let (stream, w) = Counted::new(ch.into_stream());
-                written = w;
-                client::connect_stream(config, stream, handler).await
+                // Bytes have left the controller only once the first hop's socket took
+                // them (the jump session queues what goes through it as any session does).
+                written = jump.written;
+                client::connect_stream(config, ch.into_stream(), handler).await
             }
             _ => {
                 let addrs: Vec<_> = match tokio::net::lookup_host((p.host.as_str(), p.port)).await {

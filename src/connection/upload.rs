@@ -3,8 +3,8 @@
 //! russh lets a channel queue as much as the peer's window allows (sshd grants 2 MB), and
 //! its session task packs everything queued into one output buffer before it writes to
 //! the socket; that buffer keeps its size for the rest of the run. So the upload counts
-//! the bytes the socket has taken (the session's stream is wrapped in [`Counted`]) and
-//! stays a bounded distance ahead of them. The kernel's socket buffer, sized for the link
+//! the bytes the socket has taken (the session's stream is wrapped in [`Counted`]; through
+//! jump hosts, the first hop's) and stays a bounded distance ahead of them. The kernel's socket buffer, sized for the link
 //! by TCP, keeps a distant target's link busy; the controller's own queue stays small.
 
 use std::future::Future;
