@@ -206,6 +206,14 @@ ansible_group_priority=10
 loose1
 [db-servers]
 db-a
+[kids]  # section, then a comment
+_svc
+10.1.2.3
+host_
+hôte.example
+[grand:children]   # children, commented
+kids # a child, commented
+db-servers#the # starts a comment here
 "#;
 
 const PATTERNS: &[(&str, Option<&str>)] = &[

@@ -52,7 +52,7 @@ fn patterns() -> &'static Patterns {
 
 /// A DNS name of ASCII labels (letters, digits, `-` and `_`, starting with no `-` and ending
 /// in a letter or digit): a valid address with no port, which most inventories hold, told
-/// without building the expressions (they cost the controller about half a megabyte).
+/// without building the expressions (compiled, they held 0.4 MB of the controller's heap).
 fn plain_hostname(s: &str) -> bool {
     s.split('.').all(|label| {
         let b = label.as_bytes();

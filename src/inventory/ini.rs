@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 // The two line shapes below are ansible-core's regular expressions
 // `^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$` and `^([^:\]\s]+)\s*(?:#.*)?$`, read by hand:
-// compiled, their Unicode classes cost the controller most of a megabyte.
+// compiled, their Unicode classes held 0.4 MB of the controller's heap.
 
 /// A group name: up to a colon, a bracket or white space.
 fn group_name(s: &str) -> (&str, &str) {
