@@ -9,6 +9,6 @@ pub mod cancel;
 pub mod local;
 pub mod local_become;
 pub mod params;
-mod quick_ack;
+mod socket;
 pub mod ssh;
 mod upload;

@@ -12,7 +12,8 @@ use super::agent_install::{
 };
 use super::cancel;
 use super::params::{BecomeParams, ConnParams};
-use super::upload::{Counted, Written};
+use super::socket::SshSocket;
+use super::upload::Written;
 use bytes::Bytes;
 use play_modules::{Args, ModuleContext, ModuleResult};
 use russh::client::{self, Handle};
@@ -510,10 +511,7 @@ fn open_session(
                     let e = last.unwrap_or_else(|| std::io::Error::other("no address"));
                     return Err(tcp_error(&p.host, p.port, &e));
                 };
-                let _ = stream.set_nodelay(true);
-                let stream = super::quick_ack::QuickAck(stream);
-                stream.arm();
-                let (stream, w) = Counted::new(stream);
+                let (stream, w) = SshSocket::new(stream);
                 written = w;
                 client::connect_stream(config, stream, handler).await
             }

@@ -3,17 +3,13 @@
 //! russh lets a channel queue as much as the peer's window allows (sshd grants 2 MB), and
 //! its session task packs everything queued into one output buffer before it writes to
 //! the socket; that buffer keeps its size for the rest of the run. So the upload counts
-//! the bytes the socket has taken (the session's stream is wrapped in [`Counted`]; through
-//! jump hosts, the first hop's) and stays a bounded distance ahead of them. The kernel's socket buffer, sized for the link
-//! by TCP, keeps a distant target's link busy; the controller's own queue stays small.
+//! the bytes the socket has taken ([`super::socket::SshSocket`] counts them; through jump
+//! hosts, the first hop's socket) and stays a bounded distance ahead of them. The
+//! kernel's socket buffer, sized for the link by TCP, keeps a distant target's link busy;
+//! the controller's own queue stays small.
 
 use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 /// How far the upload may run ahead of what the socket has taken (plus one slice).
@@ -27,6 +23,14 @@ pub(crate) struct Written {
 }
 
 impl Written {
+    /// Count `n` more bytes written.
+    pub(crate) fn add(&self, n: usize) {
+        if n > 0 {
+            self.bytes.fetch_add(n as u64, Ordering::AcqRel);
+            self.grew.notify_waiters();
+        }
+    }
+
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Acquire)
     }
@@ -42,76 +46,6 @@ impl Written {
             }
             grew.await;
         }
-    }
-}
-
-/// A session's stream, counting what it writes.
-pub(crate) struct Counted<S> {
-    inner: S,
-    written: Arc<Written>,
-}
-
-impl<S> Counted<S> {
-    pub(crate) fn new(inner: S) -> (Counted<S>, Arc<Written>) {
-        let written = Arc::new(Written::default());
-        let counted = Counted {
-            inner,
-            written: written.clone(),
-        };
-        (counted, written)
-    }
-
-    fn count(&self, r: &Poll<io::Result<usize>>) {
-        if let Poll::Ready(Ok(n)) = r {
-            if *n > 0 {
-                self.written.bytes.fetch_add(*n as u64, Ordering::AcqRel);
-                self.written.grew.notify_waiters();
-            }
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, data);
-        self.count(&r);
-        r
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.count(&r);
-        r
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
     }
 }
 
@@ -146,9 +80,8 @@ pub(crate) async fn paced(link: &impl Link, len: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
-    use tokio::io::AsyncWriteExt;
 
     const SLICE: u64 = 64 * 1024;
 
@@ -181,10 +114,7 @@ mod tests {
                         q.0 -= n;
                         n
                     };
-                    if n > 0 {
-                        s.written.bytes.fetch_add(n, Ordering::AcqRel);
-                        s.written.grew.notify_waiters();
-                    }
+                    s.written.add(n as usize);
                 }
             })
         }
@@ -238,7 +168,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn traffic_already_written_does_not_count() {
         let s = Session::new(1_000_000);
-        s.written.bytes.store(50_000_000, Ordering::Release);
+        s.written.add(50_000_000);
         let drain = s.drain(10_000);
         paced(&s, s.len).await;
         drain.abort();
@@ -260,14 +190,5 @@ mod tests {
         let s = Session::new(0);
         paced(&s, 0).await;
         assert_eq!(s.sent(), 0);
-    }
-
-    #[tokio::test]
-    async fn a_counted_stream_counts_what_it_writes() {
-        let (mut w, written) = Counted::new(Vec::new());
-        w.write_all(b"hello").await.unwrap();
-        w.write_all(&[0; 1000]).await.unwrap();
-        assert_eq!(written.bytes(), 1005);
-        assert_eq!(w.inner.len(), 1005);
     }
 }
